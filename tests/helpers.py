@@ -1,0 +1,59 @@
+"""Helpers shared by tests: metadata built in code, and a snapshot of what a database holds."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy import inspect, text
+
+from trellis.metadata.model import MetadataSet
+from trellis.platform.db import Database
+
+
+def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, **extra}
+
+
+def metadata_set(**objects: dict[str, Any]) -> MetadataSet:
+    return MetadataSet({("object", name): copy.deepcopy(doc) for name, doc in objects.items()})
+
+
+def schema_snapshot(db: Database) -> dict[str, Any]:
+    """Tables, columns, indexes and foreign keys: equal snapshots mean equal storage."""
+    with db.read() as conn:
+        insp = inspect(conn)
+        out: dict[str, Any] = {}
+        for table in sorted(insp.get_table_names(schema=db.schema)):
+            out[table] = {
+                "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(table, schema=db.schema)],
+                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                                  for i in insp.get_indexes(table, schema=db.schema)),
+                "fks": sorted((fk["name"] or "", tuple(fk["constrained_columns"]), fk["referred_table"])
+                              for fk in insp.get_foreign_keys(table, schema=db.schema)),
+            }
+        return out
+
+
+def rows(db: Database, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    with db.read() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def execute(db: Database, sql: str, **params: Any) -> None:
+    with db.write() as conn:
+        conn.execute(text(sql), params)
+
+
+def insert_records(db: Database, metadata: MetadataSet, object_name: str, records: list[dict[str, Any]]) -> None:
+    """Insert rows through the release's own Table (types applied), standard columns filled."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from trellis.runtime.storage import build_tables
+
+    table = build_tables(metadata.objects)[object_name]
+    now = datetime.now(timezone.utc)
+    with db.write() as conn:
+        conn.execute(insert(table), [{"created_at": now, "updated_at": now, **r} for r in records])

@@ -1,0 +1,108 @@
+"""What changed between two metadata sets, in terms an admin reads: items and fields.
+
+Pure and deterministic: the same two sets always give the same `MetadataDiff`, which is stored
+with each release and shown before publishing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from trellis.metadata.documents import canonical_json
+from trellis.metadata.model import ItemKey, MetadataSet
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One item added, removed or changed; for objects, which fields and keys changed."""
+
+    kind: str
+    name: str
+    change: str  # "added" | "removed" | "changed"
+    fields_added: tuple[str, ...] = ()
+    fields_removed: tuple[str, ...] = ()
+    fields_changed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # field -> keys
+    keys_changed: tuple[str, ...] = ()  # top-level keys other than properties
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "change": self.change}
+        if self.fields_added:
+            out["fields_added"] = list(self.fields_added)
+        if self.fields_removed:
+            out["fields_removed"] = list(self.fields_removed)
+        if self.fields_changed:
+            out["fields_changed"] = {k: list(v) for k, v in self.fields_changed.items()}
+        if self.keys_changed:
+            out["keys_changed"] = list(self.keys_changed)
+        return out
+
+    def lines(self) -> list[str]:
+        sign = {"added": "+", "removed": "-", "changed": "~"}[self.change]
+        out = [f"{sign} {self.kind} {self.name}"]
+        out += [f"    + field {f}" for f in self.fields_added]
+        out += [f"    - field {f}" for f in self.fields_removed]
+        out += [f"    ~ field {f} ({', '.join(keys)})" for f, keys in self.fields_changed.items()]
+        out += [f"    ~ {key}" for key in self.keys_changed]
+        return out
+
+
+@dataclass(frozen=True)
+class MetadataDiff:
+    changes: tuple[ItemChange, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self.changes]
+
+    def lines(self) -> list[str]:
+        return [line for change in self.changes for line in change.lines()] or ["no changes"]
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any], skip: tuple[str, ...] = ()) -> tuple[str, ...]:
+    keys = [k for k in {**old, **new} if k not in skip]
+    return tuple(sorted(k for k in keys if canonical_json(old.get(k)) != canonical_json(new.get(k))))
+
+
+def diff_item(key: ItemKey, old: Mapping[str, Any], new: Mapping[str, Any]) -> ItemChange | None:
+    if canonical_json(old) == canonical_json(new):
+        return None
+    kind, name = key
+    if kind != "object":
+        return ItemChange(kind, name, "changed", keys_changed=_changed_keys(old, new))
+    old_props: Mapping[str, Any] = old.get("properties", {})
+    new_props: Mapping[str, Any] = new.get("properties", {})
+    old_required, new_required = set(old.get("required", ())), set(new.get("required", ()))
+    changed: dict[str, tuple[str, ...]] = {}
+    for f in (f for f in new_props if f in old_props):
+        keys = _changed_keys(old_props[f], new_props[f])
+        if (f in old_required) != (f in new_required):
+            keys = tuple(sorted(keys + ("required",)))
+        if keys:
+            changed[f] = keys
+    return ItemChange(
+        kind,
+        name,
+        "changed",
+        fields_added=tuple(f for f in new_props if f not in old_props),
+        fields_removed=tuple(f for f in old_props if f not in new_props),
+        fields_changed=changed,
+        keys_changed=_changed_keys(old, new, skip=("properties", "required")),
+    )
+
+
+def diff_sets(old: MetadataSet, new: MetadataSet) -> MetadataDiff:
+    changes: list[ItemChange] = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            changes.append(ItemChange(key[0], key[1], "added"))
+        elif key not in new:
+            changes.append(ItemChange(key[0], key[1], "removed"))
+        else:
+            change = diff_item(key, old[key], new[key])
+            if change is not None:
+                changes.append(change)
+    return MetadataDiff(tuple(changes))

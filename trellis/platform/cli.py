@@ -1,0 +1,208 @@
+"""The `trellis` command: a composition root that wires settings, tenants and metadata services.
+
+Every sub-command returns an exit status: 0 done, 1 refused or invalid input (with every reason
+printed to stderr), 2 a usage error. Nothing else imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence, TextIO
+
+from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.export import write_folder
+from trellis.metadata.loader import load_folder
+from trellis.platform.settings import Settings, SettingsError
+from trellis.platform.tenancy import Installation, TenantError
+from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, PublishResult, ReleaseNotFound
+
+Handler = Callable[[argparse.Namespace, Installation, TextIO], int]
+
+
+def _apply(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    started = time.perf_counter()
+    metadata = load_folder(Path(args.directory))
+    store = MetadataStore(inst.database(args.tenant))
+    result = store.publish(metadata, author=args.author, message=args.message or f"apply {args.directory}",
+                           source=f"cli:{args.directory}", allow_destructive=args.allow_destructive,
+                           dry_run=args.dry_run)
+    _print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
+    return 0
+
+
+def _rollback(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    started = time.perf_counter()
+    store = MetadataStore(inst.database(args.tenant))
+    result = store.rollback(args.number, author=args.author, allow_destructive=args.allow_destructive,
+                            dry_run=args.dry_run)
+    _print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
+    return 0
+
+
+def _print_result(result: PublishResult, tenant: str, out: TextIO, *, dry_run: bool, seconds: float) -> None:
+    base = f"release {result.base}" if result.base else "no release yet"
+    if result.no_changes:
+        print(f"{tenant}: no changes ({base} already matches)", file=out)
+        return
+    print(f"{tenant}: changes against {base}:", file=out)
+    for line in result.diff.lines():
+        print(f"  {line}", file=out)
+    print("storage plan (! = destructive):", file=out)
+    for line in result.plan.lines():
+        print(f"  {line}", file=out)
+    if dry_run:
+        print("dry run: nothing was published", file=out)
+    else:
+        assert result.release is not None
+        print(f"published release {result.release.number} ({len(result.plan.steps)} storage steps) "
+              f"in {seconds:.2f} s", file=out)
+
+
+def _export(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    release = MetadataStore(inst.database(args.tenant)).current()
+    if release is None:
+        print(f"{args.tenant}: nothing to export: no release has been published yet", file=sys.stderr)
+        return 1
+    written = write_folder(release.metadata, Path(args.directory))
+    print(f"{args.tenant}: wrote release {release.number} ({len(written)} files) to {args.directory}", file=out)
+    return 0
+
+
+def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    releases = MetadataStore(inst.database(args.tenant)).history()
+    if not releases:
+        print(f"{args.tenant}: no releases yet", file=out)
+    for info in releases:
+        when = info.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        print(f"{info.number:>5}  {when}  {info.author:<16} {len(info.diff):>3} change(s)  {info.message}", file=out)
+    return 0
+
+
+def _diff(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    diff = MetadataStore(inst.database(args.tenant)).diff(args.a, args.b)
+    print(f"{args.tenant}: release {args.a} -> {args.b}:", file=out)
+    for line in diff.lines():
+        print(f"  {line}", file=out)
+    return 0
+
+
+def _init(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    inst.init()
+    where = inst.settings.database_url and "PostgreSQL" or f"{inst.settings.data_dir}/"
+    print(f"initialised Trellis control database in {where}", file=out)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    revisions = inst.migrate()
+    print(f"control database up to date; {len(revisions)} tenant(s) migrated", file=out)
+    for name, revision in revisions.items():
+        print(f"  {name}: {revision}", file=out)
+    return 0
+
+
+def _tenant_create(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    tenant = inst.create_tenant(args.name, args.timezone, args.locale)
+    print(f"created tenant {tenant.name} (time zone {tenant.timezone}, locale {tenant.locale})", file=out)
+    return 0
+
+
+def _tenant_list(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    tenants = inst.tenants()
+    if not tenants:
+        print("no tenants yet; create one with `trellis tenant create NAME`", file=out)
+    for t in tenants:
+        print(f"{t.name:<24} {t.timezone:<20} {t.locale:<6} {t.created_at:%Y-%m-%d}", file=out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trellis", description="Trellis: metadata-driven platform")
+    parser.add_argument("--data-dir", help="data directory (env TRELLIS_DATA_DIR, default ./trellis-data)")
+    parser.add_argument("--database-url", help="postgresql+psycopg://… (env TRELLIS_DATABASE_URL; default SQLite)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("init", help="create the control database").set_defaults(handler=_init)
+    commands.add_parser("migrate", help="upgrade the system tables of the control database and every tenant"
+                        ).set_defaults(handler=_migrate)
+
+    tenant = commands.add_parser("tenant", help="create and list tenants").add_subparsers(
+        dest="tenant_command", required=True, metavar="ACTION")
+    create = tenant.add_parser("create", help="create a tenant")
+    create.add_argument("name")
+    create.add_argument("--timezone", help="IANA time zone (default Asia/Shanghai)")
+    create.add_argument("--locale", choices=["zh-CN", "en"])
+    create.set_defaults(handler=_tenant_create)
+    tenant.add_parser("list", help="list tenants").set_defaults(handler=_tenant_list)
+
+    meta = commands.add_parser("metadata", help="apply, export and version metadata").add_subparsers(
+        dest="metadata_command", required=True, metavar="ACTION")
+
+    def with_tenant(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--tenant", required=True)
+        return p
+
+    def with_publish_flags(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--dry-run", action="store_true", help="show the plan, publish nothing")
+        p.add_argument("--allow-destructive", action="store_true",
+                       help="apply destructive steps (removed data is kept aside, not deleted)")
+        p.add_argument("--author", default=getpass.getuser(), help="recorded with the release")
+        return p
+
+    apply = with_publish_flags(with_tenant(meta.add_parser("apply", help="validate, plan and publish a folder")))
+    apply.add_argument("directory")
+    apply.add_argument("-m", "--message", help="release message")
+    apply.set_defaults(handler=_apply)
+
+    export = with_tenant(meta.add_parser("export", help="write the current release as files"))
+    export.add_argument("directory")
+    export.set_defaults(handler=_export)
+
+    with_tenant(meta.add_parser("history", help="list releases")).set_defaults(handler=_history)
+
+    diff = with_tenant(meta.add_parser("diff", help="what changed between two releases"))
+    diff.add_argument("a", type=int)
+    diff.add_argument("b", type=int)
+    diff.set_defaults(handler=_diff)
+
+    rollback = with_publish_flags(with_tenant(meta.add_parser(
+        "rollback", help="publish the content of an earlier release as a new release")))
+    rollback.add_argument("number", type=int)
+    rollback.set_defaults(handler=_rollback)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.data_dir:
+            settings = replace(settings, data_dir=Path(args.data_dir))
+        if args.database_url:
+            settings = replace(settings, database_url=args.database_url)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    installation = Installation(settings)
+    try:
+        handler: Handler = args.handler
+        return handler(args, installation, out)
+    except MetadataInvalid as error:
+        print(error.render(), file=sys.stderr)
+        print("nothing was published", file=sys.stderr)
+        return 1
+    except (DestructiveChangeRefused, TenantError, ReleaseNotFound, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        installation.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

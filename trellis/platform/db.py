@@ -1,0 +1,137 @@
+"""Database engines and the transaction discipline every caller uses.
+
+A `Database` is one physical place for rows: a SQLite file or one PostgreSQL schema. All work
+goes through `read()` or `write()`, which open exactly one transaction:
+
+* SQLite runs with WAL, `synchronous=NORMAL`, `foreign_keys=ON` and a busy timeout. The pysqlite
+  driver's own implicit transaction handling is switched off and we emit BEGIN ourselves
+  (SQLAlchemy's documented recipe), so `write()` can take the write lock up front with
+  `BEGIN IMMEDIATE` instead of failing on lock upgrade half-way through.
+* PostgreSQL pins the schema with `SET LOCAL search_path` inside the transaction, so a pooled
+  connection never carries one tenant's search path into another tenant's request.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class IntegrityViolation(RuntimeError):
+    """A consistency check failed; the transaction was rolled back."""
+
+
+def sqlite_engine(path: Path) -> Engine:
+    """An engine for one SQLite file, with our pragmas and explicit BEGIN handling."""
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def postgresql_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def quote_schema(schema: str) -> str:
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a valid schema name: {schema!r}")
+    return f'"{schema}"'
+
+
+class Database:
+    """One tenant's (or the control registry's) rows: a SQLite file or a PostgreSQL schema."""
+
+    def __init__(self, engine: Engine, schema: str | None = None):
+        self.engine = engine
+        self.schema = schema
+        if (schema is None) != (engine.dialect.name == "sqlite"):
+            raise ValueError("a PostgreSQL database needs a schema; a SQLite one has none")
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        where = self.schema or self.engine.url.database
+        return f"<Database {self.dialect}:{where}>"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read transaction (deferred on SQLite, so readers never block the writer)."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                self._pin_schema(conn)
+                yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                self._pin_schema(conn)
+                yield conn
+
+    @contextmanager
+    def write_for_table_rebuild(self) -> Iterator[Connection]:
+        """A write transaction in which SQLite tables may be rebuilt (copied, dropped, renamed).
+
+        With foreign keys on, SQLite turns DROP TABLE into a DELETE that cascades into child
+        tables; the pragma only takes effect outside a transaction, so it is switched off before
+        BEGIN, and `PRAGMA foreign_key_check` must come back empty before we commit.
+        """
+        if self.dialect != "sqlite":
+            with self.write() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if problems:
+                        raise IntegrityViolation(
+                            f"foreign key check failed after table rebuild: {problems[:5]}"
+                        )
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+    def _pin_schema(self, conn: Connection) -> None:
+        if self.schema is not None:
+            conn.exec_driver_sql(f"SET LOCAL search_path TO {quote_schema(self.schema)}")
+
+    def table_names(self) -> set[str]:
+        from sqlalchemy import inspect
+
+        with self.read() as conn:
+            return set(inspect(conn).get_table_names(schema=self.schema))

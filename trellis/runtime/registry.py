@@ -1,0 +1,104 @@
+"""Compile once, run many: the immutable `Registry` of one (tenant, release).
+
+A registry holds everything a request needs that is derived from metadata: typed object
+definitions, SQLAlchemy tables and one reusable JSON Schema validator per object. Later issues
+add parsed expressions, the rule index and the GraphQL schema here. No request parses metadata.
+
+`RegistryCache` keeps the newest registry per tenant and swaps it atomically when a new release
+appears. Building is single-flight: one thread builds; the others keep serving the registry they
+had (or, when there is none yet, wait for the builder instead of building again).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import Table
+
+from trellis.metadata.model import MetadataSet, ObjectDef
+from trellis.runtime.releases import MetadataStore, Release
+from trellis.runtime.storage import build_tables
+
+
+@dataclass(frozen=True)
+class Registry:
+    tenant: str
+    release: int
+    metadata: MetadataSet
+    objects: Mapping[str, ObjectDef]
+    tables: Mapping[str, Table]
+    validators: Mapping[str, Draft202012Validator]
+
+
+def build_registry(tenant: str, release: Release) -> Registry:
+    metadata = release.metadata
+    objects = metadata.objects
+    validators = {
+        # check_schema ran when the release was validated; the validator is built once here and
+        # reused for every record (never jsonschema.validate() per call).
+        name: Draft202012Validator(obj.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        for name, obj in objects.items()
+    }
+    return Registry(
+        tenant=tenant,
+        release=release.number,
+        metadata=metadata,
+        objects=objects,
+        tables=MappingProxyType(build_tables(objects)),
+        validators=MappingProxyType(validators),
+    )
+
+
+class _Slot:
+    """Per-tenant state: the registry being served and the lock its builder holds."""
+
+    def __init__(self) -> None:
+        self.registry: Registry | None = None
+        self.building = threading.Lock()
+
+
+class RegistryCache:
+    """The current registry of each tenant, rebuilt single-flight when the release changes."""
+
+    def __init__(self, builder: Callable[[str, Release], Registry] = build_registry):
+        self._builder = builder
+        self._slots: dict[str, _Slot] = {}
+        self._slots_lock = threading.Lock()
+
+    def _slot(self, tenant: str) -> _Slot:
+        with self._slots_lock:
+            return self._slots.setdefault(tenant, _Slot())
+
+    def current(self, tenant: str, store: MetadataStore) -> Registry | None:
+        """The registry of the tenant's newest release (None before its first publish)."""
+        number = store.current_number()
+        if number is None:
+            return None
+        return self.get(tenant, store, number)
+
+    def get(self, tenant: str, store: MetadataStore, number: int) -> Registry:
+        slot = self._slot(tenant)
+        served = slot.registry
+        if served is not None and served.release >= number:
+            return served
+        if served is not None and not slot.building.acquire(blocking=False):
+            return served  # someone is building the new one; keep serving the previous release
+        if served is None:
+            slot.building.acquire()
+        try:
+            served = slot.registry
+            if served is not None and served.release >= number:
+                return served
+            built = self._builder(tenant, store.release(number))
+            slot.registry = built  # one reference assignment: readers see old or new, never half
+            return built
+        finally:
+            slot.building.release()
+
+    def forget(self, tenant: str) -> None:
+        with self._slots_lock:
+            self._slots.pop(tenant, None)

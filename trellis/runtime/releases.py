@@ -1,0 +1,254 @@
+"""The versioned metadata store of one tenant: drafts, immutable releases, publish, rollback.
+
+Publishing validates the whole set, computes the metadata diff and the storage plan, refuses
+destructive steps unless allowed, then applies the plan and records the release in ONE
+transaction: a failure at any step leaves the previous release and every table as they were.
+
+Release documents are stored once per content hash (`metadata_blobs`), so a history of many
+releases that each change one object costs one copy of each distinct document.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator, Mapping
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from trellis.metadata.diff import MetadataDiff, diff_sets
+from trellis.metadata.documents import canonical_json
+from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.model import ItemKey, MetadataSet
+from trellis.metadata.validation import validate_set
+from trellis.platform.db import Database
+from trellis.platform.system_tables import (
+    metadata_blobs,
+    metadata_drafts,
+    metadata_release_items,
+    metadata_releases,
+)
+from trellis.runtime.storage import StepObserver, StoragePlan, apply_plan, build_tables, plan_storage
+
+
+class ReleaseNotFound(LookupError):
+    pass
+
+
+class DestructiveChangeRefused(Exception):
+    """The plan has destructive steps and the caller did not allow them. Nothing was changed."""
+
+    def __init__(self, plan: StoragePlan):
+        self.plan = plan
+        steps = "\n".join(f"  ! {s.describe()}" for s in plan.destructive_steps)
+        super().__init__(
+            f"refused: {len(plan.destructive_steps)} destructive step(s); nothing was changed.\n{steps}\n"
+            "Re-run with --allow-destructive to apply them (data is kept aside, not deleted)."
+        )
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    number: int
+    author: str
+    message: str
+    created_at: datetime
+    content_hash: str
+    source: str
+    diff: list[dict[str, Any]]
+    plan: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Release:
+    info: ReleaseInfo
+    metadata: MetadataSet
+
+    @property
+    def number(self) -> int:
+        return self.info.number
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    base: int | None  # the release the change was computed against
+    diff: MetadataDiff
+    plan: StoragePlan
+    release: ReleaseInfo | None  # None when nothing was published (no changes, or a dry run)
+
+    @property
+    def no_changes(self) -> bool:
+        return self.diff.empty
+
+
+EMPTY = MetadataSet()
+
+
+class MetadataStore:
+    """Drafts and releases of one tenant's metadata, over its `Database`."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._cache: dict[int, Release] = {}  # releases are immutable: safe to keep
+        self._lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current_number(self, conn: Connection | None = None) -> int | None:
+        if conn is None:
+            with self.db.read() as conn:
+                return self.current_number(conn)
+        return conn.execute(select(func.max(metadata_releases.c.number))).scalar()
+
+    def current(self) -> Release | None:
+        with self.db.read() as conn:
+            number = self.current_number(conn)
+            return None if number is None else self._release(conn, number)
+
+    def release(self, number: int) -> Release:
+        with self.db.read() as conn:
+            return self._release(conn, number)
+
+    def _release(self, conn: Connection, number: int) -> Release:
+        with self._lock:
+            cached = self._cache.get(number)
+        if cached is not None:
+            return cached
+        row = conn.execute(select(metadata_releases).where(metadata_releases.c.number == number)).first()
+        if row is None:
+            known = self.current_number(conn)
+            raise ReleaseNotFound(f"no release {number} (releases: {'1..' + str(known) if known else 'none yet'})")
+        items = conn.execute(
+            select(metadata_release_items.c.kind, metadata_release_items.c.name, metadata_blobs.c.document)
+            .join(metadata_blobs, metadata_blobs.c.hash == metadata_release_items.c.hash)
+            .where(metadata_release_items.c.release == number)
+        ).all()
+        release = Release(_info(row), MetadataSet({(k, n): json.loads(d) for k, n, d in items}))
+        with self._lock:
+            self._cache[number] = release
+        return release
+
+    def history(self) -> list[ReleaseInfo]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(metadata_releases).order_by(metadata_releases.c.number.desc())).all()
+        return [_info(row) for row in rows]
+
+    def diff(self, a: int, b: int) -> MetadataDiff:
+        return diff_sets(self.release(a).metadata, self.release(b).metadata)
+
+    # -- drafts ----------------------------------------------------------------------------
+
+    def drafts(self) -> dict[ItemKey, Mapping[str, Any] | None]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(metadata_drafts)).all()
+        return {(r.kind, r.name): None if r.document is None else json.loads(r.document) for r in rows}
+
+    def save_draft(self, kind: str, name: str, document: Mapping[str, Any] | None, author: str) -> None:
+        """Stage one item (None stages its removal). Drafts are not validated as a set until
+        publish, so an admin can save work in progress."""
+        values = {"document": None if document is None else canonical_json(document),
+                  "updated_by": author, "updated_at": datetime.now(timezone.utc)}
+        with self.db.write() as conn:
+            conn.execute(delete(metadata_drafts).where(
+                (metadata_drafts.c.kind == kind) & (metadata_drafts.c.name == name)))
+            conn.execute(insert(metadata_drafts).values(kind=kind, name=name, **values))
+
+    def discard_drafts(self) -> None:
+        with self.db.write() as conn:
+            conn.execute(delete(metadata_drafts))
+
+    def draft_set(self) -> MetadataSet:
+        """The current release with the drafts applied: what publishing the drafts would publish."""
+        current = self.current()
+        items = dict((current.metadata if current else EMPTY).items())
+        for key, document in self.drafts().items():
+            if document is None:
+                items.pop(key, None)
+            else:
+                items[key] = document
+        return MetadataSet(items)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def publish(
+        self,
+        metadata: MetadataSet,
+        *,
+        author: str,
+        message: str = "",
+        source: str = "api",
+        allow_destructive: bool = False,
+        dry_run: bool = False,
+        on_step: StepObserver | None = None,
+    ) -> PublishResult:
+        """Publish `metadata` as the next release (see the module docstring)."""
+        errors = validate_set(metadata)
+        if errors:
+            raise MetadataInvalid(errors)
+        with self._transaction(dry_run) as conn:
+            base_number = self.current_number(conn)
+            base = EMPTY if base_number is None else self._release(conn, base_number).metadata
+            number = (base_number or 0) + 1
+            diff = diff_sets(base, metadata)
+            plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number)
+            result = PublishResult(base_number, diff, plan, None)
+            if diff.empty:
+                return result
+            if plan.destructive_steps and not allow_destructive:
+                raise DestructiveChangeRefused(plan)
+            if dry_run:
+                return result
+            apply_plan(conn, plan, build_tables(metadata.objects), on_step)
+            info = self._record(conn, number, metadata, diff, plan, author, message, source)
+            return PublishResult(base_number, diff, plan, info)
+
+    def rollback(self, number: int, *, author: str, allow_destructive: bool = False,
+                 dry_run: bool = False) -> PublishResult:
+        """Publish the content of release `number` again, as a new release."""
+        target = self.release(number)
+        return self.publish(target.metadata, author=author, message=f"rollback to release {number}",
+                            source=f"rollback:{number}", allow_destructive=allow_destructive, dry_run=dry_run)
+
+    def _transaction(self, dry_run: bool) -> AbstractContextManager[Connection]:
+        return self.db.read() if dry_run else _publish_transaction(self.db)
+
+    def _record(self, conn: Connection, number: int, metadata: MetadataSet, diff: MetadataDiff,
+                plan: StoragePlan, author: str, message: str, source: str) -> ReleaseInfo:
+        hashes = metadata.item_hashes()
+        known = set(conn.execute(select(metadata_blobs.c.hash).where(
+            metadata_blobs.c.hash.in_(set(hashes.values())))).scalars())
+        fresh = {h: key for key, h in hashes.items() if h not in known}
+        if fresh:
+            conn.execute(insert(metadata_blobs), [
+                {"hash": h, "document": json.dumps(metadata[key], ensure_ascii=False)} for h, key in fresh.items()])
+        info = ReleaseInfo(number, author, message, datetime.now(timezone.utc), metadata.content_hash,
+                           source, diff.to_json(), plan.to_json())
+        conn.execute(insert(metadata_releases).values(
+            number=number, author=author, message=message, created_at=info.created_at,
+            content_hash=info.content_hash, source=source,
+            diff=json.dumps(info.diff, ensure_ascii=False), plan=json.dumps(info.plan, ensure_ascii=False)))
+        if hashes:
+            conn.execute(insert(metadata_release_items), [
+                {"release": number, "kind": k, "name": n, "hash": h} for (k, n), h in hashes.items()])
+        return info
+
+
+@contextmanager
+def _publish_transaction(db: Database) -> Iterator[Connection]:
+    """A write transaction that may rebuild tables, holding the tenant's publish lock
+    (SQLite's BEGIN IMMEDIATE already admits one writer; PostgreSQL takes an advisory lock)."""
+    with db.write_for_table_rebuild() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"publish:{db.schema}".encode()))))
+        yield conn
+
+
+def _info(row: Any) -> ReleaseInfo:
+    return ReleaseInfo(
+        number=row.number, author=row.author, message=row.message, created_at=row.created_at,
+        content_hash=row.content_hash, source=row.source, diff=json.loads(row.diff), plan=json.loads(row.plan),
+    )

@@ -1,0 +1,11 @@
+"""Storage: the tables behind objects, and the plans that change them between releases."""
+
+from trellis.runtime.storage.apply import StepObserver, apply_plan
+from trellis.runtime.storage.plan import StoragePlan, plan_storage
+from trellis.runtime.storage.steps import Step
+from trellis.runtime.storage.tables import STANDARD_COLUMNS, build_tables, storage_type
+
+__all__ = [
+    "STANDARD_COLUMNS", "Step", "StepObserver", "StoragePlan", "apply_plan", "build_tables",
+    "plan_storage", "storage_type",
+]

@@ -1,0 +1,66 @@
+"""Value conversions for fields whose storage type changes between releases.
+
+Only the numeric family converts (integer, number, currency, percent); every other change keeps
+the old values aside and starts the new column empty. A conversion is *widening* when no value
+can lose digits; widening changes apply without `--allow-destructive`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Double, Numeric, cast, func
+from sqlalchemy.sql.elements import ColumnElement
+
+_DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
+NUMERIC_TYPES = ("bigint", "double")
+
+
+def _decimal(storage: str) -> tuple[int, int] | None:
+    match = _DECIMAL.match(storage)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def is_numeric(storage: str) -> bool:
+    return storage in NUMERIC_TYPES or _decimal(storage) is not None
+
+
+@dataclass(frozen=True)
+class Converter:
+    source: str
+    target: str
+
+    @property
+    def widening(self) -> bool:
+        src, dst = _decimal(self.source), _decimal(self.target)
+        if self.source == "bigint":  # 64-bit integers have up to 19 digits
+            return self.target == "double" or (dst is not None and dst[0] - dst[1] >= 19)
+        if src and dst:
+            return dst[1] >= src[1] and dst[0] - dst[1] >= src[0] - src[1]
+        return False
+
+    def describe(self) -> str:
+        return "exactly" if self.widening else "rounded where needed"
+
+    def expression(self, old: ColumnElement, dialect: str) -> ColumnElement:  # type: ignore[type-arg]
+        src, dst = _decimal(self.source), _decimal(self.target)
+        if dialect == "sqlite" and src and dst and dst[1] >= src[1]:
+            return old * (10 ** (dst[1] - src[1]))  # minor units to finer minor units, exact
+        value = old
+        if dialect == "sqlite" and src:
+            value = old * 1.0 / (10 ** src[1])
+        if self.target == "bigint":
+            return cast(func.round(value), BigInteger)
+        if self.target == "double":
+            return cast(value, Double)
+        assert dst is not None
+        if dialect == "sqlite":
+            return cast(func.round(value * (10 ** dst[1])), BigInteger)
+        return cast(value, Numeric(dst[0], dst[1]))
+
+
+def converter_for(source: str, target: str) -> Converter | None:
+    if is_numeric(source) and is_numeric(target) and source != target:
+        return Converter(source, target)
+    return None

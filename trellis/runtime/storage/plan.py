@@ -1,0 +1,166 @@
+"""Compute the storage plan that takes the tables of one release to those of the next.
+
+The plan is derived from the two releases' object definitions (not from guessing at the live
+database), so it is deterministic, can be shown before anything runs, and is stored with the
+release. Steps come in an order that is always valid: indexes and columns go away before tables
+are retired, tables exist before columns reference them, columns exist before their indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from trellis.metadata.model import FieldDef, FieldType, ObjectDef
+from trellis.runtime.storage.convert import converter_for
+from trellis.runtime.storage.steps import (
+    AddColumn,
+    AddForeignKey,
+    ChangeColumnType,
+    CreateIndexStep,
+    CreateObjectTable,
+    DropIndexStep,
+    RetireColumn,
+    RetireTable,
+    Step,
+    TightenField,
+)
+from trellis.runtime.storage.tables import standard_indexes, storage_type
+
+_FORMAT_TYPES = {FieldType.ENUM, FieldType.EMAIL, FieldType.URL}
+
+
+@dataclass(frozen=True)
+class StoragePlan:
+    steps: tuple[Step, ...]
+    notices: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps
+
+    @property
+    def destructive_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.destructive]
+
+    def lines(self) -> list[str]:
+        out = [("! " if s.destructive else "  ") + s.describe() for s in self.steps]
+        out += [f"  note: {n}" for n in self.notices]
+        return out or ["  no storage changes"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"steps": [s.to_json() for s in self.steps], "notices": list(self.notices)}
+
+
+def narrowing_reasons(old: FieldDef, new: FieldDef) -> list[str]:
+    """Ways `new` accepts fewer values than `old` while the column type stays the same."""
+    reasons: list[str] = []
+    removed = [c for c in old.choices if c not in new.choices]
+    if removed and new.choices:
+        reasons.append("choices removed: " + ", ".join(removed))
+    if new.type is not old.type and new.type in _FORMAT_TYPES:
+        reasons.append(f"type {old.type.value} -> {new.type.value}")
+    o, n = old.schema, new.schema
+    for key, tighter in (("maxLength", min), ("maximum", min), ("exclusiveMaximum", min),
+                         ("minLength", max), ("minimum", max), ("exclusiveMinimum", max)):
+        if key in n and (key not in o or tighter(o[key], n[key]) == n[key] != o[key]):
+            reasons.append(f"{key} {o.get(key, 'none')} -> {n[key]}")
+    for key in ("pattern", "multipleOf"):
+        if key in n and n.get(key) != o.get(key):
+            reasons.append(f"{key} {o.get(key, 'none')} -> {n[key]}")
+    return reasons
+
+
+def _index_map(obj: ObjectDef) -> dict[str, tuple[tuple[str, ...], bool]]:
+    indexes = {name: (cols, False) for name, cols in standard_indexes(obj)}
+    indexes.update({i.name: (i.fields, i.unique) for i in obj.indexes})
+    return indexes
+
+
+def _creation_order(new_objects: list[ObjectDef], existing: set[str]) -> list[ObjectDef]:
+    """New objects with lookup targets first where possible (cycles keep authored order)."""
+    ordered: list[ObjectDef] = []
+    placed = set(existing)
+    pending = list(new_objects)
+    while pending:
+        ready = [o for o in pending
+                 if all(f.ref in placed or f.ref == o.name for f in o.stored_fields if f.ref)]
+        batch = ready or pending[:1]
+        for obj in batch:
+            ordered.append(obj)
+            placed.add(obj.name)
+            pending.remove(obj)
+    return ordered
+
+
+def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dialect: str, release: int) -> StoragePlan:
+    drops: list[Step] = []
+    retires: list[Step] = []
+    tables_retired: list[Step] = []
+    creates: list[Step] = []
+    adds: list[Step] = []
+    deferred: list[Step] = []
+    index_creates: list[Step] = []
+    tightens: list[Step] = []
+    notices: list[str] = []
+
+    for name in sorted(set(old) - set(new)):
+        tables_retired.append(RetireTable(name, release, tuple(sorted(_index_map(old[name])))))
+
+    existing = {n for n in old if n in new}
+    created: set[str] = set(existing)
+    for obj in _creation_order([new[n] for n in sorted(set(new) - set(old))], existing):
+        late = tuple(f.name for f in obj.stored_fields
+                     if f.ref and f.ref not in created and f.ref != obj.name and dialect != "sqlite")
+        creates.append(CreateObjectTable(obj.name, late))
+        deferred += [AddForeignKey(obj.name, f) for f in late]
+        created.add(obj.name)
+
+    for name in sorted(existing):
+        before, after = old[name], new[name]
+        touched: set[str] = set()
+        for field_name, old_field in before.fields.items():
+            new_field = after.fields.get(field_name)
+            if new_field is None:
+                if old_field.stored:
+                    retires.append(RetireColumn(name, old_field, before, release))
+                    touched.add(field_name)
+                continue
+            if old_field.stored and not new_field.stored:
+                retires.append(RetireColumn(name, old_field, before, release,
+                                            "now computed on read", is_destructive=False))
+                touched.add(field_name)
+            elif new_field.stored and not old_field.stored:
+                adds.append(AddColumn(name, new_field, after))
+                touched.add(field_name)
+            elif old_field.stored and storage_type(old_field) != storage_type(new_field):
+                converter = converter_for(storage_type(old_field), storage_type(new_field))
+                adds.append(ChangeColumnType(
+                    name, old_field, new_field, before, after, release, converter,
+                    is_destructive=not (converter and converter.widening)))
+                touched.add(field_name)
+            else:
+                reasons = narrowing_reasons(old_field, new_field)
+                if reasons:
+                    tightens.append(TightenField(name, field_name, tuple(reasons)))
+            if new_field.required and not old_field.required:
+                notices.append(f"{name}.{field_name} is now required: rows without a value must "
+                               "get one when next edited")
+            if new_field.formula != old_field.formula and new_field.stored and new_field.formula:
+                notices.append(f"{name}.{field_name}: formula changed; stored values are recomputed "
+                               "when each record is next written")
+        for field_name, new_field in after.fields.items():
+            if field_name not in before.fields and new_field.stored:
+                adds.append(AddColumn(name, new_field, after))
+                touched.add(field_name)
+
+        old_indexes, new_indexes = _index_map(before), _index_map(after)
+        for index, (cols, unique) in sorted(old_indexes.items()):
+            if new_indexes.get(index) != (cols, unique) or touched & set(cols):
+                drops.append(DropIndexStep(name, index))
+        for index, (cols, unique) in sorted(new_indexes.items()):
+            if old_indexes.get(index) != (cols, unique) or touched & set(cols):
+                index_creates.append(CreateIndexStep(name, index))
+
+    steps = drops + retires + tables_retired + creates + adds + deferred + index_creates + tightens
+    return StoragePlan(tuple(steps), tuple(notices))

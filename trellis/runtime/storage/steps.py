@@ -1,0 +1,264 @@
+"""The storage steps a publish can take, each able to describe itself and apply itself.
+
+Steps run inside one transaction opened by `trellis.runtime.storage.apply`; each receives a
+`StepContext` with the connection, Alembic `Operations` bound to it, and the tables of the
+release being published. Nothing here commits.
+
+Retiring never deletes: a removed field's column and a removed object's table are renamed
+aside (`<name>__retired_r<release>`) so their data survives until a separate purge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from alembic.operations import Operations
+from sqlalchemy import Connection, Table, column, table, update
+from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
+
+from trellis.metadata.model import FieldDef, ObjectDef
+from trellis.metadata.objects import MAX_IDENTIFIER, index_name
+from trellis.runtime.storage.convert import Converter
+from trellis.runtime.storage.tables import field_column, foreign_key_name, storage_type
+
+
+@dataclass
+class StepContext:
+    conn: Connection
+    ops: Operations
+    tables: Mapping[str, Table]  # the new release's tables, by object name
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+
+def aside_name(name: str, release: int) -> str:
+    """The name a retired column or table is kept under."""
+    candidate = f"{name}__retired_r{release}"
+    return candidate if len(candidate) <= MAX_IDENTIFIER else index_name("r", name, (f"r{release}",))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One storage change. `destructive` steps need `--allow-destructive`."""
+
+    object: str
+
+    destructive = False
+    rebuilds_on_sqlite = False
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def apply(self, ctx: StepContext) -> None:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": type(self).__name__, "object": self.object, "text": self.describe(),
+                "destructive": self.destructive}
+
+
+@dataclass(frozen=True)
+class CreateObjectTable(Step):
+    """CREATE TABLE with its indexes. Foreign keys to tables that do not exist yet (a cycle among
+    new objects) are left to an `AddForeignKey` step on PostgreSQL; SQLite accepts them inline."""
+
+    deferred_foreign_keys: tuple[str, ...] = ()  # field names
+
+    def describe(self) -> str:
+        return f"create table obj_{self.object}"
+
+    def apply(self, ctx: StepContext) -> None:
+        table_ = ctx.tables[self.object]
+        inline = [fk for fk in table_.foreign_key_constraints
+                  if fk.column_keys[0] not in self.deferred_foreign_keys]
+        ctx.conn.execute(CreateTable(table_, include_foreign_key_constraints=inline))
+        for index in sorted(table_.indexes, key=lambda i: i.name or ""):
+            ctx.conn.execute(CreateIndex(index))
+
+
+@dataclass(frozen=True)
+class AddForeignKey(Step):
+    field: str
+
+    def describe(self) -> str:
+        return f"add foreign key obj_{self.object}.{self.field}"
+
+    def apply(self, ctx: StepContext) -> None:
+        table_ = ctx.tables[self.object]
+        for fk in table_.foreign_key_constraints:
+            if fk.column_keys == [self.field]:
+                ctx.conn.execute(AddConstraint(fk))
+
+
+@dataclass(frozen=True)
+class AddColumn(Step):
+    field: FieldDef
+    definition: ObjectDef
+
+    @property
+    def rebuilds_on_sqlite(self) -> bool:  # type: ignore[override]
+        return self.field.ref is not None
+
+    def describe(self) -> str:
+        note = " (rebuilds the table on SQLite)" if self.rebuilds_on_sqlite else ""
+        return f"add column obj_{self.object}.{self.field.name}{note}"
+
+    def apply(self, ctx: StepContext) -> None:
+        new_column = field_column(self.definition, self.field)
+        if ctx.dialect == "sqlite" and self.field.ref is not None:
+            # SQLite cannot add a constraint to an existing table: copy it into a new one.
+            with ctx.ops.batch_alter_table(f"obj_{self.object}", recreate="always") as batch:
+                batch.add_column(new_column)
+        else:
+            ctx.ops.add_column(f"obj_{self.object}", new_column)
+
+
+@dataclass(frozen=True)
+class RetireColumn(Step):
+    """Keep a removed field's values aside: drop its foreign key, rename the column."""
+
+    field: FieldDef
+    definition: ObjectDef  # the old definition, where the field still exists
+    release: int
+    reason: str = "field removed"
+    is_destructive: bool = True
+
+    @property
+    def destructive(self) -> bool:  # type: ignore[override]
+        return self.is_destructive
+
+    @property
+    def rebuilds_on_sqlite(self) -> bool:  # type: ignore[override]
+        return self.field.ref is not None
+
+    @property
+    def aside(self) -> str:
+        return aside_name(self.field.name, self.release)
+
+    def describe(self) -> str:
+        return (f"keep obj_{self.object}.{self.field.name} aside as {self.aside} ({self.reason}; "
+                "values are kept until purged)")
+
+    def apply(self, ctx: StepContext) -> None:
+        name = f"obj_{self.object}"
+        fk = foreign_key_name(self.definition, self.field) if self.field.ref else None
+        if ctx.dialect == "sqlite":
+            ctx.ops.alter_column(name, self.field.name, new_column_name=self.aside)
+            if fk:
+                with ctx.ops.batch_alter_table(name, recreate="always") as batch:
+                    batch.drop_constraint(fk, type_="foreignkey")
+        else:
+            if fk:
+                ctx.ops.drop_constraint(fk, name, type_="foreignkey")
+            ctx.ops.alter_column(name, self.field.name, new_column_name=self.aside)
+
+
+@dataclass(frozen=True)
+class ChangeColumnType(Step):
+    """A field whose storage type changed: the old column is kept aside, a new one is added and
+    filled by converting the old values where a lossless or declared conversion exists."""
+
+    old: FieldDef
+    new: FieldDef
+    old_definition: ObjectDef
+    new_definition: ObjectDef
+    release: int
+    converter: Converter | None
+    is_destructive: bool
+
+    @property
+    def destructive(self) -> bool:  # type: ignore[override]
+        return self.is_destructive
+
+    @property
+    def rebuilds_on_sqlite(self) -> bool:  # type: ignore[override]
+        return self.old.ref is not None or self.new.ref is not None
+
+    def describe(self) -> str:
+        how = f"values converted ({self.converter.describe()})" if self.converter else "new column starts empty"
+        return (f"change type of obj_{self.object}.{self.new.name}: {storage_type(self.old)} -> "
+                f"{storage_type(self.new)}; old values kept as {aside_name(self.old.name, self.release)}; {how}")
+
+
+    def apply(self, ctx: StepContext) -> None:
+        retire = RetireColumn(self.object, self.old, self.old_definition, self.release, "type changed")
+        retire.apply(ctx)
+        AddColumn(self.object, self.new, self.new_definition).apply(ctx)
+        if self.converter is not None:
+            t = table(f"obj_{self.object}", column(retire.aside), column(self.new.name))
+            value = self.converter.expression(column(retire.aside), ctx.dialect)
+            ctx.conn.execute(update(t).values({self.new.name: value}))
+
+
+@dataclass(frozen=True)
+class CreateIndexStep(Step):
+    index: str
+
+    def describe(self) -> str:
+        return f"create index {self.index} on obj_{self.object}"
+
+    def apply(self, ctx: StepContext) -> None:
+        for index in ctx.tables[self.object].indexes:
+            if index.name == self.index:
+                ctx.conn.execute(CreateIndex(index))
+                return
+        raise LookupError(f"index {self.index} is not defined on obj_{self.object}")
+
+
+@dataclass(frozen=True)
+class DropIndexStep(Step):
+    index: str
+
+    def describe(self) -> str:
+        return f"drop index {self.index} on obj_{self.object}"
+
+    def apply(self, ctx: StepContext) -> None:
+        ctx.ops.drop_index(self.index, table_name=f"obj_{self.object}")
+
+
+@dataclass(frozen=True)
+class RetireTable(Step):
+    """Keep a removed object's rows aside: rename the table, drop its indexes (they are not data,
+    and their names would collide with a future object of the same name)."""
+
+    release: int
+    index_names: tuple[str, ...] = ()
+
+    destructive = True
+
+    @property
+    def aside(self) -> str:
+        return aside_name(f"obj_{self.object}", self.release)
+
+    def describe(self) -> str:
+        return f"keep table obj_{self.object} aside as {self.aside} (object removed; rows are kept until purged)"
+
+    def apply(self, ctx: StepContext) -> None:
+        for index in self.index_names:
+            ctx.ops.drop_index(index, table_name=f"obj_{self.object}")
+        ctx.ops.rename_table(f"obj_{self.object}", self.aside)
+        if ctx.dialect == "postgresql":
+            ctx.conn.exec_driver_sql(
+                f'ALTER INDEX "obj_{self.object}_pkey" RENAME TO "{aside_name(f"obj_{self.object}_pkey", self.release)}"'
+            )
+
+
+@dataclass(frozen=True)
+class TightenField(Step):
+    """A validation-only narrowing (enum values removed, a shorter maxLength, ...): no DDL, but
+    rows written before may no longer validate, so it counts as destructive."""
+
+    field: str
+    reasons: tuple[str, ...]
+
+    destructive = True
+
+    def describe(self) -> str:
+        return (f"narrow obj_{self.object}.{self.field}: {'; '.join(self.reasons)} "
+                "(existing values are kept but may fail validation when next edited)")
+
+    def apply(self, ctx: StepContext) -> None:
+        return None

@@ -1,0 +1,116 @@
+"""Object definitions → SQLAlchemy `Table`s: one table per object, standard columns first.
+
+This is the single mapping from field types to column types; the planner compares the
+`storage_type` of a field across releases to decide what DDL a change needs.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+from trellis.metadata.model import FieldDef, FieldType, ObjectDef
+from trellis.metadata.objects import index_name
+from trellis.platform.sqltypes import ExactDecimal, UtcDateTime
+
+ID_LENGTH = 36  # UUIDv7 in its canonical text form
+STANDARD_COLUMNS = ("id", "created_at", "updated_at", "created_by", "owner_id", "version", "deleted_at")
+_PRECISION = {FieldType.CURRENCY: 18, FieldType.PERCENT: 12}
+_STRINGS = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.URL, FieldType.ENUM}
+
+
+def storage_type(field: FieldDef) -> str:
+    """A short name of what the column stores; equal names mean no DDL is needed."""
+    if field.type in _STRINGS:
+        return "string"
+    if field.type is FieldType.LOOKUP:
+        return f"ref:{field.ref}"
+    if field.type.is_decimal:
+        return f"decimal({_PRECISION[field.type]},{field.scale})"
+    return {
+        FieldType.INTEGER: "bigint",
+        FieldType.NUMBER: "double",
+        FieldType.BOOLEAN: "boolean",
+        FieldType.DATE: "date",
+        FieldType.DATETIME: "datetime",
+        FieldType.MULTI_ENUM: "json",
+    }[field.type]
+
+
+def column_type(field: FieldDef) -> TypeEngine:  # type: ignore[type-arg]
+    if field.type in _STRINGS:
+        return String()
+    if field.type is FieldType.LOOKUP:
+        return String(ID_LENGTH)
+    if field.type.is_decimal:
+        assert field.scale is not None
+        return ExactDecimal(_PRECISION[field.type], field.scale)
+    return {
+        FieldType.INTEGER: BigInteger(),
+        FieldType.NUMBER: Double(),
+        FieldType.BOOLEAN: Boolean(),
+        FieldType.DATE: Date(),
+        FieldType.DATETIME: UtcDateTime(),
+        FieldType.MULTI_ENUM: JSON().with_variant(JSONB(), "postgresql"),
+    }[field.type]
+
+
+def foreign_key_name(obj: ObjectDef, field: FieldDef) -> str:
+    return index_name("fk", obj.name, (field.name,))
+
+
+def field_column(obj: ObjectDef, field: FieldDef) -> Column:  # type: ignore[type-arg]
+    """The column of one stored field; nullable, because `required` is enforced by validation
+    (a NOT NULL column could not be added to a table that already has rows)."""
+    if field.type is FieldType.LOOKUP:
+        target = f"obj_{field.ref}.id"
+        return Column(field.name, column_type(field), ForeignKey(target, name=foreign_key_name(obj, field)))
+    return Column(field.name, column_type(field))
+
+
+def standard_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("id", String(ID_LENGTH), primary_key=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
+        Column("created_by", String(64)),
+        Column("owner_id", String(64)),
+        Column("version", Integer, nullable=False, server_default="1"),
+        Column("deleted_at", UtcDateTime()),
+    ]
+
+
+def standard_indexes(obj: ObjectDef) -> list[tuple[str, tuple[str, ...]]]:
+    return [(index_name("ix", obj.name, ("owner_id",)), ("owner_id",))]
+
+
+def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
+    table = Table(obj.table_name, metadata, *standard_columns(),
+                  *(field_column(obj, f) for f in obj.stored_fields))
+    for name, columns in standard_indexes(obj):
+        Index(name, *(table.c[c] for c in columns))
+    for index in obj.indexes:
+        Index(index.name, *(table.c[c] for c in index.fields), unique=index.unique)
+    return table
+
+
+def build_tables(objects: Mapping[str, ObjectDef]) -> dict[str, Table]:
+    """Tables for a whole release, sharing one MetaData so foreign keys resolve."""
+    metadata = MetaData()
+    return {name: build_table(obj, metadata) for name, obj in objects.items()}
