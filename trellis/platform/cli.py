@@ -121,6 +121,34 @@ def _tenant_list(args: argparse.Namespace, inst: Installation, out: TextIO) -> i
     return 0
 
 
+RENEWALS_APP = Path(__file__).resolve().parent.parent / "builtin_apps" / "renewals"
+DEMO_TENANT = "demo"
+
+
+def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    import uvicorn
+
+    from trellis.platform.app import create_app
+
+    inst.init()
+    print(f"Trellis on http://{args.host}:{args.port}/  (Ctrl+C stops it)", file=out, flush=True)
+    uvicorn.run(create_app(inst), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    """Everything a first look needs: a `demo` tenant with the renewals app published, then serve."""
+    if inst.find_tenant(DEMO_TENANT) is None:
+        inst.create_tenant(DEMO_TENANT)
+        print(f"created tenant {DEMO_TENANT}", file=out)
+    store = MetadataStore(inst.database(DEMO_TENANT))
+    result = store.publish(load_folder(RENEWALS_APP), author="trellis demo", message="renewals app",
+                           source="builtin:renewals")
+    if result.release:
+        print(f"published the renewals app as release {result.release.number}", file=out)
+    return _serve(args, inst, out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trellis", description="Trellis: metadata-driven platform")
     parser.add_argument("--data-dir", help="data directory (env TRELLIS_DATA_DIR, default ./trellis-data)")
@@ -128,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("init", help="create the control database").set_defaults(handler=_init)
+    for name, handler, text in (("serve", _serve, "run the web server"),
+                                ("demo", _demo, "create a demo tenant with the renewals app and serve it")):
+        server = commands.add_parser(name, help=text)
+        server.add_argument("--host", default="127.0.0.1")
+        server.add_argument("--port", type=int, default=8000)
+        server.set_defaults(handler=handler)
     commands.add_parser("migrate", help="upgrade the system tables of the control database and every tenant"
                         ).set_defaults(handler=_migrate)
 

@@ -57,7 +57,7 @@ def narrowing_reasons(old: FieldDef, new: FieldDef) -> list[str]:
     reasons: list[str] = []
     removed = [c for c in old.choices if c not in new.choices]
     if removed and new.choices:
-        reasons.append("choices removed: " + ", ".join(removed))
+        reasons.append("choices removed: " + ", ".join(map(str, removed)))
     if new.type is not old.type and new.type in _FORMAT_TYPES:
         reasons.append(f"type {old.type.value} -> {new.type.value}")
     o, n = old.schema, new.schema
