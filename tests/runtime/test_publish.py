@@ -240,3 +240,20 @@ def test_history_diff_and_rollback(store: MetadataStore):
     assert store.current().metadata == store.release(1).metadata  # type: ignore[union-attr]
     assert "obj_contract__retired_r3" in store.db.table_names()
     assert [r.source for r in store.history()][0] == "rollback:1"
+
+
+def test_concurrent_publishes_of_the_same_set_make_one_release(tenant_db: Database):
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [MetadataStore(tenant_db) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda s: publish(s, account=ACCOUNT, contract=CONTRACT), stores))
+    assert sorted(r.release.number for r in results if r.release) == [1]
+    assert sum(r.no_changes for r in results) == 3
+    assert [r.number for r in stores[0].history()] == [1]
+
+
+def test_standard_columns_match_the_names_expressions_may_read():
+    from trellis.metadata.names import STANDARD_COLUMNS
+    from trellis.runtime.storage import standard_columns
+    assert [c.name for c in standard_columns()] == list(STANDARD_COLUMNS)

@@ -93,7 +93,7 @@ def compile_object(name: str, document: Mapping[str, Any]) -> ObjectDef:
     for field_name, schema in properties.items():
         field_type = classify(schema)
         assert field_type is not None, f"{name}.{field_name} was not validated"
-        choices = schema.get("enum") or (schema.get("items") or {}).get("enum") or ()
+        choices = [c for c in schema.get("enum") or (schema.get("items") or {}).get("enum") or () if c is not None]
         scale = schema.get("x-scale", DEFAULT_SCALE.get(field_type)) if field_type.is_decimal else None
         fields[field_name] = FieldDef(
             name=field_name,

@@ -3,9 +3,9 @@
 from trellis.runtime.storage.apply import StepObserver, apply_plan
 from trellis.runtime.storage.plan import StoragePlan, plan_storage
 from trellis.runtime.storage.steps import Step
-from trellis.runtime.storage.tables import STANDARD_COLUMNS, build_tables, storage_type
+from trellis.runtime.storage.tables import build_tables, standard_columns, storage_type
 
 __all__ = [
-    "STANDARD_COLUMNS", "Step", "StepObserver", "StoragePlan", "apply_plan", "build_tables",
-    "plan_storage", "storage_type",
+    "Step", "StepObserver", "StoragePlan", "apply_plan", "build_tables",
+    "plan_storage", "standard_columns", "storage_type",
 ]

@@ -30,7 +30,6 @@ from trellis.metadata.objects import index_name
 from trellis.platform.sqltypes import ExactDecimal, UtcDateTime
 
 ID_LENGTH = 36  # UUIDv7 in its canonical text form
-STANDARD_COLUMNS = ("id", "created_at", "updated_at", "created_by", "owner_id", "version", "deleted_at")
 _PRECISION = {FieldType.CURRENCY: 18, FieldType.PERCENT: 12}
 _STRINGS = {FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.URL, FieldType.ENUM}
 
@@ -85,6 +84,7 @@ def field_column(obj: ObjectDef, field: FieldDef) -> Column:  # type: ignore[typ
 
 
 def standard_columns() -> list[Column]:  # type: ignore[type-arg]
+    """The columns every object table has (named in `trellis.metadata.names.STANDARD_COLUMNS`)."""
     return [
         Column("id", String(ID_LENGTH), primary_key=True),
         Column("created_at", UtcDateTime(), nullable=False),

@@ -1,0 +1,123 @@
+"""API-name rules for objects and fields.
+
+One name serves as a file stem, a table or column name, a GraphQL name (camelCased) and a name in
+expressions, so it must be safe in all four: snake_case, short enough for index names, and none
+of the words those languages reserve.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from types import MappingProxyType
+from typing import Iterable, Mapping
+
+from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
+
+from trellis.metadata.expressions import FUNCTIONS
+from trellis.metadata.model import FieldType
+
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+MAX_OBJECT_NAME = 40
+MAX_FIELD_NAME = 50
+
+#: Columns every object table has; expressions may read them like fields.
+STANDARD_COLUMNS: Mapping[str, FieldType] = MappingProxyType({
+    "id": FieldType.STRING,
+    "created_at": FieldType.DATETIME,
+    "updated_at": FieldType.DATETIME,
+    "created_by": FieldType.STRING,
+    "owner_id": FieldType.STRING,
+    "version": FieldType.INTEGER,
+    "deleted_at": FieldType.DATETIME,
+})
+
+#: PostgreSQL's reserved key words, plus a few more that SQLite or the SQL standard reserve.
+SQL_RESERVED = frozenset("""
+    all alter analyse analyze and any array as asc asymmetric authorization between binary both
+    by case cast check collate collation column concurrently constraint create cross
+    current_catalog current_date current_role current_schema current_time current_timestamp
+    current_user default deferrable delete desc distinct do drop else end escape except exists
+    false fetch for foreign freeze from full grant group having ilike in index initially inner
+    insert intersect into is isnull join lateral leading left like limit localtime
+    localtimestamp natural not notnull null offset on only or order outer overlaps placing
+    primary references returning right select session_user set similar some symmetric
+    system_user table tablesample then to trailing true union unique update user using values
+    variadic verbose view when where window with
+""".split())
+
+#: Python's keywords in lower case (so `true`, `false`, `none` too): expressions are Python syntax.
+EXPRESSION_RESERVED = frozenset(word.lower() for word in keyword.kwlist)
+
+#: Field names an expression could not read through a lookup (`account.items`): simpleeval
+#: refuses some attribute names, and on a dict it finds the dict's own methods before the key.
+UNREADABLE_THROUGH_LOOKUP = frozenset(DISALLOW_METHODS) | {n for n in dir(dict) if not n.startswith("_")}
+
+
+def check_object_name(name: str) -> str | None:
+    """None when `name` may name an object, else the sentence saying why not."""
+    return _check(name, "object", MAX_OBJECT_NAME) or _reserved(name, field=False)
+
+
+def check_field_name(name: str) -> str | None:
+    """None when `name` may name a field (or a reverse relation), else the sentence saying why not."""
+    return _check(name, "field", MAX_FIELD_NAME) or _reserved(name, field=True)
+
+
+def api_name(name: str) -> str:
+    """The GraphQL spelling of a snake_case name: `start_date` -> `startDate`."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def field_clashes(fields: Iterable[str], lookups: Iterable[str]) -> dict[str, str]:
+    """Fields whose GraphQL names collide, each with the sentence saying with what.
+
+    The API exposes every field under its camelCase name and each lookup `x` also as `xId`,
+    so `account_id` next to a lookup `account` (or `a_1` next to `a1`) cannot both exist.
+    """
+    owners: dict[str, list[str]] = {}
+    for field in fields:
+        owners.setdefault(api_name(field), []).append(field)
+    clashes: dict[str, str] = {}
+    for lookup in lookups:
+        id_name = api_name(lookup) + "Id"
+        for field in owners.get(id_name, ()):
+            clashes[field] = (
+                f"'{field}' clashes with the lookup '{lookup}': the API exposes that lookup "
+                f"as '{api_name(lookup)}' and '{id_name}'"
+            )
+    for spelled, group in owners.items():
+        for field in group[1:] if len(group) > 1 else ():
+            clashes.setdefault(field, f"'{field}' and '{group[0]}' are both '{spelled}' in the API")
+    return clashes
+
+
+def _check(name: str, what: str, limit: int) -> str | None:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        return (
+            f"'{name}' is not a valid {what} name: use snake_case, a lowercase letter followed "
+            "by lowercase letters, digits or _"
+        )
+    if "__" in name:
+        return f"'{name}' is not a valid {what} name: '__' is kept for generated names"
+    if name.endswith("_"):
+        return f"'{name}' is not a valid {what} name: it must not end with _"
+    if len(name) > limit:
+        return f"'{name}' is {len(name)} characters long; {what} names are at most {limit}"
+    return None
+
+
+def _reserved(name: str, field: bool) -> str | None:
+    """Objects avoid SQL and Python words; fields, which expressions read, avoid more."""
+    if field and name in STANDARD_COLUMNS:
+        return f"'{name}' is a standard column every object has ({', '.join(STANDARD_COLUMNS)})"
+    if name in SQL_RESERVED:
+        return f"'{name}' is a reserved word in SQL"
+    if name in EXPRESSION_RESERVED:
+        return f"'{name}' is a reserved word (a Python keyword, as in expressions)"
+    if field and name in FUNCTIONS:
+        return f"'{name}' is the name of the expression function {name}()"
+    if field and (name in UNREADABLE_THROUGH_LOOKUP or name.startswith(tuple(DISALLOW_PREFIXES))):
+        return f"'{name}' is reserved by the expression evaluator: account.{name} could not be read"
+    return None
