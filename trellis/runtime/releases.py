@@ -144,7 +144,10 @@ class MetadataStore:
 
     def drafts(self) -> dict[ItemKey, Mapping[str, Any] | None]:
         with self.db.read() as conn:
-            rows = conn.execute(select(metadata_drafts)).all()
+            return self._drafts(conn)
+
+    def _drafts(self, conn: Connection) -> dict[ItemKey, Mapping[str, Any] | None]:
+        rows = conn.execute(select(metadata_drafts)).all()
         return {(r.kind, r.name): None if r.document is None else json.loads(r.document) for r in rows}
 
     def save_draft(self, kind: str, name: str, document: Mapping[str, Any] | None, author: str) -> None:
@@ -163,9 +166,13 @@ class MetadataStore:
 
     def draft_set(self) -> MetadataSet:
         """The current release with the drafts applied: what publishing the drafts would publish."""
-        current = self.current()
-        items = dict((current.metadata if current else EMPTY).items())
-        for key, document in self.drafts().items():
+        with self.db.read() as conn:
+            return self._draft_set(conn)
+
+    def _draft_set(self, conn: Connection) -> MetadataSet:
+        number = self.current_number(conn)
+        items = dict((EMPTY if number is None else self._release(conn, number).metadata).items())
+        for key, document in self._drafts(conn).items():
             if document is None:
                 items.pop(key, None)
             else:
@@ -186,25 +193,39 @@ class MetadataStore:
         on_step: StepObserver | None = None,
     ) -> PublishResult:
         """Publish `metadata` as the next release (see the module docstring)."""
-        errors = validate_set(metadata)
-        if errors:
-            raise MetadataInvalid(errors)
+        _validate(metadata)
         with self._transaction(dry_run) as conn:
-            base_number = self.current_number(conn)
-            base = EMPTY if base_number is None else self._release(conn, base_number).metadata
-            number = (base_number or 0) + 1
-            diff = diff_sets(base, metadata)
-            plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number)
-            result = PublishResult(base_number, diff, plan, None)
-            if diff.empty:
-                return result
-            if plan.destructive_steps and not allow_destructive:
-                raise DestructiveChangeRefused(plan)
-            if dry_run:
-                return result
-            apply_plan(conn, plan, build_tables(metadata.objects), on_step)
-            info = self._record(conn, number, metadata, diff, plan, author, message, source)
-            return PublishResult(base_number, diff, plan, info)
+            return self._publish(conn, metadata, author, message, source, allow_destructive, dry_run, on_step)
+
+    def publish_drafts(self, *, author: str, message: str = "", allow_destructive: bool = False,
+                       dry_run: bool = False) -> PublishResult:
+        """Publish the current release with the drafts applied; the drafts are cleared in the same
+        transaction, so they are either all published or all still there."""
+        with self._transaction(dry_run) as conn:
+            metadata = self._draft_set(conn)
+            _validate(metadata)
+            result = self._publish(conn, metadata, author, message, "drafts", allow_destructive, dry_run, None)
+            if result.release is not None:
+                conn.execute(delete(metadata_drafts))
+            return result
+
+    def _publish(self, conn: Connection, metadata: MetadataSet, author: str, message: str, source: str,
+                 allow_destructive: bool, dry_run: bool, on_step: StepObserver | None) -> PublishResult:
+        base_number = self.current_number(conn)
+        base = EMPTY if base_number is None else self._release(conn, base_number).metadata
+        number = (base_number or 0) + 1
+        diff = diff_sets(base, metadata)
+        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number)
+        result = PublishResult(base_number, diff, plan, None)
+        if diff.empty:
+            return result
+        if plan.destructive_steps and not allow_destructive:
+            raise DestructiveChangeRefused(plan)
+        if dry_run:
+            return result
+        apply_plan(conn, plan, build_tables(metadata.objects), on_step)
+        info = self._record(conn, number, metadata, diff, plan, author, message, source)
+        return PublishResult(base_number, diff, plan, info)
 
     def rollback(self, number: int, *, author: str, allow_destructive: bool = False,
                  dry_run: bool = False) -> PublishResult:
@@ -245,6 +266,12 @@ def _publish_transaction(db: Database) -> Iterator[Connection]:
         if db.dialect == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"publish:{db.schema}".encode()))))
         yield conn
+
+
+def _validate(metadata: MetadataSet) -> None:
+    errors = validate_set(metadata)
+    if errors:
+        raise MetadataInvalid(errors)
 
 
 def _info(row: Any) -> ReleaseInfo:
