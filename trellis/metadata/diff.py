@@ -78,7 +78,8 @@ def diff_item(key: ItemKey, old: Mapping[str, Any], new: Mapping[str, Any]) -> I
     old_required, new_required = set(old.get("required", ())), set(new.get("required", ()))
     changed: dict[str, tuple[str, ...]] = {}
     for f in (f for f in new_props if f in old_props):
-        keys = _changed_keys(old_props[f], new_props[f])
+        same = canonical_json(old_props[f]) == canonical_json(new_props[f])
+        keys = () if same else _changed_keys(old_props[f], new_props[f])
         if (f in old_required) != (f in new_required):
             keys = tuple(sorted(keys + ("required",)))
         if keys:

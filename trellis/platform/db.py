@@ -105,7 +105,8 @@ class Database:
 
         With foreign keys on, SQLite turns DROP TABLE into a DELETE that cascades into child
         tables; the pragma only takes effect outside a transaction, so it is switched off before
-        BEGIN, and `PRAGMA foreign_key_check` must come back empty before we commit.
+        BEGIN and back on after. Whoever rebuilds a table must call `check_foreign_keys` for it
+        before the transaction ends.
         """
         if self.dialect != "sqlite":
             with self.write() as conn:
@@ -115,14 +116,8 @@ class Database:
             raw = conn.connection.driver_connection
             raw.execute("PRAGMA foreign_keys=OFF")
             try:
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
+                with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
                     yield conn
-                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if problems:
-                        raise IntegrityViolation(
-                            f"foreign key check failed after table rebuild: {problems[:5]}"
-                        )
             finally:
                 raw.execute("PRAGMA foreign_keys=ON")
 
@@ -135,3 +130,18 @@ class Database:
 
         with self.read() as conn:
             return set(inspect(conn).get_table_names(schema=self.schema))
+
+
+def check_foreign_keys(conn: Connection, table: str) -> None:
+    """After a SQLite table rebuild: every row of `table` and of the tables that reference it
+    must still satisfy its foreign keys. Checks only those tables, not the whole database."""
+    names = [row[0] for row in conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    involved = {table} | {
+        name for name in names
+        if any(fk[2] == table for fk in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{name}")'))
+    }
+    for name in sorted(involved):
+        problems = conn.exec_driver_sql(f'PRAGMA foreign_key_check("{name}")').fetchall()
+        if problems:
+            raise IntegrityViolation(f"foreign key check failed after rebuilding {table}: {problems[:5]}")

@@ -77,19 +77,31 @@ def _index_map(obj: ObjectDef) -> dict[str, tuple[tuple[str, ...], bool]]:
     return indexes
 
 
-def _creation_order(new_objects: list[ObjectDef], existing: set[str]) -> list[ObjectDef]:
-    """New objects with lookup targets first where possible (cycles keep authored order)."""
+def _creation_order(new_objects: list[ObjectDef]) -> list[ObjectDef]:
+    """New objects with their lookup targets first (Kahn's algorithm); objects in a cycle keep
+    their authored order and get the foreign keys that point forward added afterwards."""
+    by_name = {o.name: o for o in new_objects}
+    waiting_on = {o.name: {f.ref for f in o.stored_fields if f.ref in by_name and f.ref != o.name}
+                  for o in new_objects}
+    dependents: dict[str, list[str]] = {name: [] for name in by_name}
+    for name, targets in waiting_on.items():
+        for target in targets:
+            dependents[target].append(name)
     ordered: list[ObjectDef] = []
-    placed = set(existing)
-    pending = list(new_objects)
-    while pending:
-        ready = [o for o in pending
-                 if all(f.ref in placed or f.ref == o.name for f in o.stored_fields if f.ref)]
-        batch = ready or pending[:1]
-        for obj in batch:
-            ordered.append(obj)
-            placed.add(obj.name)
-            pending.remove(obj)
+    ready = [o.name for o in new_objects if not waiting_on[o.name]]
+    placed: set[str] = set()
+    while len(ordered) < len(new_objects):
+        if not ready:  # a cycle: take the first unplaced object in authored order
+            ready = [next(o.name for o in new_objects if o.name not in placed)]
+        name = ready.pop(0)
+        if name in placed:
+            continue
+        placed.add(name)
+        ordered.append(by_name[name])
+        for dependent in dependents[name]:
+            waiting_on[dependent].discard(name)
+            if not waiting_on[dependent] and dependent not in placed:
+                ready.append(dependent)
     return ordered
 
 
@@ -109,7 +121,7 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
 
     existing = {n for n in old if n in new}
     created: set[str] = set(existing)
-    for obj in _creation_order([new[n] for n in sorted(set(new) - set(old))], existing):
+    for obj in _creation_order([new[n] for n in sorted(set(new) - set(old))]):
         late = tuple(f.name for f in obj.stored_fields
                      if f.ref and f.ref not in created and f.ref != obj.name and dialect != "sqlite")
         creates.append(CreateObjectTable(obj.name, late))

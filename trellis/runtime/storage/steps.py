@@ -19,6 +19,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 
 from trellis.metadata.model import FieldDef, ObjectDef
 from trellis.metadata.objects import MAX_IDENTIFIER, index_name
+from trellis.platform.db import check_foreign_keys
 from trellis.runtime.storage.convert import Converter
 from trellis.runtime.storage.tables import field_column, foreign_key_name, storage_type
 
@@ -112,6 +113,7 @@ class AddColumn(Step):
             # SQLite cannot add a constraint to an existing table: copy it into a new one.
             with ctx.ops.batch_alter_table(f"obj_{self.object}", recreate="always") as batch:
                 batch.add_column(new_column)
+            check_foreign_keys(ctx.conn, f"obj_{self.object}")
         else:
             ctx.ops.add_column(f"obj_{self.object}", new_column)
 
@@ -150,6 +152,7 @@ class RetireColumn(Step):
             if fk:
                 with ctx.ops.batch_alter_table(name, recreate="always") as batch:
                     batch.drop_constraint(fk, type_="foreignkey")
+                check_foreign_keys(ctx.conn, name)
         else:
             if fk:
                 ctx.ops.drop_constraint(fk, name, type_="foreignkey")
