@@ -13,13 +13,20 @@ carries the indexes of the fields added before it, on both sides alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import Connection, Engine, Table, text
 
 from bench.backends import Backend, BaselineDb, check_same_storage
-from bench.generate import STAGES, Document, deal_set, indexed_field, lookup_field, plain_field
+from bench.generate import (
+    STAGES,
+    Document,
+    deal_set,
+    indexed_field,
+    lookup_field,
+    plain_field,
+)
 from bench.harness import Result, Sizes, Stopwatch, TimedRun, compare
 from bench.raw import CopyRebuild, add_column_sql, create_all, create_index_sql
 from trellis.platform.db import Database, quote_schema

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from bench.raw import storage_of
-from trellis.platform.db import Database, postgresql_engine, quote_schema, sqlite_engine
+from trellis.platform.db import (
+    Database,
+    postgresql_engine,
+    quote_schema,
+    sqlite_engine,
+    throwaway_postgres_database,
+)
 from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 
@@ -151,22 +156,8 @@ def open_backend(database: str, server_url: str | None = None) -> Iterator[Backe
                 backend.close()
 
 
-@contextmanager
-def _fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """CREATE DATABASE from template0, yield its URL, DROP it (even after a failure)."""
-    name = f"trellis_bench_{uuid.uuid4().hex[:12]}"
-    server = make_url(server_url).set(drivername="postgresql+psycopg")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+def _fresh_postgres_database(server_url: str):  # type: ignore[no-untyped-def]
+    return throwaway_postgres_database(server_url, "trellis_bench")
 
 
 def server_version(database: str, server_url: str | None) -> str:

@@ -7,7 +7,8 @@ date-times, booleans, lookups to earlier objects) is cut to the number of fields
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from trellis.metadata.model import MetadataSet
 

@@ -8,10 +8,10 @@ same run, so each measurement is a *pair*: the Trellis side and the baseline sid
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import perf_counter
 from types import TracebackType
-from typing import Callable, Sequence
 
 
 class Stopwatch:
@@ -21,7 +21,7 @@ class Stopwatch:
         self.seconds: float | None = None
         self._start = 0.0
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         gc.collect()  # garbage from the setup must not be collected on the clock
         self._start = perf_counter()
         return self
@@ -85,7 +85,7 @@ def format_table(results: Sequence[Result]) -> str:
     numeric = {2, 3, 4}
 
     def line(row: tuple[str, ...]) -> str:
-        cells = [cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        cells = [cell.rjust(w) if i in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False))]
         return "  ".join(cells + [row[-1]]).rstrip()
 
     rule = "  ".join("-" * w for w in widths) + "  -----"
@@ -105,5 +105,5 @@ class Sizes:
     cpu_repeat: int = 7  # best of N for pure-Python cases (cheap, and noisier)
 
     @classmethod
-    def quick(cls) -> "Sizes":
+    def quick(cls) -> Sizes:
         return cls(objects=10, fields=10, rows=10_000, accounts=100, repeat=2, rebuild_repeat=1, cpu_repeat=2)

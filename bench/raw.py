@@ -6,7 +6,8 @@ in the state Trellis leaves it in (which `storage_of` lets a benchmark check).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Column, Connection, Index, MetaData, Table, inspect
 from sqlalchemy.engine import Dialect

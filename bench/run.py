@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import TextIO
 
 if __package__ in (None, ""):  # run as a script: make `bench` and `trellis` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

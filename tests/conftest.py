@@ -9,15 +9,12 @@ a missing server must never pass silently.
 from __future__ import annotations
 
 import os
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
-from trellis.platform.db import Database
+from trellis.platform.db import Database, throwaway_postgres_database
 from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 
@@ -39,17 +36,8 @@ def postgres_server_url() -> str:
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A brand-new, empty PostgreSQL database for one test."""
-    name = f"trellis_test_{uuid.uuid4().hex[:12]}"
-    server = make_url(postgres_server_url).set(drivername="postgresql+psycopg")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_postgres_database(postgres_server_url, "trellis_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import inspect, text
@@ -47,13 +48,13 @@ def execute(db: Database, sql: str, **params: Any) -> None:
 
 def insert_records(db: Database, metadata: MetadataSet, object_name: str, records: list[dict[str, Any]]) -> None:
     """Insert rows through the release's own Table (types applied), standard columns filled."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import insert
 
     from trellis.runtime.storage import build_tables
 
     table = build_tables(metadata.objects)[object_name]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.write() as conn:
         conn.execute(insert(table), [{"created_at": now, "updated_at": now, **r} for r in records])

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from trellis.metadata import MetadataError, MetadataInvalid, MetadataSet, load_documents, load_folder, validate_set
+from trellis.metadata import (
+    MetadataError,
+    MetadataInvalid,
+    MetadataSet,
+    load_documents,
+    load_folder,
+    validate_set,
+)
 from trellis.metadata.documents import pretty_json
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "crm"

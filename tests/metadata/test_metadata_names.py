@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from trellis.metadata.names import api_name, check_field_name, check_object_name, field_clashes
+from trellis.metadata.names import (
+    api_name,
+    check_field_name,
+    check_object_name,
+    field_clashes,
+)
 
 
 @pytest.mark.parametrize("name", ["account", "contract_line", "a1", "x" * 40])

@@ -3,10 +3,10 @@ a non-zero exit, and nothing changed in the store or the tables — on both data
 
 from __future__ import annotations
 
-import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.helpers import schema_snapshot
 from trellis.platform import migrations
@@ -35,7 +36,7 @@ def test_tenants_are_physically_isolated(installation: Installation):
         conn.execute(text("CREATE TABLE only_here (x INTEGER)"))
     assert "only_here" in acme.table_names()
     assert "only_here" not in globex.table_names()
-    with globex.read() as conn, pytest.raises(Exception):
+    with globex.read() as conn, pytest.raises(DBAPIError):
         conn.execute(text("SELECT * FROM only_here"))
     if installation.settings.is_postgresql:
         assert (acme.schema, globex.schema) == ("tenant_acme", "tenant_globex")

@@ -176,7 +176,7 @@ def test_failure_half_way_leaves_release_and_tables_untouched(store: MetadataSto
     plan_length = len(store.publish(new, author="t", dry_run=True, allow_destructive=True).plan.steps)
     assert plan_length >= 5
     for fail_at in range(plan_length):
-        def boom(i: int, step: object) -> None:
+        def boom(i: int, step: object, fail_at: int = fail_at) -> None:
             if i == fail_at:
                 raise RuntimeError(f"injected failure after step {i}")
         with pytest.raises(RuntimeError, match="injected"):

@@ -6,7 +6,13 @@ raise `MetadataInvalid` holding every `MetadataError` found.
 
 from trellis.metadata.errors import MetadataError, MetadataInvalid
 from trellis.metadata.loader import load_documents, load_folder
-from trellis.metadata.model import KIND_FOLDERS, FieldDef, FieldType, MetadataSet, ObjectDef
+from trellis.metadata.model import (
+    KIND_FOLDERS,
+    FieldDef,
+    FieldType,
+    MetadataSet,
+    ObjectDef,
+)
 from trellis.metadata.validation import validate_set
 
 __all__ = [

@@ -6,8 +6,9 @@ with each release and shown before publishing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from trellis.metadata.documents import canonical_json
 from trellis.metadata.model import ItemKey, MetadataSet

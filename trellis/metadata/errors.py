@@ -6,8 +6,8 @@ raises one `MetadataInvalid` holding all of them, so an admin fixes a folder in 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True, order=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 
@@ -300,7 +300,7 @@ class _Whitelist:
 
     def visit_Compare(self, node: ast.Compare) -> None:
         self.visit(node.left)
-        for operator, right in zip(node.ops, node.comparators):
+        for operator, right in zip(node.ops, node.comparators, strict=True):
             self.check_operator(node, operator, _COMPARISONS)
             if isinstance(operator, (ast.In, ast.NotIn)) and isinstance(right, (ast.List, ast.Tuple)):
                 for element in right.elts:

@@ -8,8 +8,9 @@ one `MetadataInvalid` rather than stopping at the first.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from trellis.metadata.errors import MetadataError, MetadataInvalid, json_path
 from trellis.metadata.model import FOLDER_KINDS, ItemKey, MetadataSet

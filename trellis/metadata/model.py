@@ -9,10 +9,11 @@ built only from documents that passed validation (see `trellis.metadata.validati
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from trellis.metadata.documents import canonical_json, content_hash
 
@@ -61,7 +62,7 @@ class MetadataSet:
         return content_hash([[kind, name, doc] for (kind, name), doc in self._items.items()])
 
     @cached_property
-    def objects(self) -> Mapping[str, "ObjectDef"]:
+    def objects(self) -> Mapping[str, ObjectDef]:
         """Compiled object definitions; the set must have passed validation."""
         from trellis.metadata.objects import compile_objects
 

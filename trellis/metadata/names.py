@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 

@@ -7,10 +7,17 @@ only interprets: which `FieldType` a property is, which formulas are live, which
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from trellis.metadata.expressions import VOLATILE_FUNCTIONS, analyse
-from trellis.metadata.model import DEFAULT_SCALE, FieldDef, FieldType, IndexDef, ObjectDef
+from trellis.metadata.model import (
+    DEFAULT_SCALE,
+    FieldDef,
+    FieldType,
+    IndexDef,
+    ObjectDef,
+)
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit, the tighter of our two databases
 

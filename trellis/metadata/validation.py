@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from types import MappingProxyType
-from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from trellis.metadata import names
 from trellis.metadata.errors import MetadataError, json_path
-from trellis.metadata.expressions import ExpressionError, analyse, check, closest, suggest
+from trellis.metadata.expressions import (
+    ExpressionError,
+    analyse,
+    check,
+    closest,
+    suggest,
+)
 from trellis.metadata.model import KIND_FOLDERS, FieldType, ItemKey, MetadataSet
 from trellis.metadata.objects import classify, json_type, live_formulas
 

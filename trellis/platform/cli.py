@@ -10,16 +10,22 @@ import argparse
 import getpass
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import TextIO
 
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.export import write_folder
 from trellis.metadata.loader import load_folder
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation, TenantError
-from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, PublishResult, ReleaseNotFound
+from trellis.runtime.releases import (
+    DestructiveChangeRefused,
+    MetadataStore,
+    PublishResult,
+    ReleaseNotFound,
+)
 
 Handler = Callable[[argparse.Namespace, Installation, TextIO], int]
 

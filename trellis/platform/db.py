@@ -14,9 +14,9 @@ goes through `read()` or `write()`, which open exactly one transaction:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -145,3 +145,24 @@ def check_foreign_keys(conn: Connection, table: str) -> None:
         problems = conn.exec_driver_sql(f'PRAGMA foreign_key_check("{name}")').fetchall()
         if problems:
             raise IntegrityViolation(f"foreign key check failed after rebuilding {table}: {problems[:5]}")
+
+
+@contextmanager
+def throwaway_postgres_database(server_url: str, prefix: str = "trellis_scratch") -> Iterator[str]:
+    """CREATE a brand-new database on a PostgreSQL server, yield its URL, DROP it afterwards
+    (even after a failure). For tests and benchmarks, which each need a clean database."""
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()

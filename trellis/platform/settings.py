@@ -7,9 +7,9 @@ it to what they create, so tests can run many installations side by side in one 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -45,7 +45,7 @@ class Settings:
         return bool(self.database_url and self.database_url.startswith("postgresql"))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         return cls(
             data_dir=Path(env.get("TRELLIS_DATA_DIR", "trellis-data")),

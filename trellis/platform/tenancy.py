@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
 from trellis.platform import migrations
 from trellis.platform.db import Database, postgresql_engine, quote_schema, sqlite_engine
-from trellis.platform.system_tables import tenants as tenants_table
 from trellis.platform.settings import Settings, check_locale, check_timezone
+from trellis.platform.system_tables import tenants as tenants_table
 
 CONTROL_SCHEMA = "trellis_control"
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -120,7 +120,7 @@ class Installation:
         self.init()
         if self.find_tenant(name) is not None:
             raise TenantError(f"tenant {name!r} already exists")
-        created_at = datetime.now(timezone.utc)
+        created_at = datetime.now(UTC)
         if self.settings.is_postgresql:
             location = "tenant_" + name.replace("-", "_")
             with self.control.write() as conn:

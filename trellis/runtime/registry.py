@@ -12,9 +12,9 @@ had (or, when there is none yet, wait for the builder instead of building again)
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import Table

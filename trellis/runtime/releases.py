@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import threading
 import zlib
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
@@ -32,7 +33,13 @@ from trellis.platform.system_tables import (
     metadata_release_items,
     metadata_releases,
 )
-from trellis.runtime.storage import StepObserver, StoragePlan, apply_plan, build_tables, plan_storage
+from trellis.runtime.storage import (
+    StepObserver,
+    StoragePlan,
+    apply_plan,
+    build_tables,
+    plan_storage,
+)
 
 
 class ReleaseNotFound(LookupError):
@@ -154,7 +161,7 @@ class MetadataStore:
         """Stage one item (None stages its removal). Drafts are not validated as a set until
         publish, so an admin can save work in progress."""
         values = {"document": None if document is None else canonical_json(document),
-                  "updated_by": author, "updated_at": datetime.now(timezone.utc)}
+                  "updated_by": author, "updated_at": datetime.now(UTC)}
         with self.db.write() as conn:
             conn.execute(delete(metadata_drafts).where(
                 (metadata_drafts.c.kind == kind) & (metadata_drafts.c.name == name)))
@@ -246,7 +253,7 @@ class MetadataStore:
         if fresh:
             conn.execute(insert(metadata_blobs), [
                 {"hash": h, "document": json.dumps(metadata[key], ensure_ascii=False)} for h, key in fresh.items()])
-        info = ReleaseInfo(number, author, message, datetime.now(timezone.utc), metadata.content_hash,
+        info = ReleaseInfo(number, author, message, datetime.now(UTC), metadata.content_hash,
                            source, diff.to_json(), plan.to_json())
         conn.execute(insert(metadata_releases).values(
             number=number, author=author, message=message, created_at=info.created_at,

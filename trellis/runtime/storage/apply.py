@@ -7,7 +7,7 @@ issue BEGIN ourselves (see `trellis.platform.db`).
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext

@@ -8,8 +8,9 @@ are retired, tables exist before columns reference them, columns exist before th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
 from trellis.runtime.storage.convert import converter_for

@@ -10,8 +10,9 @@ aside (`<name>__retired_r<release>`) so their data survives until a separate pur
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from alembic.operations import Operations
 from sqlalchemy import Connection, Table, column, table, update

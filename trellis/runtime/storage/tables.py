@@ -6,7 +6,7 @@ This is the single mapping from field types to column types; the planner compare
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import (
     JSON,
