@@ -1,15 +1,20 @@
-"""Helpers shared by tests: metadata built in code, and a snapshot of what a database holds."""
+"""Helpers shared by tests: metadata built in code, a snapshot of what a database holds, and the
+`trellis` command run in-process."""
 
 from __future__ import annotations
 
 import copy
+import io
 from datetime import UTC
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, text
 
 from trellis.metadata.model import MetadataSet
+from trellis.platform.cli import main
 from trellis.platform.db import Database
+from trellis.platform.settings import Settings
 
 
 def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -58,3 +63,25 @@ def insert_records(db: Database, metadata: MetadataSet, object_name: str, record
     now = datetime.now(UTC)
     with db.write() as conn:
         conn.execute(insert(table), [{"created_at": now, "updated_at": now, **r} for r in records])
+
+
+class Cli:
+    """Runs `trellis …` in-process against one installation, capturing what it prints."""
+
+    def __init__(self, settings: Settings, capsys: pytest.CaptureFixture[str]):
+        self.settings = settings
+        self.capsys = capsys
+        self.base = ["--data-dir", str(settings.data_dir)]
+        if settings.database_url:
+            self.base += ["--database-url", settings.database_url]
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        out = io.StringIO()
+        self.capsys.readouterr()
+        code = main([*self.base, *argv], out=out)
+        return code, out.getvalue(), self.capsys.readouterr().err
+
+    def ok(self, *argv: str) -> str:
+        code, out, err = self(*argv)
+        assert code == 0, err
+        return out

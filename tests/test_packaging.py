@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from trellis.platform import migrations
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +43,7 @@ def test_wheel_carries_migrations_meta_schemas_and_the_console_script(wheel: Pat
     assert "trellis/migrations/env.py" in names
     assert any(n.startswith("trellis/migrations/tenant/") for n in names)
     assert any(n.startswith("trellis/migrations/control/") for n in names)
-    assert "trellis/metadata/meta_schemas/object.schema.json" in names
+    assert {f"trellis/metadata/meta_schemas/{kind}.schema.json" for kind in ("object", "role")} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "trellis = trellis.platform.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -60,4 +62,4 @@ def test_installed_wheel_migrates_outside_the_checkout(wheel: Path, tmp_path: Pa
         done = subprocess.run([sys.executable, "-m", "trellis.platform.cli", *argv], cwd=tmp_path, env=env,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-    assert "acme: t0001" in done.stdout
+    assert f"acme: {migrations.head_revision('tenant')}" in done.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
@@ -11,40 +10,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.helpers import insert_records, rows, schema_snapshot
-from trellis.platform.cli import main
-from trellis.platform.settings import Settings
+from tests.helpers import Cli, insert_records, rows, schema_snapshot
 from trellis.platform.tenancy import Installation
 from trellis.runtime.releases import MetadataStore
 
 CRM = FIXTURES / "crm"
-
-
-class Cli:
-    """Runs `trellis …` in-process against one installation, capturing what it prints."""
-
-    def __init__(self, settings: Settings, capsys: pytest.CaptureFixture[str]):
-        self.settings = settings
-        self.capsys = capsys
-        self.base = ["--data-dir", str(settings.data_dir)]
-        if settings.database_url:
-            self.base += ["--database-url", settings.database_url]
-
-    def __call__(self, *argv: str) -> tuple[int, str, str]:
-        out = io.StringIO()
-        self.capsys.readouterr()
-        code = main([*self.base, *argv], out=out)
-        return code, out.getvalue(), self.capsys.readouterr().err
-
-    def ok(self, *argv: str) -> str:
-        code, out, err = self(*argv)
-        assert code == 0, err
-        return out
-
-
-@pytest.fixture
-def cli(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(settings, capsys)
 
 
 @pytest.fixture

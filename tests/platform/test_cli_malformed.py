@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import schema_snapshot
-from tests.platform.test_cli import CRM, Cli, cli, edit  # noqa: F401  (fixture)
+from tests.helpers import Cli, schema_snapshot
+from tests.platform.test_cli import CRM, edit
 from trellis.platform.tenancy import Installation
 from trellis.runtime.releases import MetadataStore
 
@@ -80,7 +80,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_malformed_definition_is_refused_and_changes_nothing(
-        case: str, cli: Cli, installation: Installation, tmp_path: Path):  # noqa: F811
+        case: str, cli: Cli, installation: Installation, tmp_path: Path):
     cli.ok("tenant", "create", "acme")
     cli.ok("metadata", "apply", str(CRM), "--tenant", "acme")
     store = MetadataStore(installation.database("acme"))
@@ -100,7 +100,7 @@ def test_malformed_definition_is_refused_and_changes_nothing(
     assert store.history() == history
 
 
-def test_every_error_in_every_file_is_reported_at_once(cli: Cli, tmp_path: Path):  # noqa: F811
+def test_every_error_in_every_file_is_reported_at_once(cli: Cli, tmp_path: Path):
     cli.ok("tenant", "create", "acme")
     folder = tmp_path / "broken"
     shutil.copytree(CRM, folder)

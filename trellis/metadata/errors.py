@@ -22,6 +22,9 @@ class MetadataError:
         return f"{self.file}: {self.path}: {self.message}"
 
 
+Parts = Sequence[str | int]  # a JSON path before rendering: ("properties", "amount", "x-kind")
+
+
 def json_path(parts: Iterable[str | int]) -> str:
     """Render path parts as `$.properties.amount.x-kind` / `$.required[2]`."""
     out = "$"

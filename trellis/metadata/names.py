@@ -54,9 +54,13 @@ EXPRESSION_RESERVED = frozenset(word.lower() for word in keyword.kwlist)
 UNREADABLE_THROUGH_LOOKUP = frozenset(DISALLOW_METHODS) | {n for n in dir(dict) if not n.startswith("_")}
 
 
-def check_object_name(name: str) -> str | None:
-    """None when `name` may name an object, else the sentence saying why not."""
-    return _check(name, "object", MAX_OBJECT_NAME) or _reserved(name, field=False)
+def check_object_name(name: str, what: str = "object") -> str | None:
+    """None when `name` may name an object, else the sentence saying why not.
+
+    Other items that are files and API names (roles) follow the same rules; `what` names them
+    in the sentence.
+    """
+    return _check(name, what, MAX_OBJECT_NAME) or _reserved(name, field=False)
 
 
 def check_field_name(name: str) -> str | None:

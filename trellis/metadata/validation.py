@@ -2,7 +2,8 @@
 
 Three passes: each document against its kind's meta-schema (JSON Schema 2020-12), then the
 rules of one document JSON Schema cannot say (field types, defaults, names, field groups), then
-references across documents (lookups, reverse names, expressions, formula cycles, rollups).
+references across documents (lookups, reverse names, expressions, formula cycles, rollups; the
+objects and fields a role names, see `trellis.metadata.roles`).
 A part that failed an earlier pass is skipped by the later ones, so one mistake gives one error,
 not a cascade.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -22,7 +23,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from trellis.metadata import names
-from trellis.metadata.errors import MetadataError, json_path
+from trellis.metadata.errors import MetadataError, Parts, json_path
 from trellis.metadata.expressions import (
     ExpressionError,
     analyse,
@@ -32,11 +33,11 @@ from trellis.metadata.expressions import (
 )
 from trellis.metadata.model import KIND_FOLDERS, FieldType, ItemKey, MetadataSet
 from trellis.metadata.objects import classify, json_type, live_formulas
+from trellis.metadata.roles import check_grants, check_role_name, grants_of
 
 MAX_DEPTH = 64  # nesting levels of a document; real definitions need fewer than ten
 TOO_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep; the limit is {MAX_DEPTH}"
 
-Parts = Sequence[str | int]  # a JSON path before rendering: ("properties", "amount", "x-kind")
 
 
 def _meta_validator(kind: str) -> Draft202012Validator:
@@ -66,7 +67,12 @@ def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
     return {**inlined, "allOf": [target]} if inlined else target
 
 
-META_VALIDATORS: Mapping[str, Draft202012Validator] = MappingProxyType({"object": _meta_validator("object")})
+META_VALIDATORS: Mapping[str, Draft202012Validator] = MappingProxyType(
+    {kind: _meta_validator(kind) for kind in KIND_FOLDERS})
+
+#: How the name of an item of each kind is checked (None: the name is fine).
+_NAME_CHECKS: Mapping[str, Callable[[str], str | None]] = MappingProxyType(
+    {"object": names.check_object_name, "role": check_role_name})
 
 _NUMERIC = frozenset({FieldType.INTEGER, FieldType.NUMBER, FieldType.CURRENCY, FieldType.PERCENT})
 _TEXTUAL = frozenset(
@@ -124,24 +130,34 @@ def validate_set(
     """
     errors: list[MetadataError] = []
     objects: dict[str, _Object] = {}
-    object_names = metadata.names("object") + [name for kind, name in unreadable if kind == "object"]
+    roles: list[tuple[Mapping[str, Mapping[str, Any]], _Report]] = []  # sound grants of each role
+    names_of = {kind: metadata.names(kind) + [n for k, n in unreadable if k == kind] for kind in KIND_FOLDERS}
     for key, document in metadata.items():
         kind, name = key
         report = _Report((sources or {}).get(key, source_file(key)), errors)
         if kind not in META_VALIDATORS:
             report.add((), f"unknown kind '{kind}'; known: {', '.join(sorted(META_VALIDATORS))}")
             continue
-        _check_item_name(name, object_names, report)
+        _check_item_name(name, names_of[kind], _NAME_CHECKS[kind], report)
         problems = json_problems(document)
         for parts, message in problems:
             report.add(parts, message)
-        obj = None if problems else _check_document(name, document, report)
-        if obj is not None:
-            objects[name] = obj
+        if problems:
+            continue
+        if kind == "object":
+            obj = _check_document(name, document, report)
+            if obj is not None:
+                objects[name] = obj
+        elif kind == "role":
+            roles.append((_sound_grants(document, report), report))
     _check_plurals(objects)
-    cross = _CrossChecks(objects, object_names)
+    cross = _CrossChecks(objects, names_of["object"])
     for obj in objects.values():
         cross.check(obj)
+    fields_of = {name: obj.properties.keys() for name, obj in objects.items()}
+    for grants, report in roles:
+        for parts, message in check_grants(grants, names_of["object"], fields_of):
+            report.add(parts, message)
     return sorted(set(errors))
 
 
@@ -217,9 +233,10 @@ class _Object:
         return MappingProxyType(fields)
 
 
-def _check_item_name(name: str, all_names: Sequence[str], report: _Report) -> None:
-    """A valid API name, unique ignoring case (files on macOS and Windows are)."""
-    problem = names.check_object_name(name)
+def _check_item_name(name: str, all_names: Sequence[str], check: Callable[[str], str | None],
+                     report: _Report) -> None:
+    """A valid API name, unique ignoring case among its kind (files on macOS and Windows are)."""
+    problem = check(name)
     if problem:
         report.add((), problem)
     twins = [other for other in all_names if other.lower() == name.lower() and other != name]
@@ -231,14 +248,11 @@ def _check_document(name: str, document: Mapping[str, Any], report: _Report) -> 
     """Passes one and two for one object document; None when it has no usable `properties`."""
     broken_fields: set[str] = set()
     broken_keys: set[str] = set()
-    for error in META_VALIDATORS["object"].iter_errors(document):
-        parts = list(error.absolute_path)
+    for parts in _meta_check("object", document, report):
         if len(parts) >= 2 and parts[0] == "properties":
             broken_fields.add(str(parts[1]))
         elif parts:
             broken_keys.add(str(parts[0]))
-        for where, message in _translate(error):
-            report.add(where, message)
     if "properties" in broken_keys or not isinstance(document.get("properties"), dict):
         return None  # every check from here on is about fields
     properties = {k: v if isinstance(v, dict) else {} for k, v in document["properties"].items()}
@@ -258,6 +272,28 @@ def _check_document(name: str, document: Mapping[str, Any], report: _Report) -> 
     _check_field_lists(obj)
     _check_rule_names(obj)
     return obj
+
+
+def _meta_check(kind: str, document: Mapping[str, Any], report: _Report) -> list[list[str | int]]:
+    """Pass one: the document against its kind's meta-schema; reports each error and returns
+    their paths, so later passes can skip the parts that are broken."""
+    paths: list[list[str | int]] = []
+    for error in META_VALIDATORS[kind].iter_errors(document):
+        paths.append(list(error.absolute_path))
+        for where, message in _translate(error):
+            report.add(where, message)
+    return paths
+
+
+def _sound_grants(document: Mapping[str, Any], report: _Report) -> Mapping[str, Mapping[str, Any]]:
+    """Passes one and two for a role document: the per-object grants that passed the meta-schema."""
+    broken: set[str] = set()
+    for parts in _meta_check("role", document, report):
+        if parts == ["objects"]:
+            return {}
+        if len(parts) >= 2 and parts[0] == "objects":
+            broken.add(str(parts[1]))
+    return {obj: grant for obj, grant in grants_of(document).items() if obj not in broken}
 
 
 def _check_field(parts: Parts, schema: Mapping[str, Any], report: _Report) -> FieldType | None:

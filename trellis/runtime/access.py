@@ -1,6 +1,6 @@
 """Who may do what: the `Actor` behind every call and the `AccessPolicy` that answers for it.
 
-Policies are built from `role` metadata (see trellis.runtime.users) for the roles a user holds;
+Policies are built from `role` metadata (see trellis.runtime.identity) for the roles a user holds;
 the records service and the query compiler consult the same policy, so every path — GraphQL,
 designer, imports, automation — obeys the same rules.
 
@@ -13,9 +13,10 @@ designer, imports, automation — obeys the same rules.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 Action = Literal["create", "read", "update", "delete"]
 
@@ -102,6 +103,6 @@ class Actor:
     policy: AccessPolicy
 
     @classmethod
-    def system(cls) -> "Actor":
+    def system(cls) -> Actor:
         """Automation and migrations: full access, recorded as `system` in audit rows."""
         return cls(user_id="system", email="system", roles=("admin",), policy=FULL_ACCESS)

@@ -1,0 +1,83 @@
+"""The `role` kind: what the holders of a role may do, object by object.
+
+A role document (`roles/<name>.json`) grants, per object, create (yes/no), read, update and
+delete (each none, own or all records) and per field none, read or edit (fields left out may be
+edited). Its shape is checked by `meta_schemas/role.schema.json`; this module checks what the
+meta-schema cannot say: names that must exist in the set and scopes that must fit together.
+The runtime turns the roles a user holds into an access policy (trellis.runtime.identity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
+
+from trellis.metadata.errors import Parts
+from trellis.metadata.expressions import suggest
+from trellis.metadata.names import STANDARD_COLUMNS, check_object_name
+
+#: The built-in role every tenant has without any metadata: full access to everything.
+ADMIN_ROLE = "admin"
+
+#: Record scopes and field accesses, narrowest first.
+SCOPES = ("none", "own", "all")
+FIELD_ACCESSES = ("none", "read", "edit")
+
+
+def check_role_name(name: str) -> str | None:
+    """None when `name` may name a role, else the sentence saying why not."""
+    if name == ADMIN_ROLE:
+        return f"'{ADMIN_ROLE}' is the built-in role with full access that every tenant has; choose another name"
+    return check_object_name(name, "role")
+
+
+def grants_of(document: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
+    """The per-object grants of a role document ({} when it grants nothing)."""
+    return document.get("objects", {})
+
+
+def check_grants(
+    grants: Mapping[str, Mapping[str, Any]],
+    object_names: Collection[str],
+    fields_of: Mapping[str, Collection[str]],
+) -> Iterator[tuple[Parts, str]]:
+    """Problems of grants that passed the meta-schema, each with its path in the role document.
+
+    `object_names` are every object of the set (also those too broken to check); `fields_of`
+    holds the fields of the objects whose fields are known.
+    """
+    for obj, grant in grants.items():
+        parts: Parts = ("objects", obj)
+        if obj not in object_names:
+            listed = ", ".join(sorted(object_names)[:20]) or "none"
+            yield parts, f"'{obj}' is not an object (objects: {listed}){suggest(obj, object_names)}"
+            continue
+        yield from _scope_problems(parts, grant)
+        if obj in fields_of:
+            yield from _field_problems(parts, obj, grant.get("fields", {}), fields_of[obj])
+
+
+def _scope_problems(parts: Parts, grant: Mapping[str, Any]) -> Iterator[tuple[Parts, str]]:
+    """Changing or deleting records needs seeing them: neither may reach further than read."""
+    read = grant.get("read", "none")
+    for action in ("update", "delete"):
+        scope = grant.get(action, "none")
+        if SCOPES.index(scope) > SCOPES.index(read):
+            yield (*parts, action), (
+                f"{action} '{scope}' reaches further than read '{read}': a role cannot {action} records "
+                f"it cannot read; set read to '{scope}' or {action} to '{read}'"
+            )
+
+
+def _field_problems(
+    parts: Parts, obj: str, fields: Mapping[str, str], known: Collection[str]
+) -> Iterator[tuple[Parts, str]]:
+    for field_name in fields:
+        where = (*parts, "fields", field_name)
+        if field_name in STANDARD_COLUMNS:
+            yield where, (
+                f"'{field_name}' is a standard column: it is readable whenever the record is and no role "
+                "edits it, so it takes no field permission"
+            )
+        elif field_name not in known:
+            yield where, f"'{field_name}' is not a field of '{obj}'{suggest(field_name, known)}"
