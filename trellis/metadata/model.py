@@ -18,7 +18,7 @@ from typing import Any
 from trellis.metadata.documents import canonical_json, content_hash
 
 #: Each kind of metadata item and the folder that holds its files on disk.
-KIND_FOLDERS: Mapping[str, str] = MappingProxyType({"object": "objects"})
+KIND_FOLDERS: Mapping[str, str] = MappingProxyType({"object": "objects", "role": "roles"})
 FOLDER_KINDS: Mapping[str, str] = MappingProxyType({v: k for k, v in KIND_FOLDERS.items()})
 
 ItemKey = tuple[str, str]  # (kind, name)
@@ -150,7 +150,7 @@ class ObjectDef:
     schema: Mapping[str, Any]
     fields: Mapping[str, FieldDef]
     label: Mapping[str, str] = field(default_factory=dict)
-    plural: str | None = None
+    plural: str = ""  # x-plural, else the English plural of the name
     indexes: tuple[IndexDef, ...] = ()
 
     @property

@@ -87,6 +87,18 @@ def index_name(prefix: str, object_name: str, fields: tuple[str, ...]) -> str:
     return f"{name[:MAX_IDENTIFIER - 9]}_{digest}"
 
 
+def english_plural(name: str) -> str:
+    """The default plural of an API name (`x-plural` overrides it): simple English rules."""
+    head, _, last = name.rpartition("_")
+    if last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
+        last = last[:-1] + "ies"
+    elif last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    else:
+        last += "s"
+    return f"{head}_{last}" if head else last
+
+
 def compile_objects(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, ObjectDef]:
     return {name: compile_object(name, doc) for name, doc in documents.items()}
 
@@ -134,7 +146,7 @@ def compile_object(name: str, document: Mapping[str, Any]) -> ObjectDef:
         schema=document,
         fields=fields,
         label=label_of(document.get("x-label")),
-        plural=document.get("x-plural"),
+        plural=document.get("x-plural") or english_plural(name),
         indexes=tuple(indexes),
     )
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -42,6 +44,7 @@ def sqlite_engine(path: Path) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        dbapi_connection.create_function("trellis_local_date", 2, _local_date, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -49,6 +52,15 @@ def sqlite_engine(path: Path) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _local_date(stored: str | None, zone: str) -> str | None:
+    """SQLite function: the tenant-local calendar date of a UTC date-time as SQLAlchemy stores
+    it ('YYYY-MM-DD HH:MM:SS[.ffffff]'); SQLite itself knows no time zones."""
+    if stored is None:
+        return None
+    instant = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return instant.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 def postgresql_engine(url: str) -> Engine:

@@ -6,7 +6,7 @@ test_system_tables.py compares both so they cannot drift apart.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 from trellis.platform.sqltypes import UtcDateTime
 
@@ -61,4 +61,67 @@ metadata_drafts = Table(
     Column("document", Text, nullable=True),  # NULL: the draft removes the item
     Column("updated_by", String(255), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    tenant_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),  # lower-cased
+    Column("name", String(255), nullable=False),
+    Column("password_hash", String(255), nullable=True),  # NULL: the user signs in with tokens only
+    Column("active", Boolean, nullable=False),
+    Column("manager_id", String(36), ForeignKey("users.id"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    tenant_metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(64), primary_key=True),
+    Index("ix_user_roles_role", "role"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    tenant_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the secret
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    tenant_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("object", String(64), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("action", String(16), nullable=False),  # create, update, delete, restore, purge
+    Column("changes", Text, nullable=False),  # JSON {field: [old, new]}
+    Index("ix_audit_log__record", "object", "record_id"),
+)
+
+field_history = Table(
+    "field_history",
+    tenant_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("object", String(64), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", Text, nullable=True),  # JSON
+    Column("new_value", Text, nullable=True),  # JSON
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("changed_by", String(64), nullable=False),
+    Index("ix_field_history__record", "object", "record_id", "field"),
 )

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import Table
 
 from trellis.metadata.model import MetadataSet, ObjectDef
+from trellis.runtime.compiled import CompiledObject, compile_objects
 from trellis.runtime.releases import MetadataStore, Release
 from trellis.runtime.storage import build_tables
 
@@ -31,25 +32,24 @@ class Registry:
     metadata: MetadataSet
     objects: Mapping[str, ObjectDef]
     tables: Mapping[str, Table]
-    validators: Mapping[str, Draft202012Validator]
+    compiled: Mapping[str, CompiledObject]
+
+    @property
+    def validators(self) -> Mapping[str, Draft202012Validator]:
+        return {name: c.validator for name, c in self.compiled.items()}
 
 
 def build_registry(tenant: str, release: Release) -> Registry:
     metadata = release.metadata
     objects = metadata.objects
-    validators = {
-        # check_schema ran when the release was validated; the validator is built once here and
-        # reused for every record (never jsonschema.validate() per call).
-        name: Draft202012Validator(obj.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        for name, obj in objects.items()
-    }
+    tables = build_tables(objects)
     return Registry(
         tenant=tenant,
         release=release.number,
         metadata=metadata,
         objects=objects,
-        tables=MappingProxyType(build_tables(objects)),
-        validators=MappingProxyType(validators),
+        tables=MappingProxyType(tables),
+        compiled=MappingProxyType(compile_objects(objects, tables)),
     )
 
 

@@ -47,17 +47,28 @@ class Converter:
         src, dst = _decimal(self.source), _decimal(self.target)
         if dialect == "sqlite" and src and dst and dst[1] >= src[1]:
             return old * (10 ** (dst[1] - src[1]))  # minor units to finer minor units, exact
-        value = old
-        if dialect == "sqlite" and src:
-            value = old * 1.0 / (10 ** src[1])
-        if self.target == "bigint":
-            return cast(func.round(value), BigInteger)
-        if self.target == "double":
-            return cast(value, Double)
-        assert dst is not None
-        if dialect == "sqlite":
-            return cast(func.round(value * (10 ** dst[1])), BigInteger)
-        return cast(value, Numeric(dst[0], dst[1]))
+        return stored_as(as_value(old, self.source, dialect), self.target, dialect)
+
+
+def as_value(stored: ColumnElement, storage: str, dialect: str) -> ColumnElement:  # type: ignore[type-arg]
+    """A numeric column as the number it means (SQLite keeps decimals as integer minor units)."""
+    scale = _decimal(storage)
+    if dialect == "sqlite" and scale:
+        return stored * 1.0 / (10 ** scale[1])
+    return stored
+
+
+def stored_as(value: ColumnElement, storage: str, dialect: str) -> ColumnElement:  # type: ignore[type-arg]
+    """A number as a column of `storage` type holds it (rounded where the type is coarser)."""
+    if storage == "bigint":
+        return cast(func.round(value), BigInteger)
+    if storage == "double":
+        return cast(value, Double)
+    target = _decimal(storage)
+    assert target is not None, f"not a numeric storage type: {storage}"
+    if dialect == "sqlite":
+        return cast(func.round(value * (10 ** target[1])), BigInteger)
+    return cast(value, Numeric(target[0], target[1]))
 
 
 def converter_for(source: str, target: str) -> Converter | None:

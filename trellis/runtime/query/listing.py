@@ -1,0 +1,93 @@
+"""Pages of records: filter, sort, keyset pagination both ways, and a total only when asked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.engine import RowMapping
+
+from trellis.runtime.access import Actor
+from trellis.runtime.errors import FieldProblem, InvalidInput
+from trellis.runtime.query.columns import ColumnResolver
+from trellis.runtime.query.filters import FilterCompiler
+from trellis.runtime.query.ordering import after, decode_cursor, encode_cursor, sort_keys
+from trellis.runtime.query.scope import visible
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    where: Mapping[str, Any] | None = None
+    order_by: Sequence[Mapping[str, str]] | None = None
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    with_total: bool = False
+    include_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[RowMapping]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total: int | None
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursors[0] if self.cursors else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
+
+def _size(value: int | None, name: str, limit: int) -> int:
+    if value is None:
+        return DEFAULT_PAGE
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > limit:
+        raise InvalidInput("invalid page size", [FieldProblem(name, f"expected a whole number from 0 to {limit}")])
+    return value
+
+
+def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_name: str, columns: Sequence[str],
+               request: PageRequest, max_page: int = MAX_PAGE) -> Page:
+    """One page of `object_name` as the actor may see it; `columns` are the stored columns to read."""
+    table = resolver.registry.tables[object_name]
+    condition = visible(table, actor, object_name, include_deleted=request.include_deleted) & \
+        FilterCompiler(resolver, actor).compile(object_name, request.where)
+    keys = sort_keys(resolver, actor, object_name, request.order_by, table)
+    backward = request.last is not None or request.before is not None
+    if backward and (request.first is not None or request.after is not None):
+        raise InvalidInput("invalid page", [FieldProblem("last", "use first/after or last/before, not both")])
+    size = _size(request.last if backward else request.first, "last" if backward else "first", max_page)
+    walk = [k.reversed() for k in keys] if backward else keys
+    cursor = request.before if backward else request.after
+    query_condition = condition
+    if cursor is not None:
+        query_condition = condition & after(walk, decode_cursor(keys, cursor, "before" if backward else "after"))
+    sort_labels = [k.expression.label(f"_sort_{i}") for i, k in enumerate(keys)]
+    statement = (select(*(table.c[c] for c in columns), *sort_labels).where(query_condition)
+                 .order_by(*(k.clause() for k in walk)).limit(size + 1))
+    fetched = list(conn.execute(statement).mappings())
+    more = len(fetched) > size
+    fetched = fetched[:size]
+    if backward:
+        fetched.reverse()
+    cursors = [encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))]) for row in fetched]
+    total = conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one() \
+        if request.with_total else None
+    return Page(
+        rows=fetched,
+        cursors=cursors,
+        has_next=more if not backward else cursor is not None,
+        has_previous=more if backward else cursor is not None,
+        total=total,
+    )

@@ -1,0 +1,345 @@
+"""The records service: the one path by which records are read and written.
+
+GraphQL, the designer, imports and automation all call this, so defaults, coercion, validation,
+rules, formulas, permissions, roll-ups, field history and audit happen the same way for all of
+them, in one transaction per call:
+
+    defaults → coercion → JSON Schema → lookups → x-rules → formulas → write → roll-ups
+    → field history → audit
+
+Errors are `trellis.runtime.errors` exceptions with every problem listed; when one is raised,
+nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from trellis.platform.db import Database
+from trellis.platform.ids import new_id
+from trellis.runtime.access import Actor
+from trellis.runtime.compiled import CompiledObject
+from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
+from trellis.runtime.query.aggregates import GroupBy, Metric, aggregate
+from trellis.runtime.query.columns import STANDARD_FIELDS, ColumnResolver
+from trellis.runtime.query.listing import Page, PageRequest, fetch_page
+from trellis.runtime.query.scope import visible
+from trellis.runtime.records import audit
+from trellis.runtime.records.pipeline import Draft, Pipeline, check_unique, formula_value
+from trellis.runtime.records.rollups import EMPTY_IS_ZERO, recompute
+from trellis.runtime.registry import Registry
+
+BulkMode = Literal["all-or-nothing", "skip-bad-rows"]
+MAX_BATCH = 10_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    records: list[dict[str, Any]]
+    page: Page
+
+
+@dataclass
+class BulkResult:
+    """What a bulk call did: ids written in input order (None for rows skipped) and the problems
+    of each skipped row, by its position."""
+
+    ids: list[str | None] = field(default_factory=list)
+    problems: dict[int, list[FieldProblem]] = field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        return sum(1 for i in self.ids if i is not None)
+
+
+class RecordsService:
+    """Records of one tenant's current release (its `Registry`)."""
+
+    def __init__(self, db: Database, registry: Registry, timezone_name: str, locale: str,
+                 clock: Callable[[], datetime] = utc_now):
+        self.db = db
+        self.registry = registry
+        self.timezone = ZoneInfo(timezone_name)
+        self.locale = locale
+        self.clock = clock
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def context(self) -> EvaluationContext:
+        """One clock reading per call, so `today()` is the same for every record it touches."""
+        return EvaluationContext(timezone=self.timezone, now=self.clock())
+
+    def _compiled(self, object_name: str) -> CompiledObject:
+        compiled = self.registry.compiled.get(object_name)
+        if compiled is None:
+            known = ", ".join(sorted(self.registry.compiled)) or "none"
+            raise NotFound(f"no object named '{object_name}' (objects: {known})")
+        return compiled
+
+    def _resolver(self, context: EvaluationContext) -> ColumnResolver:
+        return ColumnResolver(self.registry, context, self.db.dialect)
+
+    def _stored_columns(self, compiled: CompiledObject) -> list[str]:
+        return list(STANDARD_FIELDS) + [f.name for f in compiled.definition.stored_fields]
+
+    def _present(self, conn: Connection, actor: Actor, compiled: CompiledObject,
+                 rows: Sequence[Mapping[str, Any]], context: EvaluationContext) -> list[dict[str, Any]]:
+        """Rows as the actor sees them: live formulas computed now, unreadable fields removed."""
+        records = [{c: row[c] for c in self._stored_columns(compiled)} for row in rows]
+        if compiled.live_order:
+            drafts = [Draft(values=r) for r in records]
+            Pipeline(conn, self.registry, compiled, Actor.system(), context, self.locale).load_related(drafts)
+            for draft in drafts:
+                for name in compiled.live_order:
+                    try:
+                        draft.values[name] = evaluate(compiled.formulas[name], draft.values, draft.related, context)
+                    except EvaluationError:
+                        draft.values[name] = None  # a live value that cannot be computed reads as blank
+        policy = actor.policy
+        return [{k: v for k, v in r.items() if policy.can_read_field(compiled.name, k)} for r in records]
+
+    def _row(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_id: str, action: str,
+             include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
+        table = compiled.table
+        statement = select(table).where(table.c.id == record_id,
+                                        visible(table, actor, compiled.name, action, include_deleted))  # type: ignore[arg-type]
+        if lock and self.db.dialect == "postgresql":
+            statement = statement.with_for_update()
+        row = conn.execute(statement).mappings().first()
+        if row is None:
+            readable = conn.execute(select(table.c.id).where(
+                table.c.id == record_id, visible(table, actor, compiled.name, "read", include_deleted))).first()
+            if readable is not None:
+                raise Forbidden(f"you may not {action} this {compiled.name}")
+            raise NotFound(f"no {compiled.name} with id '{record_id}'")
+        return {c: row[c] for c in self._stored_columns(compiled)}
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, actor: Actor, object_name: str, record_id: str, include_deleted: bool = False) -> dict[str, Any]:
+        compiled = self._compiled(object_name)
+        context = self.context()
+        with self.db.read() as conn:
+            row = self._row(conn, actor, compiled, record_id, "read", include_deleted)
+            return self._present(conn, actor, compiled, [row], context)[0]
+
+    def list(self, actor: Actor, object_name: str, request: PageRequest = PageRequest()) -> RecordPage:
+        compiled = self._compiled(object_name)
+        context = self.context()
+        with self.db.read() as conn:
+            page = fetch_page(conn, self._resolver(context), actor, object_name, self._stored_columns(compiled), request)
+            return RecordPage(self._present(conn, actor, compiled, page.rows, context), page)
+
+    def aggregate(self, actor: Actor, object_name: str, where: Mapping[str, Any] | None = None,
+                  group_by: Sequence[GroupBy] = (), metrics: Sequence[Metric] = (Metric("count"),)) -> list[dict[str, Any]]:
+        self._compiled(object_name)
+        context = self.context()
+        with self.db.read() as conn:
+            return aggregate(conn, self._resolver(context), actor, object_name, where, group_by, metrics)
+
+    def history(self, actor: Actor, object_name: str, record_id: str) -> list[dict[str, Any]]:
+        """Field history of a record, for the tracked fields the actor may read."""
+        compiled = self._compiled(object_name)
+        with self.db.read() as conn:
+            self._row(conn, actor, compiled, record_id, "read", include_deleted=True)
+            return [h for h in audit.history_of(conn, object_name, record_id)
+                    if actor.policy.can_read_field(object_name, h["field"])]
+
+    # -- creating ------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, object_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        result = self.create_many(actor, object_name, [values])
+        record_id = result.ids[0]
+        assert record_id is not None
+        return self.get(actor, object_name, record_id)
+
+    def create_many(self, actor: Actor, object_name: str, rows: Sequence[Mapping[str, Any]],
+                    mode: BulkMode = "all-or-nothing") -> BulkResult:
+        """Create records in one transaction. `all-or-nothing` writes none if any row is bad;
+        `skip-bad-rows` writes the good ones and reports the others."""
+        compiled = self._compiled(object_name)
+        if actor.policy.scope(object_name, "create").value != "all":
+            raise Forbidden(f"you may not create {object_name} records")
+        if len(rows) > MAX_BATCH:
+            raise InvalidInput(f"at most {MAX_BATCH} records per call", [FieldProblem("$", f"got {len(rows)}")])
+        context = self.context()
+        now = context.now
+        with self.db.write() as conn:
+            pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale)
+            drafts = [pipeline.accept(row, None) for row in rows]
+            pipeline.run(drafts)
+            ids = [new_id() for _ in drafts]
+            check_unique(conn, compiled, drafts, ids)
+            result = self._bulk_outcome(drafts, ids, mode)
+            good = [(record_id, d) for record_id, d in zip(result.ids, drafts, strict=True) if record_id]
+            for record_id, draft in good:
+                draft.values.update(id=record_id, created_at=now, updated_at=now, created_by=actor.user_id,
+                                    version=1, deleted_at=None)
+                draft.values.setdefault("owner_id", actor.user_id)
+                for rollup in compiled.rollups:  # no children yet: a count or sum starts at zero
+                    if rollup.function in EMPTY_IS_ZERO:
+                        draft.values[rollup.field.name] = formula_value(rollup.field, Decimal(0), context)
+            if good:
+                self._insert(conn, compiled, [d.values for _, d in good])
+                self._after_write(conn, compiled, [(None, d.values) for _, d in good], context)
+                audit.record_audit(conn, now, actor.user_id, object_name, [
+                    (record_id, "create", audit.changes_between(None, d.values, list(compiled.definition.fields)))
+                    for record_id, d in good])
+            return result
+
+    def _bulk_outcome(self, drafts: Sequence[Draft], ids: Sequence[str], mode: BulkMode) -> BulkResult:
+        bad = {i: d.problems for i, d in enumerate(drafts) if d.problems}
+        if bad and (mode == "all-or-nothing" or len(drafts) == 1):
+            prefix = len(drafts) > 1
+            problems = [FieldProblem(f"rows[{i}].{p.path}" if prefix else p.path, p.message)
+                        for i, ps in bad.items() for p in ps]
+            raise InvalidInput("the record is not valid" if not prefix else f"{len(bad)} of {len(drafts)} rows are not valid",
+                               problems)
+        return BulkResult(ids=[None if i in bad else record_id for i, record_id in enumerate(ids)], problems=bad)
+
+    def _insert(self, conn: Connection, compiled: CompiledObject, rows: list[dict[str, Any]]) -> None:
+        columns = self._stored_columns(compiled)  # every row names every column: one executemany
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(compiled.table), [{c: row.get(c) for c in columns} for row in rows])
+        except IntegrityError as error:  # a unique value taken by a concurrent writer
+            raise self._integrity_problem(compiled, error) from None
+
+    def _integrity_problem(self, compiled: CompiledObject, error: IntegrityError) -> InvalidInput | Conflict:
+        text = str(error.orig)
+        for index in (i for i in compiled.definition.indexes if i.unique):
+            columns = ", ".join(f"{compiled.table.name}.{f}" for f in index.fields)
+            if index.name in text or columns in text:
+                return InvalidInput("the record is not valid", [FieldProblem(
+                    index.fields[0], f"must be unique: another {compiled.name} already has this "
+                                     f"{', '.join(index.fields)}")])
+        return Conflict(f"the {compiled.name} conflicts with other records: {text.splitlines()[0]}")
+
+    # -- updating ------------------------------------------------------------------------------
+
+    def update(self, actor: Actor, object_name: str, record_id: str, changes: Mapping[str, Any],
+               expected_version: int | None = None) -> dict[str, Any]:
+        compiled = self._compiled(object_name)
+        context = self.context()
+        with self.db.write() as conn:
+            before = self._row(conn, actor, compiled, record_id, "update", lock=True)
+            if expected_version is not None and before["version"] != expected_version:
+                raise Conflict(f"the {object_name} was changed by someone else (version {before['version']}, "
+                               f"you expected {expected_version}); reload it and try again")
+            pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale)
+            draft = pipeline.accept(changes, before)
+            pipeline.run([draft])
+            check_unique(conn, compiled, [draft], [record_id])
+            self._bulk_outcome([draft], [record_id], "all-or-nothing")
+            after = {**draft.values, "updated_at": context.now, "version": before["version"] + 1}
+            changed = audit.changes_between(before, after, list(compiled.definition.fields) + ["owner_id"])
+            if changed:
+                self._write_update(conn, compiled, record_id, before["version"], after)
+                self._after_write(conn, compiled, [(before, after)], context)
+                audit.record_history(conn, context.now, actor.user_id, compiled.definition, [(record_id, before, after)])
+                audit.record_audit(conn, context.now, actor.user_id, object_name, [(record_id, "update", changed)])
+            row = self._row(conn, Actor.system(), compiled, record_id, "read")
+            return self._present(conn, actor, compiled, [row], context)[0]
+
+    def _write_update(self, conn: Connection, compiled: CompiledObject, record_id: str, version: int,
+                      values: Mapping[str, Any]) -> None:
+        table = compiled.table
+        writable = {c: values[c] for c in self._stored_columns(compiled) if c not in ("id", "created_at", "created_by")}
+        try:
+            with conn.begin_nested():
+                done = conn.execute(update(table).where(table.c.id == record_id, table.c.version == version)
+                                    .values(writable))
+        except IntegrityError as error:
+            raise self._integrity_problem(compiled, error) from None
+        if done.rowcount != 1:
+            raise Conflict(f"the {compiled.name} was changed by someone else; reload it and try again")
+
+    # -- deleting ------------------------------------------------------------------------------
+
+    def delete(self, actor: Actor, object_name: str, record_id: str, expected_version: int | None = None) -> None:
+        """Soft delete: the record disappears from reads and roll-ups, and can be restored."""
+        self._set_deleted(actor, object_name, record_id, expected_version, deleting=True)
+
+    def restore(self, actor: Actor, object_name: str, record_id: str) -> dict[str, Any]:
+        self._set_deleted(actor, object_name, record_id, None, deleting=False)
+        return self.get(actor, object_name, record_id)
+
+    def _set_deleted(self, actor: Actor, object_name: str, record_id: str, expected_version: int | None,
+                     deleting: bool) -> None:
+        compiled = self._compiled(object_name)
+        context = self.context()
+        with self.db.write() as conn:
+            before = self._row(conn, actor, compiled, record_id, "delete", include_deleted=True, lock=True)
+            if (before["deleted_at"] is None) != deleting:
+                state = "not deleted" if deleting is False else "already deleted"
+                raise NotFound(f"no {object_name} with id '{record_id}' ({state})")
+            if expected_version is not None and before["version"] != expected_version:
+                raise Conflict(f"the {object_name} was changed by someone else; reload it and try again")
+            after = {**before, "deleted_at": context.now if deleting else None, "updated_at": context.now,
+                     "version": before["version"] + 1}
+            self._write_update(conn, compiled, record_id, before["version"], after)
+            self._after_write(conn, compiled, [(before, after)], context)  # deleted rows no longer count
+            action = "delete" if deleting else "restore"
+            audit.record_audit(conn, context.now, actor.user_id, object_name,
+                               [(record_id, action, audit.changes_between(before, after, ["deleted_at"]))])
+
+    def purge(self, actor: Actor, object_name: str, record_id: str) -> None:
+        """Hard delete, for admins: the row is gone. Refused while other records point to it."""
+        compiled = self._compiled(object_name)
+        if not actor.policy.is_admin:
+            raise Forbidden("only admins may delete records permanently")
+        context = self.context()
+        with self.db.write() as conn:
+            before = self._row(conn, actor, compiled, record_id, "delete", include_deleted=True, lock=True)
+            referrers = []
+            for name, (child, via) in compiled.reverse.items():
+                child_table = self.registry.tables[child]
+                count = conn.execute(select(child_table.c.id).where(child_table.c[via] == record_id).limit(1)).first()
+                if count is not None:
+                    referrers.append(f"{name} ({child}.{via})")
+            if referrers:
+                raise Conflict(f"the {object_name} is still referenced by {', '.join(referrers)}; "
+                               "remove or re-point those records first")
+            try:
+                with conn.begin_nested():
+                    conn.execute(delete(compiled.table).where(compiled.table.c.id == record_id))
+            except IntegrityError as error:
+                raise Conflict(f"the {object_name} is still referenced: {str(error.orig).splitlines()[0]}") from None
+            self._after_write(conn, compiled, [(before, before)], context)
+            audit.record_audit(conn, context.now, actor.user_id, object_name, [(record_id, "purge", {})])
+
+    # -- after every write ---------------------------------------------------------------------
+
+    def _after_write(self, conn: Connection, compiled: CompiledObject,
+                     changes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
+                     context: EvaluationContext) -> None:
+        """Recompute the roll-ups this object's rows feed, for every parent before and after."""
+        for rollup in compiled.feeds:
+            parents = {values.get(rollup.via) for pair in changes for values in pair if values} - {None}
+            recompute(conn, self.registry, rollup, parents, context)  # type: ignore[arg-type]
+
+    def recompute_rollups(self, object_name: str | None = None) -> int:
+        """Recompute every roll-up (of one object, or all): for windows that move with time."""
+        context = self.context()
+        count = 0
+        with self.db.write() as conn:
+            for compiled in self.registry.compiled.values():
+                if object_name is not None and compiled.name != object_name:
+                    continue
+                for rollup in compiled.rollups:
+                    recompute(conn, self.registry, rollup, None, context)
+                    count += 1
+        return count
