@@ -1,0 +1,59 @@
+"""One place that hands out a tenant's services over its current release.
+
+The CLI, the ASGI app and workers hold one `TenantServices` per installation; it keeps one
+`MetadataStore` per tenant (releases are cached there) and one `RegistryCache`, so building a
+service per call or per request costs a dictionary look-up and one `SELECT max(number)`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from trellis.platform.tenancy import Installation
+from trellis.runtime.errors import NotFound
+from trellis.runtime.identity import UserService
+from trellis.runtime.records.service import RecordsService, utc_now
+from trellis.runtime.registry import Registry, RegistryCache
+from trellis.runtime.releases import MetadataStore
+
+
+class TenantServices:
+    def __init__(self, installation: Installation, registries: RegistryCache | None = None):
+        self.installation = installation
+        self.registries = registries or RegistryCache()
+        self._stores: dict[str, MetadataStore] = {}
+        self._users: dict[str, UserService] = {}
+        self._lock = threading.Lock()
+
+    def store(self, tenant: str) -> MetadataStore:
+        with self._lock:
+            store = self._stores.get(tenant)
+        if store is None:
+            store = MetadataStore(self.installation.database(tenant))
+            with self._lock:
+                store = self._stores.setdefault(tenant, store)
+        return store
+
+    def users(self, tenant: str) -> UserService:
+        """One per tenant: it caches access policies per (release, roles held)."""
+        with self._lock:
+            service = self._users.get(tenant)
+        if service is None:
+            service = UserService(self.installation.database(tenant), self.store(tenant))
+            with self._lock:
+                service = self._users.setdefault(tenant, service)
+        return service
+
+    def registry(self, tenant: str) -> Registry:
+        registry = self.registries.current(tenant, self.store(tenant))
+        if registry is None:
+            raise NotFound(f"tenant {tenant} has no published metadata yet; "
+                           f"publish some with `trellis metadata apply DIR --tenant {tenant}`")
+        return registry
+
+    def records(self, tenant: str, clock: Callable[[], datetime] = utc_now) -> RecordsService:
+        found = self.installation.tenant(tenant)
+        return RecordsService(self.installation.database(tenant), self.registry(tenant), found.timezone,
+                              found.locale, clock)
