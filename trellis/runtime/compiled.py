@@ -18,6 +18,7 @@ from sqlalchemy import Table
 
 from trellis.metadata.model import FieldDef, ObjectDef
 from trellis.runtime.expressions import CompiledExpression, compile_expression
+from trellis.runtime.records.fastcheck import RecordCheck, compile_check
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class CompiledObject:
     definition: ObjectDef
     table: Table
     validator: Draft202012Validator
+    quick_check: RecordCheck | None  # a fast yes/no before `validator` (see records.fastcheck)
     formulas: Mapping[str, CompiledExpression]
     stored_order: tuple[str, ...]  # stored formulas, each after the formulas it reads
     live_order: tuple[str, ...]  # live formulas, likewise
@@ -118,6 +120,7 @@ def compile_objects(objects: Mapping[str, ObjectDef], tables: Mapping[str, Table
             # check_schema ran when the release was validated; one validator is built here and
             # reused for every record (never jsonschema.validate() per call).
             validator=Draft202012Validator(obj.schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
+            quick_check=compile_check(obj),
             formulas=MappingProxyType(formulas),
             stored_order=_formula_order(obj, formulas, live=False),
             live_order=_formula_order(obj, formulas, live=True),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -44,16 +45,27 @@ def _describe(value: Any) -> str:
 def coerce(field: FieldDef, value: Any, tz: ZoneInfo) -> Any:
     """The stored form of `value` for `field`; None stays None, blank text becomes None except
     for plain text fields."""
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip() == "" and field.type not in _STRINGS:
-        return None
-    try:
-        return _COERCERS[field.type](field, value, tz)
-    except CoercionError:
-        raise
-    except (ValueError, TypeError, InvalidOperation, OverflowError):
-        raise CoercionError(_expected(field) + f", got {_describe(value)}") from None
+    return coercer(field)(value, tz)
+
+
+def coercer(field: FieldDef) -> Callable[[Any, ZoneInfo], Any]:
+    """`coerce` for one field, resolved once: bulk writes call it for every cell."""
+    convert = _COERCERS[field.type]
+    blank_is_none = field.type not in _STRINGS
+
+    def run(value: Any, tz: ZoneInfo) -> Any:
+        if value is None:
+            return None
+        if blank_is_none and isinstance(value, str) and not value.strip():
+            return None
+        try:
+            return convert(field, value, tz)
+        except CoercionError:
+            raise
+        except (ValueError, TypeError, InvalidOperation, OverflowError):
+            raise CoercionError(_expected(field) + f", got {_describe(value)}") from None
+
+    return run
 
 
 def _expected(field: FieldDef) -> str:

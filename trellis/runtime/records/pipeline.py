@@ -23,7 +23,7 @@ from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import FieldProblem
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.query.scope import visible
-from trellis.runtime.records.coercion import CoercionError, coerce, for_validation
+from trellis.runtime.records.coercion import CoercionError, coerce, coercer, for_validation
 from trellis.runtime.records.messages import field_problems
 
 #: Standard columns a caller may set: the owner (handover) — only with update scope `all`.
@@ -53,6 +53,11 @@ class Pipeline:
         self.actor = actor
         self.context = context
         self.locale = locale
+        # resolved once per call, not once per cell
+        self.editable = frozenset(n for n in self.obj.fields if actor.policy.can_edit_field(self.obj.name, n))
+        self.coercers = {n: coercer(f) for n, f in self.obj.fields.items() if not f.computed}
+        self.defaults = {n: self.coercers[n](f.schema["default"], context.timezone)
+                         for n, f in self.obj.fields.items() if "default" in f.schema and not f.computed}
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -79,11 +84,11 @@ class Pipeline:
             if field_def.computed:
                 draft.problems.append(FieldProblem(name, "is computed by Trellis and cannot be set"))
                 continue
-            if not self.actor.policy.can_edit_field(self.obj.name, name):
+            if name not in self.editable:
                 draft.problems.append(FieldProblem(name, "you may not edit this field"))
                 continue
             try:
-                draft.values[name] = coerce(field_def, raw, self.context.timezone)
+                draft.values[name] = self.coercers[name](raw, self.context.timezone)
             except CoercionError as error:
                 draft.problems.append(FieldProblem(name, str(error)))
         if before is None:
@@ -91,9 +96,9 @@ class Pipeline:
         return draft
 
     def _apply_defaults(self, draft: Draft, incoming: Mapping[str, Any]) -> None:
-        for name, field_def in self.obj.fields.items():
-            if name not in incoming and "default" in field_def.schema and not field_def.computed:
-                draft.values[name] = coerce(field_def, field_def.schema["default"], self.context.timezone)
+        for name, value in self.defaults.items():
+            if name not in incoming:
+                draft.values[name] = list(value) if isinstance(value, list) else value  # never shared
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -103,6 +108,9 @@ class Pipeline:
             name: for_validation(value) for name, value in draft.values.items()
             if value is not None and name in self.obj.fields and not self.obj.fields[name].computed
         }
+        quick = self.compiled.quick_check
+        if quick is not None and quick(instance):
+            return
         seen = {p.path for p in draft.problems}
         draft.problems.extend(p for p in field_problems(self.compiled.validator, instance) if p.path not in seen)
 

@@ -195,9 +195,8 @@ class RecordsService:
             if good:
                 self._insert(conn, compiled, [d.values for _, d in good])
                 self._after_write(conn, compiled, [(None, d.values) for _, d in good], context)
-                audit.record_audit(conn, now, actor.user_id, object_name, [
-                    (record_id, "create", audit.changes_between(None, d.values, list(compiled.definition.fields)))
-                    for record_id, d in good])
+                # the created row itself holds the initial values; its audit row says who and when
+                audit.record_audit(conn, now, actor.user_id, object_name, [(record_id, "create", {}) for record_id, _ in good])
             return result
 
     def _bulk_outcome(self, drafts: Sequence[Draft], ids: Sequence[str], mode: BulkMode) -> BulkResult:
