@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "demo":
         return subprocess.call([str(BIN / "trellis"), "demo", *rest], cwd=ROOT)
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", "-n", "auto", *rest], cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -247,3 +247,20 @@ def test_permissions_on_writes(service: RecordsService):
 def test_unknown_object_is_not_found(service: RecordsService):
     with pytest.raises(NotFound, match="no object named 'acount'"):
         service.create(ADMIN, "acount", {})
+
+
+def test_bulk_update(service: RecordsService):
+    from trellis.runtime.records.service import UpdateItem
+
+    a = make_account(service, name="甲")
+    b = make_account(service, name="乙")
+    result = service.update_many(ADMIN, "account", [UpdateItem(a["id"], {"health": 5}),
+                                                     UpdateItem(b["id"], {"health": 500}, expected_version=1)],
+                                 mode="skip-bad-rows")
+    assert result.ids == [a["id"], None] and "health" in {p.path for p in result.problems[1]}
+    with pytest.raises(InvalidInput) as error:
+        service.update_many(ADMIN, "account", [UpdateItem(a["id"], {"health": 6}, expected_version=1),
+                                                UpdateItem(b["id"], {"health": 7})])
+    assert "changed by someone else" in problems(error.value)["rows[0].$"]
+    assert service.get(ADMIN, "account", b["id"])["health"] is None  # all or nothing
+    assert service.get(ADMIN, "account", a["id"])["health"] == 5

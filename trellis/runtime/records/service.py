@@ -52,6 +52,13 @@ class RecordPage:
     page: Page
 
 
+@dataclass(frozen=True)
+class UpdateItem:
+    id: str
+    changes: Mapping[str, Any]
+    expected_version: int | None = None
+
+
 @dataclass
 class BulkResult:
     """What a bulk call did: ids written in input order (None for rows skipped) and the problems
@@ -231,27 +238,46 @@ class RecordsService:
 
     def update(self, actor: Actor, object_name: str, record_id: str, changes: Mapping[str, Any],
                expected_version: int | None = None) -> dict[str, Any]:
+        self.update_many(actor, object_name, [UpdateItem(record_id, changes, expected_version)])
+        return self.get(actor, object_name, record_id)
+
+    def update_many(self, actor: Actor, object_name: str, items: Sequence[UpdateItem],
+                    mode: BulkMode = "all-or-nothing") -> BulkResult:
+        """Partial updates in one transaction (imports, batch mutations). A stale
+        `expected_version` or a missing record is a problem of that item like any other."""
         compiled = self._compiled(object_name)
+        if len(items) > MAX_BATCH:
+            raise InvalidInput(f"at most {MAX_BATCH} records per call", [FieldProblem("$", f"got {len(items)}")])
         context = self.context()
         with self.db.write() as conn:
-            before = self._row(conn, actor, compiled, record_id, "update", lock=True)
-            if expected_version is not None and before["version"] != expected_version:
-                raise Conflict(f"the {object_name} was changed by someone else (version {before['version']}, "
-                               f"you expected {expected_version}); reload it and try again")
             pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale)
-            draft = pipeline.accept(changes, before)
-            pipeline.run([draft])
-            check_unique(conn, compiled, [draft], [record_id])
-            self._bulk_outcome([draft], [record_id], "all-or-nothing")
-            after = {**draft.values, "updated_at": context.now, "version": before["version"] + 1}
-            changed = audit.changes_between(before, after, list(compiled.definition.fields) + ["owner_id"])
-            if changed:
-                self._write_update(conn, compiled, record_id, before["version"], after)
-                self._after_write(conn, compiled, [(before, after)], context)
-                audit.record_history(conn, context.now, actor.user_id, compiled.definition, [(record_id, before, after)])
-                audit.record_audit(conn, context.now, actor.user_id, object_name, [(record_id, "update", changed)])
-            row = self._row(conn, Actor.system(), compiled, record_id, "read")
-            return self._present(conn, actor, compiled, [row], context)[0]
+            befores = [self._row(conn, actor, compiled, item.id, "update", lock=True) for item in items]
+            drafts = [pipeline.accept(item.changes, before) for item, before in zip(items, befores, strict=True)]
+            for item, before, draft in zip(items, befores, drafts, strict=True):
+                if item.expected_version is not None and before["version"] != item.expected_version:
+                    if len(items) == 1:
+                        raise Conflict(f"the {object_name} was changed by someone else (version "
+                                       f"{before['version']}, you expected {item.expected_version}); reload it and try again")
+                    draft.problems.append(FieldProblem("$", f"changed by someone else (version {before['version']})"))
+            pipeline.run(drafts)
+            ids = [item.id for item in items]
+            check_unique(conn, compiled, drafts, ids)
+            result = self._bulk_outcome(drafts, ids, mode)
+            written = []
+            for record_id, before, draft in zip(result.ids, befores, drafts, strict=True):
+                if record_id is None:
+                    continue
+                after = {**draft.values, "updated_at": context.now, "version": before["version"] + 1}
+                changed = audit.changes_between(before, after, list(compiled.definition.fields) + ["owner_id"])
+                if changed:
+                    self._write_update(conn, compiled, record_id, before["version"], after)
+                    written.append((record_id, before, after, changed))
+            self._after_write(conn, compiled, [(b, a) for _, b, a, _ in written], context)
+            audit.record_history(conn, context.now, actor.user_id, compiled.definition,
+                                 [(i, b, a) for i, b, a, _ in written])
+            audit.record_audit(conn, context.now, actor.user_id, object_name,
+                               [(i, "update", changed) for i, _, _, changed in written])
+            return result
 
     def _write_update(self, conn: Connection, compiled: CompiledObject, record_id: str, version: int,
                       values: Mapping[str, Any]) -> None:
