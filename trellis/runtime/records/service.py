@@ -31,7 +31,7 @@ from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInp
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.query.aggregates import GroupBy, Metric, aggregate
 from trellis.runtime.query.columns import STANDARD_FIELDS, ColumnResolver
-from trellis.runtime.query.listing import Page, PageRequest, fetch_page
+from trellis.runtime.query.listing import Page, PageRequest, fetch_page, fetch_pages_by_parent
 from trellis.runtime.query.scope import visible
 from trellis.runtime.records import audit
 from trellis.runtime.records.pipeline import Draft, Pipeline, check_unique, formula_value
@@ -150,6 +150,18 @@ class RecordsService:
             page = fetch_page(conn, self._resolver(context), actor, object_name, self._stored_columns(compiled), request)
             return RecordPage(self._present(conn, actor, compiled, page.rows, context), page)
 
+    def list_by_parent(self, actor: Actor, object_name: str, via: str, parent_ids: Sequence[str],
+                       request: PageRequest = PageRequest()) -> dict[str, RecordPage]:
+        """A page of children per parent (rows whose lookup `via` names it), in one query: what
+        a reverse relation of many parents needs without a query per parent."""
+        compiled = self._compiled(object_name)
+        context = self.context()
+        with self.db.read() as conn:
+            pages = fetch_pages_by_parent(conn, self._resolver(context), actor, object_name,
+                                          self._stored_columns(compiled), via, parent_ids, request)
+            presented = iter(self._present(conn, actor, compiled, [r for p in pages.values() for r in p.rows], context))
+            return {parent: RecordPage([next(presented) for _ in page.rows], page) for parent, page in pages.items()}
+
     def aggregate(self, actor: Actor, object_name: str, where: Mapping[str, Any] | None = None,
                   group_by: Sequence[GroupBy] = (), metrics: Sequence[Metric] = (Metric("count"),)) -> list[dict[str, Any]]:
         self._compiled(object_name)
@@ -208,7 +220,7 @@ class RecordsService:
 
     def _bulk_outcome(self, drafts: Sequence[Draft], ids: Sequence[str], mode: BulkMode) -> BulkResult:
         bad = {i: d.problems for i, d in enumerate(drafts) if d.problems}
-        if bad and (mode == "all-or-nothing" or len(drafts) == 1):
+        if bad and mode == "all-or-nothing":
             prefix = len(drafts) > 1
             problems = [FieldProblem(f"rows[{i}].{p.path}" if prefix else p.path, p.message)
                         for i, ps in bad.items() for p in ps]
@@ -358,6 +370,8 @@ class RecordsService:
 
     def recompute_rollups(self, object_name: str | None = None) -> int:
         """Recompute every roll-up (of one object, or all): for windows that move with time."""
+        if object_name is not None:
+            self._compiled(object_name)  # an unknown name is an error, not "0 roll-ups"
         context = self.context()
         count = 0
         with self.db.write() as conn:
