@@ -2,7 +2,7 @@
 
     {"_and": [...], "_or": [...], "_not": {...},
      "field": {"_eq": v, "_neq": v, "_gt": v, ..., "_in": [...], "_is_null": true, "_like": "%x%"},
-     "lookup": {"field_of_target": {...}},            # nested through a lookup
+     "lookup": {"field_of_target": {...}, "_or": [...]},  # nested through a lookup
      "reverse": {"_some": {...}} | {"_none": {...}}}  # across a reverse lookup
 
 Field names are checked against the registry and operators against a per-type whitelist;
@@ -39,6 +39,7 @@ OPERATORS: Mapping[FieldType, frozenset[str]] = {
     FieldType.MULTI_ENUM: frozenset({"_contains", "_is_null"}),
 }
 MAX_DEPTH = 8  # nesting of _and/_or/_not and relations
+_LOGICAL = frozenset({"_and", "_or", "_not"})  # in a lookup's conditions: nested, not operators
 
 
 class FilterCompiler:
@@ -77,7 +78,7 @@ class FilterCompiler:
         field = self._readable_field(object_name, key, path)
         if not isinstance(value, Mapping) or not value:
             raise InvalidInput("invalid filter", [_problem(path, "expected an object such as {\"_eq\": …}")])
-        if field.type is FieldType.LOOKUP and not any(k.startswith("_") for k in value):
+        if field.type is FieldType.LOOKUP and not any(k.startswith("_") and k not in _LOGICAL for k in value):
             return self._nested(field, table, value, path, depth)
         column = self.resolver.column(object_name, field, table)
         return and_(true(), *(self._operator(field, column, op, operand, f"{path}.{op}")

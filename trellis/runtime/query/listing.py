@@ -91,3 +91,51 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
         has_previous=more if backward else cursor is not None,
         total=total,
     )
+
+
+def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Actor, object_name: str,
+                          columns: Sequence[str], via: str, parents: Sequence[str], request: PageRequest,
+                          max_page: int = MAX_PAGE) -> dict[str, Page]:
+    """One page of `object_name` rows per parent (rows whose lookup `via` names the parent), all
+    in one statement: the rows are numbered per parent in the sort order (a window function) and
+    the first `size + 1` of each are kept. A total per parent costs one grouped count, only when
+    asked. `request.after`/`before` apply to every parent (a cursor usually pages one parent)."""
+    table = resolver.registry.tables[object_name]
+    link = table.c[via]
+    condition = visible(table, actor, object_name, include_deleted=request.include_deleted) & \
+        FilterCompiler(resolver, actor).compile(object_name, request.where) & link.in_(list(parents))
+    keys = sort_keys(resolver, actor, object_name, request.order_by, table)
+    backward = request.last is not None or request.before is not None
+    if backward and (request.first is not None or request.after is not None):
+        raise InvalidInput("invalid page", [FieldProblem("last", "use first/after or last/before, not both")])
+    size = _size(request.last if backward else request.first, "last" if backward else "first", max_page)
+    walk = [k.reversed() for k in keys] if backward else keys
+    cursor = request.before if backward else request.after
+    query_condition = condition
+    if cursor is not None:
+        query_condition = condition & after(walk, decode_cursor(keys, cursor, "before" if backward else "after"))
+    position = func.row_number().over(partition_by=link, order_by=[k.clause() for k in walk]).label("_position")
+    numbered = (select(*(table.c[c] for c in columns), *(k.expression.label(f"_sort_{i}") for i, k in enumerate(keys)),
+                       link.label("_parent"), position).where(query_condition).subquery())
+    statement = (select(numbered).where(numbered.c["_position"] <= size + 1)
+                 .order_by(numbered.c["_parent"], numbered.c["_position"]))
+    grouped: dict[str, list[RowMapping]] = {parent: [] for parent in parents}
+    for row in conn.execute(statement).mappings():
+        grouped[row["_parent"]].append(row)
+    totals: dict[str, int] = {}
+    if request.with_total:
+        totals = dict(conn.execute(select(link, func.count()).where(condition).group_by(link)).all())  # type: ignore[arg-type]
+    pages = {}
+    for parent, fetched in grouped.items():
+        more = len(fetched) > size
+        fetched = fetched[:size]
+        if backward:
+            fetched.reverse()
+        pages[parent] = Page(
+            rows=fetched,
+            cursors=[encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))]) for row in fetched],
+            has_next=more if not backward else cursor is not None,
+            has_previous=more if backward else cursor is not None,
+            total=totals.get(parent, 0) if request.with_total else None,
+        )
+    return pages
