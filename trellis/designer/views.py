@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from trellis.metadata.model import ObjectDef
+from trellis.metadata.model import ObjectDef, localized
 from trellis.platform.tenancy import Installation, TenantError
 from trellis.runtime.releases import MetadataStore
 
@@ -22,9 +22,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def label(labels: dict[str, str] | Any, locale: str, fallback: str) -> str:
-    if not labels:
-        return fallback
-    return labels.get(locale) or labels.get("*") or labels.get("en") or fallback
+    return localized(labels or {}, locale, fallback)
 
 
 def _object_view(obj: ObjectDef, locale: str) -> dict[str, Any]:

@@ -99,6 +99,12 @@ class FieldType(enum.Enum):
         return self in (FieldType.CURRENCY, FieldType.PERCENT)
 
 
+def localized(labels: Mapping[str, str], locale: str, fallback: str) -> str:
+    """A label's text for `locale`: that locale, else the plain string ("*"), else English, else
+    `fallback` — so a screen or a file header is never blank."""
+    return labels.get(locale) or labels.get("*") or labels.get("en") or fallback
+
+
 #: Decimal places kept for exact-decimal kinds when `x-scale` is not given.
 DEFAULT_SCALE: Mapping[FieldType, int] = MappingProxyType({FieldType.CURRENCY: 2, FieldType.PERCENT: 2})
 

@@ -186,6 +186,15 @@ class UserService:
         with self.db.read() as conn:
             return self._actor(conn, row)
 
+    def actor_for(self, email: str) -> Actor:
+        """The actor of an active user, for admin tools that act with that user's permissions
+        (`trellis data import --as-user`); no password is asked, so never expose this to a request."""
+        with self.db.read() as conn:
+            row = self._require(conn, email)
+            if not row.active:
+                raise IdentityError(f"{row.email} is deactivated; reactivate the user to act as them")
+            return self._actor(conn, row)
+
     # -- API tokens ------------------------------------------------------------------------
 
     def create_token(self, email: str, name: str | None = None, expires_days: int | None = None) -> tuple[str, str]:
