@@ -1,4 +1,5 @@
-"""The ASGI application: a composition root that mounts the designer pages and health check."""
+"""The ASGI application: a composition root that mounts the designer pages, the GraphQL APIs
+(`/t/<tenant>/graphql`, `/t/<tenant>/metadata/graphql`) and the health check."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from trellis import designer
+from trellis.platform.graphql_app import GraphQLEndpoints
 from trellis.platform.tenancy import Installation
+from trellis.runtime.graphql import SchemaCache
+from trellis.runtime.services import TenantServices
 
 
-def create_app(installation: Installation) -> Starlette:
+def create_app(installation: Installation, services: TenantServices | None = None,
+               schemas: SchemaCache | None = None) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -23,4 +28,6 @@ def create_app(installation: Installation) -> Starlette:
         yield
         installation.dispose()
 
-    return Starlette(routes=[Route("/healthz", healthz), *designer.routes(installation)], lifespan=lifespan)
+    graphql = GraphQLEndpoints(services or TenantServices(installation), schemas)
+    return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *designer.routes(installation)],
+                     lifespan=lifespan)

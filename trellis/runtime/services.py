@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from trellis.platform.tenancy import Installation
+from trellis.platform.tenancy import Installation, Tenant
 from trellis.runtime.errors import NotFound
 from trellis.runtime.identity import UserService
 from trellis.runtime.records.service import RecordsService, utc_now
@@ -25,7 +25,15 @@ class TenantServices:
         self.registries = registries or RegistryCache()
         self._stores: dict[str, MetadataStore] = {}
         self._users: dict[str, UserService] = {}
+        self._tenants: dict[str, Tenant] = {}
         self._lock = threading.Lock()
+
+    def tenant(self, tenant: str) -> Tenant:
+        """The tenant's registry entry (time zone, locale), read once: tenants do not change."""
+        found = self._tenants.get(tenant)
+        if found is None:
+            found = self._tenants.setdefault(tenant, self.installation.tenant(tenant))
+        return found
 
     def store(self, tenant: str) -> MetadataStore:
         with self._lock:
@@ -54,6 +62,6 @@ class TenantServices:
         return registry
 
     def records(self, tenant: str, clock: Callable[[], datetime] = utc_now) -> RecordsService:
-        found = self.installation.tenant(tenant)
+        found = self.tenant(tenant)
         return RecordsService(self.installation.database(tenant), self.registry(tenant), found.timezone,
                               found.locale, clock)

@@ -1,0 +1,97 @@
+"""The metadata API (`/t/<tenant>/metadata/graphql`): admins read releases and drafts, validate
+and plan a change, publish it, browse history and diffs; nobody else gets in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.runtime.crm import OBJECTS
+from tests.runtime.graphql.conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+
+async def meta(api: Api, query: str, variables: dict[str, Any] | None = None, token: str = "admin") -> dict[str, Any]:
+    response = await api.post(query, variables, token, path="metadata/graphql")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]  # type: ignore[no-any-return]
+
+
+async def test_only_admins_get_in(api: Api) -> None:
+    response = await api.post("{ currentRelease { number } }", token="rep", path="metadata/graphql")
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    response = await api.post("{ currentRelease { number } }", token=None, path="metadata/graphql")
+    assert response.status_code == 401
+
+
+async def test_the_current_release_and_its_items(api: Api) -> None:
+    data = await meta(api, "{ currentRelease { number author items { kind name document } } }")
+    release = data["currentRelease"]
+    assert release["number"] == 1 and release["author"] == "test"
+    items = {(i["kind"], i["name"]): i["document"] for i in release["items"]}
+    assert items[("object", "contract")]["properties"]["status"]["enum"] == ["草稿", "生效", "已到期"]
+    assert ("role", "rep") in items
+
+
+async def test_validating_a_draft_reports_file_path_and_message(api: Api) -> None:
+    broken = {**OBJECTS["contract"], "properties": {**OBJECTS["contract"]["properties"],
+                                                    "amount": {"type": "number", "x-kind": "money"}}}
+    data = await meta(api, """mutation($doc: JSON) { saveDraft(kind: "object", name: "contract", document: $doc)
+        { kind name } }""", {"doc": broken})
+    assert data["saveDraft"] == {"kind": "object", "name": "contract"}
+    drafts = (await meta(api, "{ drafts { kind name document } }"))["drafts"]
+    assert [(d["kind"], d["name"]) for d in drafts] == [("object", "contract")]
+    result = (await meta(api, "{ validate { valid errors { file path message } } }"))["validate"]
+    assert result["valid"] is False
+    (error,) = [e for e in result["errors"] if "x-kind" in e["path"]]
+    assert error["file"] == "objects/contract.json" and error["path"].startswith("$.properties.amount")
+    response = await api.post('mutation { publish(message: "broken") { number } }', path="metadata/graphql")
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["extensions"]["problems"][0]["file"] == "objects/contract.json"
+    assert (await meta(api, "mutation { discardDrafts }"))["discardDrafts"] is True
+    assert (await meta(api, "{ drafts { name } }"))["drafts"] == []
+
+
+async def test_plan_publish_history_and_diff(api: Api) -> None:
+    with_note = {**OBJECTS["ticket"], "properties": {**OBJECTS["ticket"]["properties"], "note": {"type": "string"}}}
+    plan = (await meta(api, """query($doc: JSON) { plan(items: [{kind: "object", name: "ticket", document: $doc}]) {
+        base valid destructive changes { kind name change fieldsAdded } steps { object text destructive } } }""",
+                       {"doc": with_note}))["plan"]
+    assert plan["base"] == 1 and plan["valid"] is True and plan["destructive"] is False
+    assert plan["changes"] == [{"kind": "object", "name": "ticket", "change": "changed", "fieldsAdded": ["note"]}]
+    assert [s["object"] for s in plan["steps"]] == ["ticket"] and "note" in plan["steps"][0]["text"]
+    assert (await meta(api, "{ drafts { name } }"))["drafts"] == []  # planning saved nothing
+    await meta(api, 'mutation($doc: JSON) { saveDraft(kind: "object", name: "ticket", document: $doc) { name } }',
+               {"doc": with_note})
+    published = (await meta(api, 'mutation { publish(message: "ticket notes") { number author message changes '
+                                 '{ name fieldsAdded } } }'))["publish"]
+    assert published == {"number": 2, "author": "ann@example.com", "message": "ticket notes",
+                         "changes": [{"name": "ticket", "fieldsAdded": ["note"]}]}
+    # the data API serves the new field on its next request
+    data = await api.data('mutation { createTicket(input: {subject: "x", note: "hello"}) { note } }')
+    assert data["createTicket"] == {"note": "hello"}
+    history = (await meta(api, "{ history { number message } }"))["history"]
+    assert [h["number"] for h in history] == [2, 1]
+    diff = (await meta(api, "{ diff(from: 1, to: 2) { kind name fieldsAdded } }"))["diff"]
+    assert diff == [{"kind": "object", "name": "ticket", "fieldsAdded": ["note"]}]
+    missing = await api.post("{ release(number: 9) { number } }", path="metadata/graphql")
+    assert missing.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_destructive_plan_is_flagged_and_refused_unless_allowed(api: Api) -> None:
+    without_subject = {**OBJECTS["ticket"], "properties": {k: v for k, v in OBJECTS["ticket"]["properties"].items()
+                                                           if k != "subject"}}
+    await meta(api, 'mutation($doc: JSON) { saveDraft(kind: "object", name: "ticket", document: $doc) { name } }',
+               {"doc": without_subject})
+    plan = (await meta(api, "{ plan { destructive steps { destructive } } }"))["plan"]
+    assert plan["destructive"] is True and any(s["destructive"] for s in plan["steps"])
+    refused = await api.post('mutation { publish(message: "drop") { number } }', path="metadata/graphql")
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    done = await meta(api, 'mutation { publish(message: "drop", allowDestructive: true) { number } }')
+    assert done["publish"]["number"] == 2

@@ -1,0 +1,120 @@
+"""The GraphQL schema of a release, and the cache that builds it once per (tenant, release).
+
+`build_schema(registry)` turns the objects of one release into a Strawberry schema: for each
+object a type, a connection, inputs for filters, sorts, values and grouping, the queries
+`<name>(id)`, `<plural>(...)`, `<plural>Aggregate(...)` and the mutations `create<Name>`,
+`update<Name>`, `delete<Name>`, `restore<Name>` and their batch forms. Building takes tens of
+milliseconds, so it never happens per request: `SchemaCache` keeps the schema of each tenant's
+current release, builds a new one single-flight when a release appears and swaps it in with one
+reference assignment. A request holds the schema it started with until it ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from trellis.runtime.graphql import resolvers
+from trellis.runtime.graphql.errors import log_unexpected
+from trellis.runtime.graphql.inputs import Inputs
+from trellis.runtime.graphql.limits import Limits
+from trellis.runtime.graphql.maker import TypeMaker
+from trellis.runtime.graphql.names import NameTable
+from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES
+from trellis.runtime.graphql.types import Outputs
+from trellis.runtime.registry import Registry
+
+#: Names every generated annotation may use, besides the generated types themselves.
+BASE_NAMESPACE: dict[str, Any] = {"ID": strawberry.ID, "Date": dt.date, "DateTime": dt.datetime, "Decimal": Decimal}
+
+
+def read_field(source: Any, name: str) -> Any:
+    """The default resolver: plain fields read the row dict by their API (snake_case) name; a
+    field the caller may not read is absent from the dict and reads as null."""
+    if type(source) is dict:
+        return source.get(name)
+    return getattr(source, name, None)
+
+
+class TenantSchema(strawberry.Schema):
+    """A generated schema: knows its (tenant, release), logs only errors that are bugs."""
+
+    tenant: str = ""
+    release: int = 0
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_unexpected(errors)
+
+
+def build_schema(registry: Registry) -> TenantSchema:
+    names = NameTable(dict(registry.objects))
+    maker = TypeMaker(BASE_NAMESPACE)
+    inputs = Inputs(maker, names, registry)
+    objects = [registry.objects[name] for name in sorted(registry.objects)]
+    for obj in objects:
+        inputs.build(obj)
+    outputs = Outputs(maker, names, inputs, registry)
+    for obj in objects:
+        outputs.build(obj)
+    query = maker.object_type("Query", [
+        maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),
+        *(field for obj in objects for field in outputs.query_fields(obj))])
+    mutation = maker.object_type("Mutation", [field for obj in objects for field in outputs.mutation_fields(obj)]) \
+        if objects else None
+    schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES,
+                          config=StrawberryConfig(default_resolver=read_field))
+    schema.tenant, schema.release = registry.tenant, registry.release
+    return schema
+
+
+class _Slot:
+    def __init__(self) -> None:
+        self.schemas: dict[int, TenantSchema] = {}  # the newest release's, and the one before
+        self.building = threading.Lock()
+
+
+class SchemaCache:
+    """The schema of each tenant's newest release seen; built once per (tenant, release).
+
+    Concurrent first requests for a release wait for the one builder instead of building again.
+    The previous release's schema is kept too: a request that looked up its registry just
+    before a publish still finds its schema instead of building it again."""
+
+    KEEP = 2
+
+    def __init__(self, builder: Callable[[Registry], TenantSchema] = build_schema):
+        self._builder = builder
+        self._slots: dict[str, _Slot] = {}
+        self._lock = threading.Lock()
+        self.builds = 0
+
+    def cached(self, registry: Registry) -> TenantSchema | None:
+        """The schema for `registry` if it is built (cheap: call it on the event loop)."""
+        slot = self._slots.get(registry.tenant)
+        return None if slot is None else slot.schemas.get(registry.release)
+
+    def get(self, registry: Registry) -> TenantSchema:
+        """The schema for `registry`, building it if needed (blocking: call it in a thread)."""
+        found = self.cached(registry)
+        if found is not None:
+            return found
+        with self._lock:
+            slot = self._slots.setdefault(registry.tenant, _Slot())
+        with slot.building:
+            found = slot.schemas.get(registry.release)
+            if found is not None:
+                return found
+            schema = self._builder(registry)
+            self.builds += 1
+            kept = sorted({*slot.schemas, registry.release})[-self.KEEP:]
+            # a new dict, assigned at once: readers see the old mapping or the new, never half
+            slot.schemas = {n: schema if n == registry.release else slot.schemas[n] for n in kept}
+            return schema
