@@ -65,20 +65,32 @@ _POSTGRES_FILL = {
                i % 100000, i % 50, DATE '2024-01-01' + (i % 365), lpad((i % :accounts + 1)::text, 36, '0')
         FROM generate_series(1, :rows) AS s(i)""",
 }
-_TIMESTAMP = {"sqlite": "2024-01-01 00:00:00.000000", "postgresql": "2024-01-01 00:00:00+00"}
+#: `created_at` of generated rows, in the form each dialect stores a UTC instant.
+TIMESTAMP = {"sqlite": "2024-01-01 00:00:00.000000", "postgresql": "2024-01-01 00:00:00+00"}
+
+
+def fill_accounts(conn: Connection, sizes: Sizes) -> None:
+    """`sizes.accounts` accounts with ids `account_id(1..n)`, generated inside the database."""
+    dialect = conn.dialect.name
+    statements = _SQLITE_FILL if dialect == "sqlite" else _POSTGRES_FILL
+    conn.execute(text(statements["account"]), {"ts": TIMESTAMP[dialect], "rows": sizes.accounts, "region": "华东"})
+
+
+def account_id(number: int) -> str:
+    """The id `fill_accounts` gives account `number` (1-based)."""
+    return f"{number:036d}"
 
 
 def fill(conn: Connection, sizes: Sizes) -> None:
     """Accounts, then a million deals pointing at them, generated inside the database."""
+    fill_accounts(conn, sizes)
     dialect = conn.dialect.name
     statements = _SQLITE_FILL if dialect == "sqlite" else _POSTGRES_FILL
-    common = {"ts": _TIMESTAMP[dialect], "accounts": sizes.accounts}
-    conn.execute(text(statements["account"]), {**common, "rows": sizes.accounts, "region": "华东"})
-    conn.execute(text(statements["deal"]),
-                 {**common, "rows": sizes.rows, "s0": STAGES[0], "s1": STAGES[1], "s2": STAGES[2]})
+    conn.execute(text(statements["deal"]), {"ts": TIMESTAMP[dialect], "accounts": sizes.accounts, "rows": sizes.rows,
+                                            "s0": STAGES[0], "s1": STAGES[1], "s2": STAGES[2]})
 
 
-def settle(engine: Engine, schema: str | None) -> None:
+def settle(engine: Engine, schema: str | None, tables: tuple[str, ...] = ("obj_account", "obj_deal")) -> None:
     """Leave no bulk-load debt for a timed step to pay: checkpoint SQLite's WAL; vacuum and
     analyze on PostgreSQL (sets hint bits that the first scan would otherwise write)."""
     with engine.connect() as conn:
@@ -86,7 +98,7 @@ def settle(engine: Engine, schema: str | None) -> None:
             conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("obj_account", "obj_deal"):
+        for table in tables:
             conn.exec_driver_sql(f"VACUUM (FREEZE, ANALYZE) {quote_schema(schema or 'public')}.{table}")
 
 

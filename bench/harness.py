@@ -64,6 +64,7 @@ class Result:
     trellis_s: float
     baseline_s: float
     notes: str = ""
+    details: str = ""  # a block printed after the table (query plans, ...)
 
     @property
     def ratio(self) -> float:
@@ -103,7 +104,11 @@ class Sizes:
     repeat: int = 3  # best of N for the cheap cases
     rebuild_repeat: int = 2  # best of N for cases that copy every row
     cpu_repeat: int = 7  # best of N for pure-Python cases (cheap, and noisier)
+    creates: int = 100_000  # records created through the bulk path
+    batch: int = 10_000  # records per bulk call (the service's maximum)
+    pages: int = 10  # pages fetched per timed run of a page benchmark
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(objects=10, fields=10, rows=10_000, accounts=100, repeat=2, rebuild_repeat=1, cpu_repeat=2)
+        return cls(objects=10, fields=10, rows=10_000, accounts=100, repeat=2, rebuild_repeat=1, cpu_repeat=2,
+                   creates=2_000, batch=1_000, pages=2)
