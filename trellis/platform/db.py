@@ -67,7 +67,11 @@ def postgresql_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    # Plan every statement for its parameters: psycopg prepares repeated statements, and a
+    # generic plan made while a table was small (a sequential scan) would stay in use as the
+    # table grows into the millions during a bulk import.
+    return create_engine(parsed, pool_pre_ping=True,
+                         connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
 
 
 def quote_schema(schema: str) -> str:

@@ -13,7 +13,7 @@ from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, InvalidInput
 from trellis.runtime.query.columns import ColumnResolver
 from trellis.runtime.query.filters import FilterCompiler
-from trellis.runtime.query.ordering import after, decode_cursor, encode_cursor, sort_keys
+from trellis.runtime.query.ordering import after, decode_cursor, encode_cursor, fingerprint, sort_keys
 from trellis.runtime.query.scope import visible
 
 DEFAULT_PAGE = 50
@@ -81,7 +81,8 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
     fetched = fetched[:size]
     if backward:
         fetched.reverse()
-    cursors = [encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))]) for row in fetched]
+    signature = fingerprint(keys)
+    cursors = [encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))], signature) for row in fetched]
     total = conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one() \
         if request.with_total else None
     return Page(
@@ -126,6 +127,7 @@ def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Act
     if request.with_total:
         totals = dict(conn.execute(select(link, func.count()).where(condition).group_by(link)).all())  # type: ignore[arg-type]
     pages = {}
+    signature = fingerprint(keys)
     for parent, fetched in grouped.items():
         more = len(fetched) > size
         fetched = fetched[:size]
@@ -133,7 +135,7 @@ def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Act
             fetched.reverse()
         pages[parent] = Page(
             rows=fetched,
-            cursors=[encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))]) for row in fetched],
+            cursors=[encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))], signature) for row in fetched],
             has_next=more if not backward else cursor is not None,
             has_previous=more if backward else cursor is not None,
             total=totals.get(parent, 0) if request.with_total else None,

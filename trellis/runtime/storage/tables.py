@@ -103,10 +103,14 @@ def standard_indexes(obj: ObjectDef) -> list[tuple[str, tuple[str, ...]]]:
 def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
     table = Table(obj.table_name, metadata, *standard_columns(),
                   *(field_column(obj, f) for f in obj.stored_fields))
+    live = table.c.deleted_at.is_(None)
+    # Non-unique indexes cover live rows only (every list, count and filter adds
+    # `deleted_at IS NULL`): counts answer from the index. Unique ones must see every row.
     for name, columns in standard_indexes(obj):
-        Index(name, *(table.c[c] for c in columns))
+        Index(name, *(table.c[c] for c in columns), sqlite_where=live, postgresql_where=live)
     for index in obj.indexes:
-        Index(index.name, *(table.c[c] for c in index.fields), unique=index.unique)
+        where = {} if index.unique else {"sqlite_where": live, "postgresql_where": live}
+        Index(index.name, *(table.c[c] for c in index.fields), unique=index.unique, **where)
     return table
 
 
