@@ -27,6 +27,7 @@ from trellis.platform.tenancy import Installation, TenantError
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, InvalidInput, RuntimeProblem
 from trellis.runtime.identity import IdentityError, UserService, check_password, normalise_email
+from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.records.csv_io import (
     RowProblem,
     export_csv,
@@ -318,6 +319,7 @@ def _data_recompute(args: argparse.Namespace, inst: Installation, out: TextIO) -
 
 RENEWALS_APP = Path(__file__).resolve().parent.parent / "builtin_apps" / "renewals"
 DEMO_TENANT = "demo"
+DEMO_ADMIN = "admin@demo.trellis"
 
 
 def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -350,15 +352,28 @@ def _workers(text: str) -> int:
 
 
 def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    """Everything a first look needs: a `demo` tenant with the renewals app published, then serve."""
+    """Everything a first look needs: a `demo` tenant with the renewals app published, sample
+    data, an admin with a fresh API token, then serve."""
+    from trellis.builtin_apps.renewals.demo_data import generate
+
     if inst.find_tenant(DEMO_TENANT) is None:
         inst.create_tenant(DEMO_TENANT)
         print(f"created tenant {DEMO_TENANT}", file=out)
-    store = MetadataStore(inst.database(DEMO_TENANT))
-    result = store.publish(load_folder(RENEWALS_APP), author="trellis demo", message="renewals app",
-                           source="builtin:renewals")
+    services = TenantServices(inst)
+    result = services.store(DEMO_TENANT).publish(load_folder(RENEWALS_APP), author="trellis demo",
+                                                 message="renewals app", source="builtin:renewals")
     if result.release:
         print(f"published the renewals app as release {result.release.number}", file=out)
+    records = services.records(DEMO_TENANT)
+    if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
+        counts = generate(records)
+        print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
+    users = services.users(DEMO_TENANT)
+    if not any(u.email == DEMO_ADMIN for u in users.list_users()):
+        users.create_user(DEMO_ADMIN, name="Demo admin", roles=["admin"])
+    _, secret = users.create_token(DEMO_ADMIN, name="demo", expires_days=7)
+    print(f"GraphQL: http://{args.host}:{args.port}/t/{DEMO_TENANT}/graphql  "
+          f"(header  Authorization: Bearer {secret} )", file=out)
     return _serve(args, inst, out)
 
 
