@@ -73,8 +73,11 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
     query_condition = condition
     if cursor is not None:
         query_condition = condition & after(walk, decode_cursor(keys, cursor, "before" if backward else "after"))
-    sort_labels = [k.expression.label(f"_sort_{i}") for i, k in enumerate(keys)]
-    statement = (select(*(table.c[c] for c in columns), *sort_labels).where(query_condition)
+    # a sort key that is a selected column is read from it; only computed keys get a column
+    selected = set(columns)
+    sort_names = [k.name if k.name in selected and k.field.stored else f"_sort_{i}" for i, k in enumerate(keys)]
+    extra = [k.expression.label(n) for k, n in zip(keys, sort_names, strict=True) if n.startswith("_sort_")]
+    statement = (select(*(table.c[c] for c in columns), *extra).where(query_condition)
                  .order_by(*(k.clause() for k in walk)).limit(size + 1))
     fetched = list(conn.execute(statement).mappings())
     more = len(fetched) > size
@@ -82,7 +85,7 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
     if backward:
         fetched.reverse()
     signature = fingerprint(keys)
-    cursors = [encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))], signature) for row in fetched]
+    cursors = [encode_cursor(keys, [row[n] for n in sort_names], signature) for row in fetched]
     total = conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one() \
         if request.with_total else None
     return Page(
