@@ -141,10 +141,13 @@ class Pipeline:
     def _changed(draft: Draft, name: str) -> bool:
         return draft.before is None or draft.before.get(name) != draft.values.get(name)
 
-    def load_related(self, drafts: Sequence[Draft]) -> None:
-        """Values of looked-up records that formulas and rules read (`account.tier`), batched.
-        Read as the system: a formula's result must not depend on who saves the record."""
-        needed = {base for expr in self._expressions() for base, _ in expr.attributes}
+    def load_related(self, drafts: Sequence[Draft], live_only: bool = False) -> None:
+        """Values of looked-up records that formulas and rules read (`account.tier`), batched;
+        reads need only those of live formulas. Read as the system: a formula's result must not
+        depend on who saves the record."""
+        expressions = [self.compiled.formulas[n] for n in self.compiled.live_order] if live_only \
+            else list(self._expressions())
+        needed = {base for expr in expressions for base, _ in expr.attributes}
         for name in needed:
             field_def = self.obj.fields.get(name)
             if field_def is None or field_def.ref is None:

@@ -105,10 +105,11 @@ class RecordsService:
     def _present(self, conn: Connection, actor: Actor, compiled: CompiledObject,
                  rows: Sequence[Mapping[str, Any]], context: EvaluationContext) -> list[dict[str, Any]]:
         """Rows as the actor sees them: live formulas computed now, unreadable fields removed."""
-        records = [{c: row[c] for c in self._stored_columns(compiled)} for row in rows]
+        columns = self._stored_columns(compiled)
+        records = [{c: row[c] for c in columns} for row in rows]
         if compiled.live_order:
             drafts = [Draft(values=r) for r in records]
-            Pipeline(conn, self.registry, compiled, Actor.system(), context, self.locale).load_related(drafts)
+            Pipeline(conn, self.registry, compiled, Actor.system(), context, self.locale).load_related(drafts, live_only=True)
             for draft in drafts:
                 for name in compiled.live_order:
                     try:
