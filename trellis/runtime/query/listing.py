@@ -70,16 +70,31 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
     size = _size(request.last if backward else request.first, "last" if backward else "first", max_page)
     walk = [k.reversed() for k in keys] if backward else keys
     cursor = request.before if backward else request.after
-    query_condition = condition
-    if cursor is not None:
-        query_condition = condition & after(walk, decode_cursor(keys, cursor, "before" if backward else "after"))
     # a sort key that is a selected column is read from it; only computed keys get a column
     selected = set(columns)
     sort_names = [k.name if k.name in selected and k.field.stored else f"_sort_{i}" for i, k in enumerate(keys)]
     extra = [k.expression.label(n) for k, n in zip(keys, sort_names, strict=True) if n.startswith("_sort_")]
-    statement = (select(*(table.c[c] for c in columns), *extra).where(query_condition)
-                 .order_by(*(k.clause() for k in walk)).limit(size + 1))
-    fetched = list(conn.execute(statement).mappings())
+
+    def rows_where(where: Any, limit: int) -> list[RowMapping]:
+        statement = (select(*(table.c[c] for c in columns), *extra).where(where)
+                     .order_by(*(k.clause() for k in walk)).limit(limit))
+        return list(conn.execute(statement).mappings())
+
+    if cursor is None:
+        fetched = rows_where(condition, size + 1)
+    else:
+        position = decode_cursor(keys, cursor, "before" if backward else "after")
+        first, value = walk[0], position[0]
+        if first.nullable and not first.nulls_first and value is not None:
+            # After a non-null value, the blank rows come last. `x >= v OR x IS NULL` cannot bound
+            # an index scan on PostgreSQL, so read the non-null rows with a plain range first and
+            # the blank tail only when the page is not full yet.
+            reach = first.expression <= value if first.descending else first.expression >= value
+            fetched = rows_where(condition & reach & after(walk, position), size + 1)
+            if len(fetched) <= size:
+                fetched += rows_where(condition & first.expression.is_(None), size + 1 - len(fetched))
+        else:
+            fetched = rows_where(condition & after(walk, position), size + 1)
     more = len(fetched) > size
     fetched = fetched[:size]
     if backward:

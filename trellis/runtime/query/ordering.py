@@ -145,7 +145,8 @@ def _strictly_after(key: SortKey, value: Any) -> ColumnElement[bool]:
 
 def _bound(key: SortKey, value: Any) -> ColumnElement[bool]:
     """A condition implied by "after `value`" on the first key alone. Redundant in logic, it
-    lets the database start an index scan at the cursor instead of at the first row."""
+    lets the database start an index scan at the cursor instead of at the first row (for blank
+    values after the cursor, see `trellis.runtime.query.listing.fetch_page`)."""
     if value is None:
         return true() if key.nulls_first else key.expression.is_(None)
     reach = key.expression <= value if key.descending else key.expression >= value
