@@ -13,7 +13,7 @@ from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, InvalidInput
 from trellis.runtime.query.columns import ColumnResolver
 from trellis.runtime.query.filters import FilterCompiler
-from trellis.runtime.query.ordering import after, decode_cursor, encode_cursor, fingerprint, sort_keys
+from trellis.runtime.query.ordering import SortKey, after, decode_cursor, encode_cursor, fingerprint, sort_keys
 from trellis.runtime.query.scope import visible
 
 DEFAULT_PAGE = 50
@@ -57,6 +57,16 @@ def _size(value: int | None, name: str, limit: int) -> int:
     return value
 
 
+def _direction(request: PageRequest, keys: list[SortKey], max_page: int) -> tuple[bool, int, list[SortKey], str | None]:
+    """Which way a page walks: (backward?, page size, keys in walking order, cursor)."""
+    backward = request.last is not None or request.before is not None
+    if backward and (request.first is not None or request.after is not None):
+        raise InvalidInput("invalid page", [FieldProblem("last", "use first/after or last/before, not both")])
+    size = _size(request.last if backward else request.first, "last" if backward else "first", max_page)
+    walk = [k.reversed() for k in keys] if backward else keys
+    return backward, size, walk, request.before if backward else request.after
+
+
 def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_name: str, columns: Sequence[str],
                request: PageRequest, max_page: int = MAX_PAGE) -> Page:
     """One page of `object_name` as the actor may see it; `columns` are the stored columns to read."""
@@ -64,12 +74,7 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
     condition = visible(table, actor, object_name, include_deleted=request.include_deleted) & \
         FilterCompiler(resolver, actor).compile(object_name, request.where)
     keys = sort_keys(resolver, actor, object_name, request.order_by, table)
-    backward = request.last is not None or request.before is not None
-    if backward and (request.first is not None or request.after is not None):
-        raise InvalidInput("invalid page", [FieldProblem("last", "use first/after or last/before, not both")])
-    size = _size(request.last if backward else request.first, "last" if backward else "first", max_page)
-    walk = [k.reversed() for k in keys] if backward else keys
-    cursor = request.before if backward else request.after
+    backward, size, walk, cursor = _direction(request, keys, max_page)
     # a sort key that is a selected column is read from it; only computed keys get a column
     selected = set(columns)
     sort_names = [k.name if k.name in selected and k.field.stored else f"_sort_{i}" for i, k in enumerate(keys)]
@@ -124,12 +129,7 @@ def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Act
     condition = visible(table, actor, object_name, include_deleted=request.include_deleted) & \
         FilterCompiler(resolver, actor).compile(object_name, request.where) & link.in_(list(parents))
     keys = sort_keys(resolver, actor, object_name, request.order_by, table)
-    backward = request.last is not None or request.before is not None
-    if backward and (request.first is not None or request.after is not None):
-        raise InvalidInput("invalid page", [FieldProblem("last", "use first/after or last/before, not both")])
-    size = _size(request.last if backward else request.first, "last" if backward else "first", max_page)
-    walk = [k.reversed() for k in keys] if backward else keys
-    cursor = request.before if backward else request.after
+    backward, size, walk, cursor = _direction(request, keys, max_page)
     query_condition = condition
     if cursor is not None:
         query_condition = condition & after(walk, decode_cursor(keys, cursor, "before" if backward else "after"))
