@@ -7,7 +7,7 @@ it belongs. Every error means: nothing was written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -33,9 +33,17 @@ class RuntimeProblem(Exception):
 
 
 class InvalidInput(RuntimeProblem):
-    """The input cannot be accepted as it is (validation, coercion, rules, unknown names)."""
+    """The input cannot be accepted as it is (validation, coercion, rules, unknown names).
+
+    A refused batch also says which rows were bad: `rows` maps each row's position to its
+    problems (paths relative to the row), so callers need not parse `rows[i].` out of paths."""
 
     code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, problems: Iterable[FieldProblem] = (),
+                 rows: Mapping[int, Sequence[FieldProblem]] | None = None):
+        super().__init__(message, problems)
+        self.rows: Mapping[int, tuple[FieldProblem, ...]] = {i: tuple(ps) for i, ps in (rows or {}).items()}
 
 
 class NotFound(RuntimeProblem):

@@ -108,6 +108,7 @@ def test_unique_values_are_field_errors(service: RecordsService):
         service.create_many(ADMIN, "contract", [{"number": "HT-2", "account": account["id"]},
                                                  {"number": "HT-2", "account": account["id"]}])
     assert "must be unique" in problems(error.value)["rows[1].number"]
+    assert {i: [p.path for p in ps] for i, ps in error.value.rows.items()} == {1: ["number"]}
     assert rows(service.db, "SELECT count(*) FROM obj_contract") == [(1,)]
 
 

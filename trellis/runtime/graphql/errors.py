@@ -24,7 +24,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from trellis.runtime.errors import FieldProblem, RuntimeProblem
+from trellis.runtime.errors import InvalidInput, RuntimeProblem
 from trellis.runtime.graphql.limits import MAX_TOKENS, TOKENS_MESSAGE, limit_error
 from trellis.runtime.graphql.names import camel_path
 from trellis.runtime.graphql.scalars import ScalarInputError
@@ -57,15 +57,15 @@ def api_error(error: RuntimeProblem, root: str | None = None, renames: Mapping[s
     `items`, whose service paths read `rows[i].field` — or just `field` for a batch of one);
     `inner` is where the values sit inside a batch item (`input`); `renames` maps service field
     names to API names where camelCase is not enough (a lookup `account` is sent as `accountId`)."""
+    rows = error.rows if batch and isinstance(error, InvalidInput) else {}
+    located = [(f"[{i}]", p) for i, problems in rows.items() for p in problems] if rows else \
+        [("[0]" if batch else "", p) for p in error.problems]
     return ApiError(error.code, error.message, [
-        {"path": _api_path(p, root, renames or {}, batch, inner), "message": p.message} for p in error.problems])
+        {"path": _api_path(p.path, index, root, renames or {}, batch, inner), "message": p.message}
+        for index, p in located])
 
 
-def _api_path(problem: FieldProblem, root: str | None, renames: Mapping[str, str], batch: bool, inner: str) -> str:
-    path = problem.path
-    index = "[0]" if batch else ""
-    if path.startswith("rows["):
-        index, _, path = path[4:].partition(".")
+def _api_path(path: str, index: str, root: str | None, renames: Mapping[str, str], batch: bool, inner: str) -> str:
     if root is None:
         return camel_path(path)
     head, dot, rest = path.partition(".")

@@ -275,7 +275,6 @@ class _Row:
     problems: list[RowProblem]
 
 
-_ROW_PATH = re.compile(r"rows\[(\d+)\]\.(.*)", re.DOTALL)
 OnProgress = Callable[[int, int], None]  # (rows done, rows in the file)
 
 
@@ -340,7 +339,7 @@ def _send(service: RecordsService, actor: Actor, object_name: str, columns: Sequ
             result.written += outcome.written
             refused = outcome.problems
         except InvalidInput as error:
-            refused = _by_row(error, len(ready))
+            refused = _by_row(error)
     by_field = {c.field: c for c in columns if c.field is not None}
     for index, found in refused.items():
         problems.extend(_row_problem(ready[index], p, by_field) for p in found)
@@ -349,19 +348,11 @@ def _send(service: RecordsService, actor: Actor, object_name: str, columns: Sequ
     result.bad_rows += len({p.line for p in problems})
 
 
-def _by_row(error: InvalidInput, size: int) -> dict[int, list[FieldProblem]]:
-    """A refused call's problems by row; re-raised when one concerns no row in particular."""
-    if size == 1:
-        return {0: list(error.problems)}
-    found: dict[int, list[FieldProblem]] = {}
-    for problem in error.problems:
-        match = _ROW_PATH.fullmatch(problem.path)
-        if match is None:
-            raise error
-        found.setdefault(int(match[1]), []).append(FieldProblem(match[2], problem.message))
-    if not found:
+def _by_row(error: InvalidInput) -> dict[int, list[FieldProblem]]:
+    """A refused call's problems by row; re-raised when it concerns no row in particular."""
+    if not error.rows:
         raise error
-    return found
+    return {i: list(problems) for i, problems in error.rows.items()}
 
 
 def _row_problem(row: _Row, problem: FieldProblem, by_field: Mapping[str, Column]) -> RowProblem:

@@ -228,7 +228,7 @@ class RecordsService:
             problems = [FieldProblem(f"rows[{i}].{p.path}" if prefix else p.path, p.message)
                         for i, ps in bad.items() for p in ps]
             raise InvalidInput("the record is not valid" if not prefix else f"{len(bad)} of {len(drafts)} rows are not valid",
-                               problems)
+                               problems, rows=bad)
         return BulkResult(ids=[None if i in bad else record_id for i, record_id in enumerate(ids)], problems=bad)
 
     def _insert(self, conn: Connection, compiled: CompiledObject, rows: list[dict[str, Any]]) -> None:
