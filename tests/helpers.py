@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 import io
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
 
+from trellis.metadata import MetadataError, MetadataInvalid, load_folder
 from trellis.metadata.model import MetadataSet
 from trellis.platform.cli import main
 from trellis.platform.db import Database
@@ -23,6 +25,13 @@ def obj(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def metadata_set(**objects: dict[str, Any]) -> MetadataSet:
     return MetadataSet({("object", name): copy.deepcopy(doc) for name, doc in objects.items()})
+
+
+def load_errors(folder: Path) -> list[MetadataError]:
+    """The errors loading `folder` raises (it must raise)."""
+    with pytest.raises(MetadataInvalid) as caught:
+        load_folder(folder)
+    return caught.value.errors
 
 
 def schema_snapshot(db: Database) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import load_errors
 from trellis.metadata import (
-    MetadataError,
     MetadataInvalid,
     MetadataSet,
     load_documents,
@@ -40,12 +40,6 @@ def write_folder(folder: Path, documents: Docs, raw: Raw | None = None) -> Path:
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         (folder / relative).write_bytes(data)
     return folder
-
-
-def load_errors(folder: Path) -> list[MetadataError]:
-    with pytest.raises(MetadataInvalid) as caught:
-        load_folder(folder)
-    return caught.value.errors
 
 
 def nested(depth: int) -> bytes:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from trellis.metadata import MetadataError, MetadataInvalid, load_folder
+from tests.helpers import load_errors
+from trellis.metadata import load_folder
 from trellis.metadata.documents import pretty_json
 from trellis.metadata.export import write_folder
 
@@ -105,12 +106,6 @@ CASES = [
     Case("SQL word as role name", rename("sales_rep", "select"),
          "$", ("'select' is a reserved word in SQL",), file="roles/select.json"),
 ]
-
-
-def load_errors(folder: Path) -> list[MetadataError]:
-    with pytest.raises(MetadataInvalid) as caught:
-        load_folder(folder)
-    return caught.value.errors
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

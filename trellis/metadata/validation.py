@@ -34,6 +34,7 @@ from trellis.metadata.expressions import (
 from trellis.metadata.model import KIND_FOLDERS, FieldType, ItemKey, MetadataSet
 from trellis.metadata.objects import classify, json_type, live_formulas
 from trellis.metadata.roles import check_grants, check_role_name, grants_of
+from trellis.metadata.workflow_rules import ObjectFields, check_rule
 
 MAX_DEPTH = 64  # nesting levels of a document; real definitions need fewer than ten
 TOO_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep; the limit is {MAX_DEPTH}"
@@ -71,8 +72,11 @@ META_VALIDATORS: Mapping[str, Draft202012Validator] = MappingProxyType(
     {kind: _meta_validator(kind) for kind in KIND_FOLDERS})
 
 #: How the name of an item of each kind is checked (None: the name is fine).
-_NAME_CHECKS: Mapping[str, Callable[[str], str | None]] = MappingProxyType(
-    {"object": names.check_object_name, "role": check_role_name})
+_NAME_CHECKS: Mapping[str, Callable[[str], str | None]] = MappingProxyType({
+    "object": names.check_object_name,
+    "role": check_role_name,
+    "workflow_rule": lambda name: names.check_object_name(name, "workflow rule"),
+})
 
 _NUMERIC = frozenset({FieldType.INTEGER, FieldType.NUMBER, FieldType.CURRENCY, FieldType.PERCENT})
 _TEXTUAL = frozenset(
@@ -131,6 +135,7 @@ def validate_set(
     errors: list[MetadataError] = []
     objects: dict[str, _Object] = {}
     roles: list[tuple[Mapping[str, Mapping[str, Any]], _Report]] = []  # sound grants of each role
+    rules: list[tuple[Mapping[str, Any], _Report]] = []  # workflow rules that passed their meta-schema
     names_of = {kind: metadata.names(kind) + [n for k, n in unreadable if k == kind] for kind in KIND_FOLDERS}
     for key, document in metadata.items():
         kind, name = key
@@ -150,6 +155,8 @@ def validate_set(
                 objects[name] = obj
         elif kind == "role":
             roles.append((_sound_grants(document, report), report))
+        elif kind == "workflow_rule" and not _meta_check(kind, document, report):
+            rules.append((document, report))
     _check_plurals(objects)
     cross = _CrossChecks(objects, names_of["object"])
     for obj in objects.values():
@@ -158,7 +165,19 @@ def validate_set(
     for grants, report in roles:
         for parts, message in check_grants(grants, names_of["object"], fields_of):
             report.add(parts, message)
+    rule_objects = {name: _rule_view(obj) for name, obj in objects.items()}
+    for document, report in rules:
+        for parts, message in check_rule(document, rule_objects, names_of["object"], names_of["role"]):
+            report.add(parts, message)
     return sorted(set(errors))
+
+
+def _rule_view(obj: _Object) -> ObjectFields:
+    """What workflow-rule checks need of an object."""
+    computed = {f for f, schema in obj.sound.items() if "x-formula" in schema or "x-rollup" in schema}
+    lookups = {f: schema["x-ref"] for f, schema in obj.sound.items() if "x-ref" in schema}
+    return ObjectFields(fields=obj.expression_fields, lookups=lookups, computed=frozenset(computed),
+                        untyped=frozenset(obj.properties.keys() - obj.types.keys()))
 
 
 def json_problems(document: Any) -> list[tuple[Parts, str]]:

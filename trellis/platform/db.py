@@ -148,6 +148,30 @@ class Database:
             return set(inspect(conn).get_table_names(schema=self.schema))
 
 
+class JoinedDatabase(Database):
+    """A database whose `read()`/`write()` join a transaction that is already open (as a
+    savepoint), so work done through a service — a workflow action's record write — commits or
+    rolls back with the caller's own rows (the delivery that caused it)."""
+
+    def __init__(self, db: Database, conn: Connection):
+        super().__init__(db.engine, db.schema)
+        self.conn = conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        yield self.conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.conn.begin_nested():
+            yield self.conn
+
+    @contextmanager
+    def write_for_table_rebuild(self) -> Iterator[Connection]:
+        raise RuntimeError("tables are never rebuilt inside another transaction")
+        yield self.conn  # pragma: no cover
+
+
 def check_foreign_keys(conn: Connection, table: str) -> None:
     """After a SQLite table rebuild: every row of `table` and of the tables that reference it
     must still satisfy its foreign keys. Checks only those tables, not the whole database."""

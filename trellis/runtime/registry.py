@@ -2,7 +2,7 @@
 
 A registry holds everything a request needs that is derived from metadata: typed object
 definitions, SQLAlchemy tables and one reusable JSON Schema validator per object. Later issues
-add parsed expressions, the rule index and the GraphQL schema here. No request parses metadata.
+add the GraphQL schema; `automation` indexes the workflow rules. No request parses metadata.
 
 `RegistryCache` keeps the newest registry per tenant and swaps it atomically when a new release
 appears. Building is single-flight: one thread builds; the others keep serving the registry they
@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import Table
 
 from trellis.metadata.model import MetadataSet, ObjectDef
+from trellis.runtime.automation.rules import EMPTY_INDEX, RuleIndex, compile_rules
 from trellis.runtime.compiled import CompiledObject, compile_objects
 from trellis.runtime.releases import MetadataStore, Release
 from trellis.runtime.storage import build_tables
@@ -33,6 +34,7 @@ class Registry:
     objects: Mapping[str, ObjectDef]
     tables: Mapping[str, Table]
     compiled: Mapping[str, CompiledObject]
+    automation: RuleIndex = EMPTY_INDEX
 
     @property
     def validators(self) -> Mapping[str, Draft202012Validator]:
@@ -40,16 +42,22 @@ class Registry:
 
 
 def build_registry(tenant: str, release: Release) -> Registry:
-    metadata = release.metadata
+    return registry_for(tenant, release.number, release.metadata)
+
+
+def registry_for(tenant: str, number: int, metadata: MetadataSet) -> Registry:
+    """The registry of a validated set: a release's, or drafts' (to preview them) over release
+    `number`'s tables."""
     objects = metadata.objects
     tables = build_tables(objects)
     return Registry(
         tenant=tenant,
-        release=release.number,
+        release=number,
         metadata=metadata,
         objects=objects,
         tables=MappingProxyType(tables),
         compiled=MappingProxyType(compile_objects(objects, tables)),
+        automation=compile_rules(metadata),
     )
 
 

@@ -5,7 +5,7 @@ printed to stderr), 2 a usage error. Nothing else imports this package.
 
 One module per command group, each with its handlers and a `register(commands)` that adds its
 sub-commands: `tenants` (init, migrate, tenant), `server` (serve, demo), `metadata`, `identity`
-(user, role, token) and `data`; `options` holds the arguments they share.
+(user, role, token), `data` and `automation` (worker, rules, channels); `options` holds the arguments they share.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from trellis.metadata.errors import MetadataInvalid
-from trellis.platform.cli import data, identity, metadata, server, tenants
+from trellis.platform.cli import automation, data, identity, metadata, server, tenants
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation, TenantError
 from trellis.runtime.errors import RuntimeProblem
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     metadata.register(commands)
     identity.register(commands)
     data.register(commands)
+    automation.register(commands)
     return parser
 
 

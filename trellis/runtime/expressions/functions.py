@@ -84,9 +84,18 @@ def add_months(ctx: EvaluationContext, d: Any, n: Any) -> date | None:
     if d is None or n is None:
         return None
     start, months = _date("add_months", d, ctx), _whole("add_months", n, "months")
+    try:
+        return months_later(start, months)
+    except ValueError:
+        raise EvaluationError(f"add_months: {months} months after {start.isoformat()} is out of the calendar") from None
+
+
+def months_later(start: date, months: int) -> date:
+    """Jan 31 + 1 month = Feb 28/29: the day kept within the target month (ValueError when the
+    result leaves the calendar). Date-relative workflow rules count months the same way."""
     year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
     if not 1 <= year <= 9999:
-        raise EvaluationError(f"add_months: {months} months after {start.isoformat()} is out of the calendar")
+        raise ValueError(f"{months} months after {start.isoformat()} is out of the calendar")
     return date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
 
 

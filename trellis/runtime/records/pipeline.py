@@ -1,7 +1,7 @@
 """The steps every write runs before it touches a table, for one record or a batch.
 
     input → known & editable names → coercion → defaults → JSON Schema → lookups exist and
-    are visible → x-rules → stored formulas
+    are visible → x-rules → stored formulas → before-save workflow rules
 
 Each step collects every problem of the record instead of stopping at the first, so a form shows
 all of them at once. Nothing here writes; `trellis.runtime.records.service` does, in the same
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from trellis.metadata.model import FieldDef, FieldType
 from trellis.runtime.access import Actor
+from trellis.runtime.automation.on_save import apply_before_save
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import FieldProblem
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
@@ -164,6 +165,9 @@ class Pipeline:
     def _expressions(self):  # type: ignore[no-untyped-def]
         yield from self.compiled.formulas.values()
         yield from (rule.condition for rule in self.compiled.rules)
+        for rule in self.registry.automation.before_save.get(self.obj.name, ()):
+            yield from ([rule.condition] if rule.condition else [])
+            yield from (e for action in rule.actions for e in action.values.values())
 
     def check_rules(self, draft: Draft) -> None:
         """`x-rules`: each condition must hold. A rule that reads a blank field is not applicable
@@ -203,6 +207,7 @@ class Pipeline:
             self.check_rules(draft)
             if not draft.problems:
                 self.compute_formulas(draft)
+        apply_before_save(self, [d for d in clean if not d.problems])
 
 
 def formula_value(field_def: FieldDef, result: Any, context: EvaluationContext) -> Any:

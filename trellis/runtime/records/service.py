@@ -4,8 +4,8 @@ GraphQL, the designer, imports and automation all call this, so defaults, coerci
 rules, formulas, permissions, roll-ups, field history and audit happen the same way for all of
 them, in one transaction per call:
 
-    defaults → coercion → JSON Schema → lookups → x-rules → formulas → write → roll-ups
-    → field history → audit
+    defaults → coercion → JSON Schema → lookups → x-rules → formulas → before-save rules
+    → write → roll-ups → after-save rules (outbox) → field history → audit
 
 Errors are `trellis.runtime.errors` exceptions with every problem listed; when one is raised,
 nothing was written.
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
+from trellis.runtime.automation.on_save import fire_after_save
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
@@ -76,8 +77,9 @@ class RecordsService:
     """Records of one tenant's current release (its `Registry`)."""
 
     def __init__(self, db: Database, registry: Registry, timezone_name: str, locale: str,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, depth: int = 0):
         self.db = db
+        self.depth = depth  # > 0: writes made by workflow actions (a chain of rules stops at a limit)
         self.registry = registry
         self.timezone = ZoneInfo(timezone_name)
         self.locale = locale
@@ -216,7 +218,7 @@ class RecordsService:
                         draft.values[rollup.field.name] = formula_value(rollup.field, Decimal(0), context)
             if good:
                 self._insert(conn, compiled, [d.values for _, d in good])
-                self._after_write(conn, compiled, [(None, d.values) for _, d in good], context)
+                self._after_write(conn, compiled, [(None, d.values) for _, d in good], context, "created")
                 # the created row itself holds the initial values; its audit row says who and when
                 audit.record_audit(conn, now, actor.user_id, object_name, [(record_id, "create", {}) for record_id, _ in good])
             return result
@@ -287,7 +289,7 @@ class RecordsService:
                 if changed:
                     self._write_update(conn, compiled, record_id, before["version"], after)
                     written.append((record_id, before, after, changed))
-            self._after_write(conn, compiled, [(b, a) for _, b, a, _ in written], context)
+            self._after_write(conn, compiled, [(b, a) for _, b, a, _ in written], context, "updated")
             audit.record_history(conn, context.now, actor.user_id, compiled.definition,
                                  [(i, b, a) for i, b, a, _ in written])
             audit.record_audit(conn, context.now, actor.user_id, object_name,
@@ -331,7 +333,8 @@ class RecordsService:
             after = {**before, "deleted_at": context.now if deleting else None, "updated_at": context.now,
                      "version": before["version"] + 1}
             self._write_update(conn, compiled, record_id, before["version"], after)
-            self._after_write(conn, compiled, [(before, after)], context)  # deleted rows no longer count
+            self._after_write(conn, compiled, [(before, after)], context,  # deleted rows no longer count
+                              "deleted" if deleting else "updated")
             action = "delete" if deleting else "restore"
             audit.record_audit(conn, context.now, actor.user_id, object_name,
                                [(record_id, action, audit.changes_between(before, after, ["deleted_at"]))])
@@ -358,18 +361,22 @@ class RecordsService:
                     conn.execute(delete(compiled.table).where(compiled.table.c.id == record_id))
             except IntegrityError as error:
                 raise Conflict(f"the {object_name} is still referenced: {str(error.orig).splitlines()[0]}") from None
-            self._after_write(conn, compiled, [(before, before)], context)
+            self._after_write(conn, compiled, [(before, before)], context, None)
             audit.record_audit(conn, context.now, actor.user_id, object_name, [(record_id, "purge", {})])
 
     # -- after every write ---------------------------------------------------------------------
 
     def _after_write(self, conn: Connection, compiled: CompiledObject,
                      changes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
-                     context: EvaluationContext) -> None:
-        """Recompute the roll-ups this object's rows feed, for every parent before and after."""
+                     context: EvaluationContext, event: str | None) -> None:
+        """Recompute the roll-ups this object's rows feed, for every parent before and after;
+        then the after-save rules of `event` (created, updated, deleted; None: a purge, after
+        which there is no record to act on) leave their deliveries in the outbox."""
         for rollup in compiled.feeds:
             parents = {values.get(rollup.via) for pair in changes for values in pair if values} - {None}
             recompute(conn, self.registry, rollup, parents, context)  # type: ignore[arg-type]
+        if event is not None:
+            fire_after_save(conn, self.registry, compiled, event, changes, context, self.locale, self.depth)
 
     def recompute_rollups(self, object_name: str | None = None) -> int:
         """Recompute every roll-up (of one object, or all): for windows that move with time."""

@@ -1,0 +1,274 @@
+"""What a workflow rule must satisfy beyond its meta-schema: names that exist, types that fit.
+
+A rule names its object, a date field, fields to watch or set, roles, expressions and message
+templates; each is checked here against the rest of the set, so a rule that publishes is a
+rule the runtime can run. Pure: the checks read the set's object fields, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from trellis.metadata.cron import CronError, parse_cron
+from trellis.metadata.errors import Parts
+from trellis.metadata.expressions import check, suggest
+from trellis.metadata.model import FieldType
+from trellis.metadata.names import STANDARD_COLUMNS
+
+Problem = tuple[Parts, str]
+
+#: Action types a before-save rule may use, and the ones only other rules may use.
+BEFORE_SAVE_ACTIONS = frozenset({"set_fields", "reject"})
+DEFAULT_AT = "09:00"
+DEFAULT_CATCH_UP: Mapping[str, Any] = {"policy": "send_late", "within_days": 3}
+_DATES = frozenset({FieldType.DATE, FieldType.DATETIME})
+_TEXTUAL = frozenset({FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.ENUM})
+_TEMPLATE_SYNTAX = SandboxedEnvironment()
+#: Standard columns a rule may set (handing a record over); the platform maintains the others.
+_SETTABLE_STANDARD = frozenset({"owner_id"})
+_MAINTAINED = frozenset(STANDARD_COLUMNS) - _SETTABLE_STANDARD
+#: The one key each kind of recipient object holds.
+_RECIPIENT_KEYS = {"to": ("user_field", "role", "field", "address"), "assignee": ("user_field", "role", "user")}
+
+
+@dataclass(frozen=True)
+class ObjectFields:
+    """What the rule checks need of one object: its fields' types, the targets of its lookups
+    and which fields are computed (they cannot be set). `untyped` are fields whose definition is
+    broken: their names count, their types (a stand-in in `fields`) are not checked, since the
+    definition is reported in the object's own file."""
+
+    fields: Mapping[str, FieldType]
+    lookups: Mapping[str, str]
+    computed: Collection[str]
+    untyped: Collection[str] = frozenset()
+
+
+def check_rule(document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
+               all_objects: Collection[str], roles: Collection[str]) -> list[Problem]:
+    """Every problem of one rule that passed its meta-schema. `objects` are the objects sound
+    enough to check; `all_objects` and `roles` every name in the set."""
+    object_name = document["object"]
+    if object_name not in objects:
+        if object_name in all_objects:
+            return []  # too broken to check against; reported in its own file
+        known = ", ".join(sorted(all_objects)) or "none"
+        return [(("object",), f"'{object_name}' is not an object (objects: {known}){suggest(object_name, all_objects)}")]
+    return list(_RuleCheck(document, objects, all_objects, roles).problems())
+
+
+def check_template(source: str) -> str | None:
+    """A sentence for a template that does not parse, else None."""
+    try:
+        _TEMPLATE_SYNTAX.parse(source)
+    except jinja2.TemplateSyntaxError as error:
+        return f"template syntax error on line {error.lineno}: {error.message}"
+    return None
+
+
+def date_offsets(trigger: Mapping[str, Any]) -> tuple[int, ...]:
+    """A date trigger's offsets as a sorted tuple, whether written as one number or a list."""
+    offset = trigger["offset"]
+    return tuple(sorted(offset if isinstance(offset, list) else [offset]))
+
+
+class _RuleCheck:
+    def __init__(self, document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
+                 all_objects: Collection[str], roles: Collection[str]):
+        self.document = document
+        self.objects = objects
+        self.all_objects = all_objects
+        self.roles = roles
+        self.object = objects[document["object"]]
+        self.lookup_objects = {name: objects[target] for name, target in self.object.lookups.items()
+                               if target in objects}
+        self.lookup_fields = {name: target.fields for name, target in self.lookup_objects.items()}
+
+    def problems(self) -> Iterator[Problem]:
+        trigger = self.document["trigger"]
+        kind = trigger["type"]
+        if kind == "record":
+            yield from self.record_trigger(trigger)
+        elif kind == "date":
+            yield from self.date_trigger(trigger)
+        else:
+            yield from self.schedule_trigger(trigger)
+        if "catch_up" in self.document:
+            yield from self.catch_up(kind, self.document["catch_up"])
+        if "condition" in self.document:
+            yield from self.expression(("condition",), self.document["condition"])
+        before_save = kind == "record" and trigger.get("timing") == "before_save"
+        for index, action in enumerate(self.document["actions"]):
+            yield from self.action(("actions", index), action, before_save)
+
+    # -- triggers ------------------------------------------------------------------------------
+
+    def record_trigger(self, trigger: Mapping[str, Any]) -> Iterator[Problem]:
+        parts = ("trigger",)
+        if "fields" in trigger and "updated" not in trigger["events"]:
+            yield (*parts, "fields"), 'fields name what an update must change; add "updated" to events or remove fields'
+        for index, name in enumerate(trigger.get("fields", ())):
+            if name not in self.object.fields:
+                yield (*parts, "fields", index), self.unknown(name)
+        if trigger.get("timing") == "before_save" and "deleted" in trigger["events"]:
+            yield (*parts, "events"), "a before_save rule runs on created or updated records; a deletion has no values to set"
+
+    def date_trigger(self, trigger: Mapping[str, Any]) -> Iterator[Problem]:
+        parts = ("trigger",)
+        field_type = self.object.fields.get(trigger["field"])
+        if field_type is None:
+            yield (*parts, "field"), self.unknown(trigger["field"])
+        elif field_type not in _DATES and trigger["field"] not in self.object.untyped:
+            yield (*parts, "field"), f"'{trigger['field']}' is {_a_field(field_type)}; a date trigger needs a date or " \
+                                     "date-time field"
+        if "at" in trigger and trigger.get("unit", "days") not in ("days", "months"):
+            yield (*parts, "at"), "at (a time of day) applies to offsets in days or months, not in minutes or hours"
+        if "timezone" in trigger and "timezone_field" in trigger:
+            yield (*parts, "timezone_field"), "give timezone or timezone_field, not both"
+        yield from self.timezone(parts, trigger)
+        if "timezone_field" in trigger:
+            yield from self.path((*parts, "timezone_field"), trigger["timezone_field"], _TEXTUAL, "a time zone name")
+
+    def schedule_trigger(self, trigger: Mapping[str, Any]) -> Iterator[Problem]:
+        try:
+            parse_cron(trigger["cron"])
+        except CronError as error:
+            yield ("trigger", "cron"), str(error)
+        yield from self.timezone(("trigger",), trigger)
+
+    @staticmethod
+    def timezone(parts: Parts, trigger: Mapping[str, Any]) -> Iterator[Problem]:
+        if "timezone" not in trigger:
+            return
+        try:
+            ZoneInfo(trigger["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            yield (*parts, "timezone"), f"'{trigger['timezone']}' is not a known time zone (e.g. Asia/Shanghai)"
+
+    @staticmethod
+    def catch_up(kind: str, catch_up: Mapping[str, Any]) -> Iterator[Problem]:
+        if kind == "record":
+            yield ("catch_up",), "catch_up applies to date and schedule triggers; a record trigger fires as the record is saved"
+        elif catch_up["policy"] == "skip" and "within_days" in catch_up:
+            yield ("catch_up", "within_days"), "within_days applies to the send_late policy"
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action(self, parts: Parts, action: Mapping[str, Any], before_save: bool) -> Iterator[Problem]:
+        kind = action["type"]
+        if before_save and kind not in BEFORE_SAVE_ACTIONS:
+            yield (*parts, "type"), f"a before_save rule may only set_fields or reject; {kind} runs after the save"
+        elif not before_save and kind in BEFORE_SAVE_ACTIONS:
+            yield (*parts, "type"), f'{kind} needs a record trigger with "timing": "before_save"'
+        if kind in ("set_fields", "update_record", "create_record"):
+            yield from self.values(parts, action)
+        elif kind == "notify":
+            for index, recipient in enumerate(action["to"]):
+                yield from self.recipient((*parts, "to", index), recipient, _RECIPIENT_KEYS["to"])
+        elif kind == "create_task":
+            yield from self.recipient((*parts, "assignee"), action["assignee"], _RECIPIENT_KEYS["assignee"])
+        for key in ("subject", "body", "title", "description"):
+            if key in action and kind in ("notify", "create_task"):
+                problem = check_template(action[key])
+                if problem:
+                    yield (*parts, key), problem
+
+    def values(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        object_name = self.document["object"]
+        target_name, target = object_name, self.object
+        if action["type"] == "create_record":
+            target_name = action["object"]
+            if target_name not in self.objects:
+                if target_name not in self.all_objects:
+                    yield (*parts, "object"), f"'{target_name}' is not an object{suggest(target_name, self.all_objects)}"
+                return
+            target = self.objects[target_name]
+        elif action.get("target", "record") != "record":
+            lookup = action["target"]
+            if lookup not in self.object.lookups:
+                yield (*parts, "target"), f"target '{lookup}' is not a lookup of {object_name}; use record or " \
+                                          f"a lookup field ({_listing(self.object.lookups)})" \
+                                          f"{suggest(lookup, self.object.lookups)}"
+                return
+            target_name = self.object.lookups[lookup]
+            if target_name not in self.objects:
+                return
+            target = self.objects[target_name]
+        settable = [f for f in target.fields if f not in _MAINTAINED and f not in target.computed]
+        # Values are read from the record that fired the rule, whatever record they are written to.
+        written = f"the new {target_name}" if action["type"] == "create_record" else f"its {target_name}"
+        read_from = "" if target_name == object_name else \
+            f"Values are read from the {object_name} record that fired the rule, not from {written}."
+        for name, source in action["values"].items():
+            if name in _MAINTAINED:
+                yield (*parts, "values", name), f"'{name}' is a standard column the platform maintains; " \
+                                                "a rule cannot set it"
+            elif name not in target.fields:
+                yield (*parts, "values", name), f"'{name}' is not a field of {target_name}{suggest(name, settable)}"
+            elif name in target.computed:
+                yield (*parts, "values", name), f"'{name}' is computed, so it cannot be set"
+            for where, problem in self.expression((*parts, "values", name), source):
+                if read_from and problem.startswith("unknown field"):
+                    problem = f"{problem}{'' if problem.endswith('?') else '.'} {read_from}"
+                yield where, problem
+
+    def recipient(self, parts: Parts, recipient: Mapping[str, Any], keys: tuple[str, ...]) -> Iterator[Problem]:
+        if len(recipient) != 1:
+            found = " and ".join(sorted(recipient)) or "none"
+            yield parts, f"expected exactly one of {', '.join(keys[:-1])} or {keys[-1]}; got {found}"
+            return
+        (key, value), = recipient.items()
+        if key == "role" and value not in self.roles:
+            known = ", ".join(sorted(self.roles)) or "none"
+            yield (*parts, "role"), f"'{value}' is not a role (roles: {known}){suggest(value, self.roles)}"
+        elif key == "user_field":
+            yield from self.path((*parts, key), value, _TEXTUAL, "a user id")
+        elif key == "field":
+            yield from self.path((*parts, key), value, _TEXTUAL, "an address")
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def path(self, parts: Parts, path: str, fits: frozenset[FieldType], holding: str) -> Iterator[Problem]:
+        """A `field` or `lookup.field` that holds text (a user id, an address, a time zone)."""
+        base, _, attr = path.partition(".")
+        owner, name, where = self.object, base, self.document["object"]
+        if attr:
+            if base not in self.object.lookups:
+                yield parts, f"'{base}' is not a lookup of {where}{suggest(base, self.object.lookups)}"
+                return
+            if base not in self.lookup_objects:
+                return  # the target is broken; reported in its own file
+            owner, name = self.lookup_objects[base], attr
+            where = f"{self.object.lookups[base]} (the object '{base}' points to)"
+        field_type = owner.fields.get(name)
+        if field_type is None:
+            yield parts, f"'{name}' is not a field of {where}{suggest(name, owner.fields)}"
+        elif field_type not in fits and name not in owner.untyped:
+            yield parts, f"'{path}' is {_a_field(field_type)}; it must be a text field holding {holding}"
+
+    def expression(self, parts: Parts, source: str) -> Iterator[Problem]:
+        for problem in check(source, self.object.fields, self.lookup_fields):
+            yield parts, problem
+
+    def unknown(self, name: str) -> str:
+        return f"'{name}' is not a field of {self.document['object']}{suggest(name, self.object.fields)}"
+
+
+def _a_field(field_type: FieldType) -> str:
+    """'a currency field', 'an integer field'."""
+    word = field_type.value
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word} field"
+
+
+def _listing(names: Collection[str]) -> str:
+    return ", ".join(sorted(names)) or "it has none"
+
+
+__all__ = ["BEFORE_SAVE_ACTIONS", "DEFAULT_AT", "DEFAULT_CATCH_UP", "ObjectFields", "check_rule",
+           "check_template", "date_offsets"]

@@ -1,0 +1,219 @@
+"""`trellis worker`, `trellis rules preview/history/deliveries/retry` and `trellis channels`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import timedelta
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from trellis.metadata import MetadataInvalid, validate_set
+from trellis.platform import system_tables as st
+from trellis.platform.cli.options import Commands, with_tenant
+from trellis.platform.tenancy import Installation
+from trellis.runtime.automation.preview import preview
+from trellis.runtime.automation.worker import TickReport, Worker
+from trellis.runtime.channels import ChannelConfigError, ChannelSettings
+from trellis.runtime.records.service import utc_now
+from trellis.runtime.registry import Registry, registry_for
+from trellis.runtime.services import TenantServices
+
+
+def _worker(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    worker = Worker(TenantServices(inst), args.tenant or (), batch=args.batch,
+                    lease=timedelta(seconds=args.lease))
+    if args.once:
+        _print_tick(worker.tick(), out)
+        return 0
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"worker running every {args.interval:g} s; Ctrl-C stops it", file=out, flush=True)
+    worker.run(args.interval, stop, on_tick=lambda report: _print_tick(report, out))
+    return 0
+
+
+def _print_tick(report: TickReport, out: TextIO) -> None:
+    for tenant, scan in report.scans.items():
+        sent = report.deliveries[tenant]
+        if scan.counts or sent.claimed:
+            print(f"{tenant}: fired {scan.total('fired')}, skipped {scan.total('skipped')}, failed "
+                  f"{scan.total('failed')}; delivered {sent.sent}, retrying {sent.retrying}, dead {sent.dead}",
+                  file=out, flush=True)
+
+
+def _registry(args: argparse.Namespace, services: TenantServices) -> Registry:
+    """The current release, or with --drafts the drafts on top of it (validated like a publish)."""
+    registry = services.registry(args.tenant)
+    if not args.drafts:
+        return registry
+    drafts = services.store(args.tenant).draft_set()
+    errors = validate_set(drafts)
+    if errors:
+        raise MetadataInvalid(errors)
+    return registry_for(args.tenant, registry.release, drafts)
+
+
+def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    services = TenantServices(inst)
+    tenant = services.tenant(args.tenant)
+    zone = ZoneInfo(tenant.timezone)
+    try:
+        items = preview(inst.database(args.tenant), _registry(args, services), zone, tenant.locale, utc_now(),
+                        args.days, args.rule)
+    except ValueError as error:
+        print(f"error: --{error}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump([{**item.__dict__, "day": item.day.isoformat(), "due_at": item.due_at.isoformat()}
+                   for item in items], out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    day = None
+    for item in items:
+        if item.day != day:
+            day = item.day
+            print(f"\n{day.isoformat()}", file=out)
+        when = item.due_at.astimezone(zone).strftime("%H:%M")
+        head = f"  {when} {item.rule} {item.object}/{item.record_id} {item.step}".rstrip()
+        if item.outcome != "fired":
+            print(f"{head}: {item.outcome}: {item.reason}", file=out)
+        elif item.channel is None:
+            print(f"{head}: fires, nothing to send (no recipient)", file=out)
+        else:
+            print(f"{head} → {item.channel} {item.recipient}: {item.subject or ''}", file=out)
+            for line in (item.body or "").splitlines():
+                print(f"      {line}", file=out)
+    print(f"\n{sum(1 for i in items if i.channel)} messages and actions in the next {args.days} days", file=out)
+    return 0
+
+
+def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    runs = st.workflow_runs
+    query = select(runs).order_by(runs.c.fired_at.desc(), runs.c.id.desc()).limit(args.limit)
+    if args.rule:
+        query = query.where(runs.c.rule == args.rule)
+    if args.record:
+        query = query.where(runs.c.record_id == args.record)
+    with inst.database(args.tenant).read() as conn:
+        rows = conn.execute(query).mappings().all()
+        counts = _delivery_counts(conn, [r["id"] for r in rows])
+    for r in rows:
+        sent = counts.get(r["id"], {})
+        tally = ", ".join(f"{n} {status}" for status, n in sorted(sent.items()))
+        print(f"{r['fired_at']:%Y-%m-%d %H:%M} {r['rule']} {r['object']}/{r['record_id']} {r['step']} "
+              f"due {r['due_at']:%Y-%m-%d %H:%M}Z: {r['outcome']}"
+              f"{': ' + r['reason'] if r['reason'] else ''}{' (' + tally + ')' if tally else ''}", file=out)
+    return 0
+
+
+def _delivery_counts(conn: Any, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    d = st.deliveries
+    counts: dict[str, dict[str, int]] = {}
+    for start in range(0, len(run_ids), 500):
+        for row in conn.execute(select(d.c.run_id, d.c.status).where(d.c.run_id.in_(run_ids[start:start + 500]))):
+            tally = counts.setdefault(row.run_id, {})
+            tally[row.status] = tally.get(row.status, 0) + 1
+    return counts
+
+
+def _deliveries(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    d = st.deliveries
+    query = select(d).order_by(d.c.created_at.desc(), d.c.id.desc()).limit(args.limit)
+    if args.status:
+        query = query.where(d.c.status == args.status)
+    with inst.database(args.tenant).read() as conn:
+        for r in conn.execute(query).mappings():
+            print(f"{r['id']} {r['status']} {r['channel']} {r['recipient'] or '-'} rule {r['rule']} "
+                  f"record {r['record_id']} attempts {r['attempts']}"
+                  f"{': ' + r['last_error'] if r['last_error'] else ''}", file=out)
+    return 0
+
+
+def _retry(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    """Dead letters back into the queue, after the cause (a wrong address, a gateway down for
+    days) was fixed; each keeps its ledger key, so nothing already sent goes out again."""
+    d = st.deliveries
+    with inst.database(args.tenant).write() as conn:
+        where = d.c.status == "dead"
+        if args.ids:
+            where = where & d.c.id.in_(args.ids)
+        done = conn.execute(update(d).where(where).values(status="pending", attempts=0, next_attempt_at=utc_now(),
+                                                          claimed_until=None))
+    print(f"{args.tenant}: {done.rowcount} dead deliveries queued again", file=out)
+    return 0 if done.rowcount or not args.ids else 1
+
+
+def _channels_set(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    try:
+        config = json.loads(args.config)
+    except json.JSONDecodeError as error:
+        print(f"error: --config is not JSON: {error}", file=sys.stderr)
+        return 1
+    try:
+        masked = ChannelSettings(inst.database(args.tenant)).configure(args.channel, config, args.author, utc_now())
+    except ChannelConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps({args.channel: masked}, ensure_ascii=False, indent=2), file=out)
+    return 0
+
+
+def _channels_show(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    print(json.dumps(ChannelSettings(inst.database(args.tenant)).masked(), ensure_ascii=False, indent=2), file=out)
+    return 0
+
+
+def register(commands: Commands) -> None:
+    worker = commands.add_parser("worker", help="run the scheduler and the dispatcher of workflow rules")
+    worker.add_argument("--tenant", action="append", help="only this tenant (repeatable; default: all)")
+    worker.add_argument("--once", action="store_true", help="one scan and delivery round, then exit")
+    worker.add_argument("--interval", type=float, default=30.0, help="seconds between rounds (default 30)")
+    worker.add_argument("--batch", type=int, default=100, help="deliveries claimed at a time (default 100)")
+    worker.add_argument("--lease", type=float, default=300.0,
+                        help="seconds a claimed delivery stays ours before another worker may take it (default 300)")
+    worker.set_defaults(handler=_worker)
+
+    rules = commands.add_parser("rules", help="workflow rules: preview, run history, deliveries").add_subparsers(
+        dest="rules_command", required=True, metavar="ACTION")
+    show = with_tenant(rules.add_parser("preview", help="every message the date and schedule rules would send, "
+                                                        "day by day, without sending anything"))
+    show.add_argument("--days", type=int, default=30, help="how many days ahead (default 30)")
+    show.add_argument("--rule", help="only this rule")
+    show.add_argument("--drafts", action="store_true", help="preview the draft rules instead of the published ones")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_preview)
+
+    history = with_tenant(rules.add_parser("history", help="what fired, was skipped or failed, and why"))
+    history.add_argument("--rule")
+    history.add_argument("--record", metavar="ID")
+    history.add_argument("--limit", type=int, default=50)
+    history.set_defaults(handler=_history)
+
+    ledger = with_tenant(rules.add_parser("deliveries", help="the delivery ledger (dead letters with --status dead)"))
+    ledger.add_argument("--status", choices=["pending", "sending", "sent", "dead"])
+    ledger.add_argument("--limit", type=int, default=50)
+    ledger.set_defaults(handler=_deliveries)
+
+    retry = with_tenant(rules.add_parser("retry", help="queue dead deliveries again (all, or the ids given)"))
+    retry.add_argument("ids", nargs="*", metavar="ID")
+    retry.set_defaults(handler=_retry)
+
+    channels = commands.add_parser("channels", help="message channels of a tenant (secrets are never shown)") \
+        .add_subparsers(dest="channels_command", required=True, metavar="ACTION")
+    set_channel = with_tenant(channels.add_parser("set", help="configure a channel: email, sms, wecom, webhook"))
+    set_channel.add_argument("channel")
+    set_channel.add_argument("--config", required=True, metavar="JSON",
+                             help='e.g. \'{"host": "smtp.example.com", "port": 587, "security": "starttls", …}\'')
+    set_channel.add_argument("--author", default="cli")
+    set_channel.set_defaults(handler=_channels_set)
+    show_channels = with_tenant(channels.add_parser("show", help="the channels' settings, secrets masked"))
+    show_channels.set_defaults(handler=_channels_show)

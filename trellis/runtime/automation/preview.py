@@ -1,0 +1,68 @@
+"""Preview: every message and action the timed rules would cause over the next days, rendered,
+without sending or recording anything — for the published rules or for the drafts.
+
+It runs the scheduler's own search (`due_firings`) and the planner the scheduler uses, in a
+read transaction, so what the preview shows is what the worker will do (as of now: a record
+edited before the day comes is planned again then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from trellis.platform.db import Database
+from trellis.runtime.automation.firing import Planner
+from trellis.runtime.automation.scheduler import due_firings
+from trellis.runtime.errors import NotFound
+from trellis.runtime.expressions import EvaluationContext
+from trellis.runtime.registry import Registry
+
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    day: date  # the local date it falls due
+    due_at: datetime
+    rule: str
+    object: str
+    record_id: str
+    step: str
+    outcome: str  # fired, skipped, failed
+    reason: str | None
+    channel: str | None
+    recipient: str | None
+    subject: str | None
+    body: str | None
+
+
+def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, now: datetime, days: int,
+            rule_name: str | None = None) -> list[PreviewItem]:
+    """What the timed rules would do in (now, now + days], day by day."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between 1 and {MAX_DAYS}; got {days}")
+    rules = [r for r in registry.automation.timed if rule_name is None or r.name == rule_name]
+    if rule_name is not None and not rules:
+        known = ", ".join(sorted(r.name for r in registry.automation.timed)) or "none"
+        raise NotFound(f"no active date or schedule rule named '{rule_name}' (rules: {known})")
+    items: list[PreviewItem] = []
+    with db.read() as conn:
+        planner = Planner(conn, registry, EvaluationContext(timezone, now), locale)
+        for rule in rules:
+            for firing in due_firings(conn, planner, rule, now, now + timedelta(days=days), timezone):
+                plan = planner.plan(firing)
+                if rule.kind == "schedule" and plan.outcome == "skipped":
+                    continue
+                base = dict(day=firing.due_at.astimezone(timezone).date(), due_at=firing.due_at, rule=rule.name,
+                            object=rule.object, record_id=firing.record_id, step=firing.step,
+                            outcome=plan.outcome, reason=plan.reason)
+                if not plan.deliveries:
+                    items.append(PreviewItem(**base, channel=None, recipient=None, subject=None, body=None))
+                for d in plan.deliveries:
+                    items.append(PreviewItem(**base, channel=d.channel, recipient=d.recipient,
+                                             subject=d.payload.get("subject") or d.payload.get("title"),
+                                             body=d.payload.get("body") or d.payload.get("description")))
+    items.sort(key=lambda i: (i.due_at, i.rule, i.record_id, i.channel or "", i.recipient or ""))
+    return items

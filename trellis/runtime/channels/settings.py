@@ -1,0 +1,110 @@
+"""Per-tenant channel settings, one JSON row per channel in `channel_settings`.
+
+Admins see settings masked: a secret is shown as MASK, never itself nor any part of it, and
+sending the mask back (or leaving the secret out) keeps the stored one, so changing a port does
+not mean typing the password again. A configuration is saved only when the adapter accepts it
+(schema, then what only the adapter can check, such as a body template's syntax), in one
+transaction: a refused change leaves the previous settings as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from trellis.metadata.expressions import suggest
+from trellis.platform.db import Database
+from trellis.platform.system_tables import channel_settings
+from trellis.runtime.channels import email, sms, webhook, wecom
+from trellis.runtime.channels.base import Channel, ChannelConfigError, ConfigSchema, DeliveryError
+from trellis.runtime.channels.email import EmailChannel
+from trellis.runtime.channels.in_app import InAppChannel
+from trellis.runtime.channels.sms import SmsChannel
+from trellis.runtime.channels.webhook import WebhookChannel
+from trellis.runtime.channels.wecom import WeComChannel
+
+IN_APP = "in_app"
+
+#: The configurable channels: their settings and how to build the adapter from them.
+ADAPTERS: dict[str, tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]] = {
+    "email": (email.CONFIG, EmailChannel),
+    "sms": (sms.CONFIG, SmsChannel),
+    "wecom": (wecom.CONFIG, WeComChannel),
+    "webhook": (webhook.CONFIG, WebhookChannel),
+}
+CHANNELS = (*ADAPTERS, IN_APP)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChannelSettings:
+    """The channels of one tenant: settings for admins, adapters for the dispatcher."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = _now):
+        self.db = db
+        self.clock = clock
+
+    def configure(self, channel: str, config: Mapping[str, Any], updated_by: str, now: datetime) -> dict[str, Any]:
+        """Validate and save one channel's settings; the answer is what `masked` will show."""
+        schema, build = _adapter(channel)
+        with self.db.write() as conn:
+            stored = _stored(conn, channel)
+            checked = schema.check(schema.keep_secrets(config, stored or {}))
+            build(checked)  # what only the adapter can check, such as a body template's syntax
+            values = {"config": json.dumps(checked, ensure_ascii=False), "updated_by": updated_by, "updated_at": now}
+            if stored is None:
+                conn.execute(insert(channel_settings).values(channel=channel, **values))
+            else:
+                conn.execute(update(channel_settings).where(channel_settings.c.channel == channel).values(**values))
+        return schema.masked(checked)
+
+    def masked(self, channel: str | None = None) -> dict[str, Any]:
+        """What admins see: one channel's settings ({} when not configured), or, without a
+        name, every configured channel's by name. Secrets are MASK."""
+        if channel is not None:
+            schema, _build = _adapter(channel)
+            with self.db.read() as conn:
+                return schema.masked(_stored(conn, channel) or {})
+        with self.db.read() as conn:
+            rows = conn.execute(select(channel_settings.c.channel, channel_settings.c.config)
+                                .order_by(channel_settings.c.channel)).all()
+        return {name: ADAPTERS[name][0].masked(json.loads(text)) for name, text in rows if name in ADAPTERS}
+
+    def channel(self, name: str) -> Channel:
+        """The adapter to send with; DeliveryError (not retryable) when the tenant has not set
+        the channel up or its stored settings no longer pass."""
+        if name == IN_APP:
+            return InAppChannel(self.db, self.clock)
+        if name not in ADAPTERS:
+            raise DeliveryError(f"no channel {name!r} (channels: {', '.join(CHANNELS)}){suggest(name, CHANNELS)}",
+                                retryable=False)
+        with self.db.read() as conn:
+            stored = _stored(conn, name)
+        if stored is None:
+            raise DeliveryError(f"channel {name} is not configured for this tenant; an admin must set it up "
+                                "before messages can be sent over it", retryable=False)
+        try:
+            return ADAPTERS[name][1](stored)
+        except ChannelConfigError as error:
+            raise DeliveryError(f"the stored settings of channel {name} are no longer valid: {error}",
+                                retryable=False) from error
+
+
+def _adapter(channel: str) -> tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]:
+    if channel == IN_APP:
+        raise ChannelConfigError(f"channel {IN_APP} has no settings: it always exists")
+    if channel not in ADAPTERS:
+        raise ChannelConfigError(f"no channel {channel!r} (channels: {', '.join(CHANNELS)})"
+                                 f"{suggest(channel, CHANNELS)}")
+    return ADAPTERS[channel]
+
+
+def _stored(conn: Connection, channel: str) -> dict[str, Any] | None:
+    text = conn.execute(select(channel_settings.c.config).where(channel_settings.c.channel == channel)).scalar()
+    return None if text is None else json.loads(text)
