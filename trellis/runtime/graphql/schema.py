@@ -3,10 +3,12 @@
 `build_schema(registry)` turns the objects of one release into a Strawberry schema: for each
 object a type, a connection, inputs for filters, sorts, values and grouping, the queries
 `<name>(id)`, `<plural>(...)`, `<plural>Aggregate(...)` and the mutations `create<Name>`,
-`update<Name>`, `delete<Name>`, `restore<Name>` and their batch forms. Building takes tens of
-milliseconds, so it never happens per request: `SchemaCache` keeps the schema of each tenant's
-current release, builds a new one single-flight when a release appears and swaps it in with one
-reference assignment. A request holds the schema it started with until it ends.
+`update<Name>`, `delete<Name>`, `restore<Name>` and their batch forms; besides them, the
+platform's own fields (`me`; the caller's notifications and tasks and the admins' rule preview,
+see inbox.py). Building takes tens of milliseconds, so it never happens per request:
+`SchemaCache` keeps the schema of each tenant's current release, builds a new one single-flight
+when a release appears and swaps it in with one reference assignment. A request holds the
+schema it started with until it ends.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from strawberry.types import ExecutionContext
 
 from trellis.runtime.graphql import resolvers
 from trellis.runtime.graphql.errors import log_unexpected
+from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.inputs import Inputs
 from trellis.runtime.graphql.limits import Limits
 from trellis.runtime.graphql.maker import TypeMaker
@@ -64,11 +67,12 @@ def build_schema(registry: Registry) -> TenantSchema:
     outputs = Outputs(maker, names, inputs, registry)
     for obj in objects:
         outputs.build(obj)
+    platform = InboxFields(maker, names)  # after the objects: names they took are theirs
     query = maker.object_type("Query", [
         maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),
-        *(field for obj in objects for field in outputs.query_fields(obj))])
-    mutation = maker.object_type("Mutation", [field for obj in objects for field in outputs.mutation_fields(obj)]) \
-        if objects else None
+        *(field for obj in objects for field in outputs.query_fields(obj)), *platform.query_fields()])
+    mutation = maker.object_type("Mutation", [*(field for obj in objects for field in outputs.mutation_fields(obj)),
+                                              *platform.mutation_fields()])
     schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES,
                           config=StrawberryConfig(default_resolver=read_field))
     schema.tenant, schema.release = registry.tenant, registry.release
