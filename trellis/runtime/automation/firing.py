@@ -308,13 +308,12 @@ def insert_new(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
     """INSERT … ON CONFLICT DO NOTHING for each row; the `key` values of the rows inserted.
     A row another transaction holds or committed under the same unique key is left alone
     (PostgreSQL waits for that transaction, then skips the row)."""
+    if not rows:
+        return []
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted: list[Any] = []
-    for start in range(0, len(rows), LOOKUP_BATCH):
-        chunk = rows[start:start + LOOKUP_BATCH]
-        statement = dialect.insert(table).values(list(chunk)).on_conflict_do_nothing().returning(table.c[key])
-        inserted.extend(conn.execute(statement).scalars())
-    return inserted
+    # one statement, executed for many parameter sets: compiled once (cached), sent in batches
+    statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c[key])
+    return list(conn.execute(statement, list(rows)).scalars())
 
 
 def day_of(value: date | datetime) -> str:

@@ -138,6 +138,10 @@ def due_firings(conn: Connection, planner: Planner, rule: CompiledWorkflowRule, 
             low, high = _anchor_range(trigger, offset, start, end, tenant_zone, is_date)
             rows = conn.execute(select(table).where(table.c.deleted_at.is_(None), column >= low, column <= high)
                                 .order_by(column, table.c.id)).mappings().all()
+            if trigger.timezone_field is None:  # one zone for all: drop the widened margin before preparing
+                zone = trigger.timezone or tenant_zone
+                rows = [r for r in rows if r[trigger.field] is not None
+                        and start < trigger.due(r[trigger.field], offset, zone) <= end]
             for record, related in planner.prepare(compiled, rows):
                 anchor = record.get(trigger.field)
                 if anchor is None:
