@@ -49,6 +49,7 @@ from bench.backends import Backend, BaselineDb, check_same_storage
 from bench.generate import CONTRACT_STATUSES, contract_set
 from bench.harness import Result, Sizes, Stopwatch, TimedRun, compare
 from bench.raw import create_all
+from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
 from trellis.platform.system_tables import audit_log
@@ -401,14 +402,20 @@ def plan_block(title: str, trellis: Plan, hand: Plan) -> str:
     return "\n".join(lines)
 
 
-def run_list(backend: Backend, sizes: Sizes) -> list[Result]:
-    db = backend.tenant("contracts")
+def contracts_tenant(backend: Backend, sizes: Sizes, tenant: str, metadata: MetadataSet) -> tuple[Database, TenantServices]:
+    """A tenant with `metadata` published and the generated accounts and contracts loaded, settled."""
+    db = backend.tenant(tenant)
     services = TenantServices(backend.installation)
-    services.store("contracts").publish(contract_set(), author="bench", message="contracts")
+    services.store(tenant).publish(metadata, author="bench", message=tenant)
     with db.write() as conn:
         fill_accounts(conn, sizes)
         fill_contracts(conn, sizes)
     settle(db.engine, db.schema, ("obj_account", "obj_contract"))
+    return db, services
+
+
+def run_list(backend: Backend, sizes: Sizes) -> list[Result]:
+    db, services = contracts_tenant(backend, sizes, "contracts", contract_set())
     records = services.records("contracts")
     table = records.registry.tables[OBJECT]
     index = next(i.name for i in records.registry.objects[OBJECT].indexes if i.fields == ("status", "end_date"))

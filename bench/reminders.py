@@ -22,16 +22,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, event, func, or_, select
 
-from bench.add_field import fill_accounts, settle
 from bench.backends import Backend
 from bench.generate import ACCOUNT, CONTRACT, CONTRACT_STATUSES
 from bench.harness import Result, Sizes, Stopwatch, TimedRun, compare
-from bench.records import fill_contracts
+from bench.records import contracts_tenant
 from trellis.metadata.model import MetadataSet
 from trellis.platform import system_tables as st
 from trellis.platform.db import Database
 from trellis.runtime.automation.scheduler import Scheduler
-from trellis.runtime.services import TenantServices
 
 NAME = "reminders"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -82,13 +80,7 @@ def hand_written(conn: Connection, table, days: int) -> list[tuple[str, date]]: 
 
 
 def run(backend: Backend, sizes: Sizes) -> list[Result]:
-    db = backend.tenant("reminders")
-    services = TenantServices(backend.installation)
-    services.store("reminders").publish(metadata(), author="bench", message="reminders")
-    with db.write() as conn:
-        fill_accounts(conn, sizes)
-        fill_contracts(conn, sizes)
-    settle(db.engine, db.schema, ("obj_account", "obj_contract"))
+    db, services = contracts_tenant(backend, sizes, "reminders", metadata())
     registry = services.registry("reminders")
     table = registry.tables["contract"]
     results = []

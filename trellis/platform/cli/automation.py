@@ -21,6 +21,7 @@ from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.preview import preview
 from trellis.runtime.automation.worker import TickReport, Worker
 from trellis.runtime.channels import ChannelConfigError, ChannelSettings
+from trellis.runtime.records.related import LOOKUP_BATCH
 from trellis.runtime.records.service import utc_now
 from trellis.runtime.registry import Registry, registry_for
 from trellis.runtime.services import TenantServices
@@ -118,8 +119,8 @@ def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 def _delivery_counts(conn: Any, run_ids: list[str]) -> dict[str, dict[str, int]]:
     d = st.deliveries
     counts: dict[str, dict[str, int]] = {}
-    for start in range(0, len(run_ids), 500):
-        for row in conn.execute(select(d.c.run_id, d.c.status).where(d.c.run_id.in_(run_ids[start:start + 500]))):
+    for start in range(0, len(run_ids), LOOKUP_BATCH):
+        for row in conn.execute(select(d.c.run_id, d.c.status).where(d.c.run_id.in_(run_ids[start:start + LOOKUP_BATCH]))):
             tally = counts.setdefault(row.run_id, {})
             tally[row.status] = tally.get(row.status, 0) + 1
     return counts

@@ -30,7 +30,7 @@ from trellis.platform.db import Database, JoinedDatabase
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
 from trellis.runtime.channels import ChannelSettings, DeliveryError, OutgoingMessage
-from trellis.runtime.errors import RuntimeProblem
+from trellis.runtime.errors import Conflict, RuntimeProblem
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
 
@@ -124,10 +124,10 @@ class Dispatcher:
                     self._perform(conn, row, payload)
                 self._mark(conn, row, lease, status="sent", sent_at=self.clock(), last_error=None)
                 return "sent"
-        except RuntimeProblem as problem:
+        except RuntimeProblem as problem:  # a record changed meanwhile: retry; refused values: they will not change
             details = "; ".join(str(p) for p in problem.problems)
             return self._failed(row, lease, DeliveryError(f"{problem.message}{': ' + details if details else ''}",
-                                                          retryable=False))
+                                                          retryable=isinstance(problem, Conflict)))
         except DeliveryError as error:
             return self._failed(row, lease, error)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -25,11 +25,9 @@ from trellis.runtime.automation.rules import CompiledAction, CompiledWorkflowRul
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.records.coercion import to_json
+from trellis.runtime.records.related import compute_live, fetch_related
 from trellis.runtime.registry import Registry
 from trellis.runtime.templates import TemplateError, Templates
-
-LOOKUP_BATCH = 500
-MESSAGE_CHANNELS = frozenset({"email", "sms", "wecom", "in_app"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +85,7 @@ class Planner:
         self.templates = Templates(locale, context.timezone)
         self._people: dict[str, Person | None] = {}
         self._roles: dict[str, list[Person]] = {}
+        self._emails: dict[str, str | None] = {}  # email -> user id
 
     # -- reading records -----------------------------------------------------------------------
 
@@ -94,25 +93,10 @@ class Planner:
         """Each row with its live formulas computed and its related records, read in batches:
         conditions and templates see a record as a reader would."""
         records = [dict(row) for row in rows]
-        related: list[dict[str, Any]] = [{} for _ in records]
-        for name, field_def in compiled.definition.fields.items():
-            if field_def.ref is None:
-                continue
-            table = self.registry.tables[field_def.ref]
-            ids = sorted({r.get(name) for r in records} - {None})
-            found: dict[str, Mapping[str, Any]] = {}
-            for start in range(0, len(ids), LOOKUP_BATCH):
-                chunk = ids[start:start + LOOKUP_BATCH]
-                found.update({r["id"]: dict(r) for r in self.conn.execute(
-                    select(table).where(table.c.id.in_(chunk))).mappings()})
-            for record, links in zip(records, related, strict=True):
-                links[name] = found.get(record.get(name))  # type: ignore[arg-type]
+        lookups = [name for name, f in compiled.definition.fields.items() if f.ref is not None]  # templates read any
+        related = fetch_related(self.conn, self.registry, compiled, records, lookups)
         for record, links in zip(records, related, strict=True):
-            for name in compiled.live_order:
-                try:
-                    record[name] = evaluate(compiled.formulas[name], record, links, self.context)
-                except EvaluationError:
-                    record[name] = None
+            compute_live(compiled, record, links, self.context)
         return list(zip(records, related, strict=True))
 
     # -- planning ------------------------------------------------------------------------------
@@ -249,8 +233,12 @@ class Planner:
         return self._people[user_id]
 
     def _person_by_email(self, email: str) -> Person | None:
-        row = self.conn.execute(select(st.users.c.id).where(st.users.c.email == email.strip().lower())).first()
-        return self._person(row.id) if row else None
+        key = email.strip().lower()
+        if key not in self._emails:
+            row = self.conn.execute(select(st.users.c.id).where(st.users.c.email == key)).first()
+            self._emails[key] = row.id if row else None
+        user_id = self._emails[key]
+        return self._person(user_id) if user_id else None
 
     def _role(self, role: str) -> list[Person]:
         if role not in self._roles:
@@ -316,6 +304,3 @@ def insert_new(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
     return list(conn.execute(statement, list(rows)).scalars())
 
 
-def day_of(value: date | datetime) -> str:
-    """The anchor of a date rule: the date (or date-time) it fired for, as text."""
-    return to_json(value)

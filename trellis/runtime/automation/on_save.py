@@ -12,16 +12,20 @@ a chain of rules triggering each other stops at MAX_DEPTH with a failed run sayi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from trellis.metadata.model import localized
 from trellis.runtime.automation.firing import Firing, Plan, Planner
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import FieldProblem
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.records.coercion import CoercionError
 from trellis.runtime.registry import Registry
+
+if TYPE_CHECKING:  # the pipeline calls in here; importing it at run time would be circular
+    from trellis.runtime.records.pipeline import Draft, Pipeline
 
 MAX_DEPTH = 5  # rule → record write → rule …: how deep a chain may go
 
@@ -33,7 +37,7 @@ def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any], n
     return [n for n in names if before.get(n) != after.get(n)]
 
 
-def apply_before_save(pipeline: Any, drafts: Sequence[Any]) -> None:
+def apply_before_save(pipeline: Pipeline, drafts: Sequence[Draft]) -> None:
     """Run the object's before-save rules on clean drafts (see `Pipeline.run`)."""
     index = pipeline.registry.automation
     if not index.before_save.get(pipeline.obj.name):
@@ -53,9 +57,8 @@ def apply_before_save(pipeline: Any, drafts: Sequence[Any]) -> None:
             for action in rule.actions:
                 if action.type == "reject":
                     message = action.spec["message"]
-                    text = message if isinstance(message, str) else (
-                        message.get(pipeline.locale) or message.get("en") or next(iter(message.values())))
-                    draft.problems.append(FieldProblem("$", text))
+                    labels = {"*": message} if isinstance(message, str) else message
+                    draft.problems.append(FieldProblem("$", localized(labels, pipeline.locale, f"rule {rule.name} refused it")))
                     continue
                 for name, expression in action.values.items():
                     try:

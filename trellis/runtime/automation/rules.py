@@ -82,17 +82,9 @@ class CompiledWorkflowRule:
     catch_up: str  # send_late or skip
     late_limit: timedelta  # send_late: how late a firing may still go out
     actions: tuple[CompiledAction, ...]
-    document: Mapping[str, Any]
 
     def title(self, locale: str) -> str:
         return localized(self.label, locale, self.name)
-
-    @property
-    def lookups(self) -> frozenset[str]:
-        """Lookup fields whose related records the condition and values read."""
-        expressions = [self.condition] if self.condition else []
-        expressions += [e for a in self.actions for e in a.values.values()]
-        return frozenset(base for e in expressions for base, _ in e.attributes)
 
 
 @dataclass(frozen=True)
@@ -155,7 +147,6 @@ def compile_rule(name: str, document: Mapping[str, Any]) -> CompiledWorkflowRule
         catch_up=catch_up["policy"],
         late_limit=timedelta(days=within),
         actions=tuple(_action(i, a) for i, a in enumerate(document["actions"])),
-        document=document,
     )
 
 

@@ -24,10 +24,12 @@ from sqlalchemy import Connection, and_, select, update
 from trellis.metadata.model import FieldType
 from trellis.platform import system_tables as st
 from trellis.platform.db import Database
-from trellis.runtime.automation.firing import Firing, Plan, Planner, day_of, insert_new
+from trellis.runtime.automation.firing import Firing, Plan, Planner, insert_new
 from trellis.runtime.automation.rules import CompiledWorkflowRule, DateTrigger
 from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.expressions.functions import months_later
+from trellis.runtime.records.coercion import to_json
+from trellis.runtime.records.related import LOOKUP_BATCH
 from trellis.runtime.registry import Registry
 
 #: A firing handled within this much of its due instant is on time; later, catch-up rules apply.
@@ -149,7 +151,7 @@ def due_firings(conn: Connection, planner: Planner, rule: CompiledWorkflowRule, 
                 zone = _record_zone(trigger, record, related) or trigger.timezone or tenant_zone
                 due = trigger.due(anchor, offset, zone).astimezone(UTC)
                 if start < due <= end:
-                    found.append(Firing(rule, record, related, "date", due, trigger.step(offset), offset, day_of(anchor)))
+                    found.append(Firing(rule, record, related, "date", due, trigger.step(offset), offset, to_json(anchor)))
         found.sort(key=lambda f: (f.due_at, f.record_id, f.step))
         yield from found
         return
@@ -210,9 +212,9 @@ def _fired_anchors(conn: Connection, firings: Sequence[Firing]) -> dict[tuple[st
     found: dict[tuple[str, str, str], list[str]] = {}
     ids = sorted({f.record_id for f in dated})
     rule = dated[0].rule.name
-    for begin in range(0, len(ids), 500):
+    for begin in range(0, len(ids), LOOKUP_BATCH):
         rows = conn.execute(select(runs.c.record_id, runs.c.step, runs.c.anchor).where(and_(
-            runs.c.rule == rule, runs.c.record_id.in_(ids[begin:begin + 500]), runs.c.outcome == "fired")))
+            runs.c.rule == rule, runs.c.record_id.in_(ids[begin:begin + LOOKUP_BATCH]), runs.c.outcome == "fired")))
         for row in rows:
             found.setdefault((rule, row.record_id, row.step), []).append(row.anchor)
     return found
@@ -221,7 +223,6 @@ def _fired_anchors(conn: Connection, firings: Sequence[Firing]) -> dict[tuple[st
 def _repeat_of(firing: Firing, earlier: dict[tuple[str, str, str], list[str]]) -> str | None:
     """The earlier anchor this firing repeats: the same offset already fired for a date less than
     the rule's span away (the date was moved, not renewed)."""
-    assert firing.rule.date is not None or firing.anchor is None
     if firing.anchor is None or firing.rule.date is None:
         return None
     current = _instant(firing.anchor)

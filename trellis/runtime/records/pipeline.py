@@ -26,10 +26,10 @@ from trellis.runtime.expressions import EvaluationContext, EvaluationError, eval
 from trellis.runtime.query.scope import visible
 from trellis.runtime.records.coercion import CoercionError, coerce, coercer, for_validation
 from trellis.runtime.records.messages import field_problems
+from trellis.runtime.records.related import LOOKUP_BATCH, fetch_related
 
 #: Standard columns a caller may set: the owner (handover) — only with update scope `all`.
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner_id"})
-LOOKUP_BATCH = 500
 
 
 @dataclass
@@ -149,18 +149,9 @@ class Pipeline:
         expressions = [self.compiled.formulas[n] for n in self.compiled.live_order] if live_only \
             else list(self._expressions())
         needed = {base for expr in expressions for base, _ in expr.attributes}
-        for name in needed:
-            field_def = self.obj.fields.get(name)
-            if field_def is None or field_def.ref is None:
-                continue
-            table = self.registry.tables[field_def.ref]
-            ids = sorted({d.values.get(name) for d in drafts} - {None})
-            rows: dict[str, Mapping[str, Any]] = {}
-            for start in range(0, len(ids), LOOKUP_BATCH):
-                chunk = ids[start:start + LOOKUP_BATCH]
-                rows.update({r["id"]: r for r in self.conn.execute(select(table).where(table.c.id.in_(chunk))).mappings()})
-            for draft in drafts:
-                draft.related[name] = rows.get(draft.values.get(name))  # type: ignore[arg-type]
+        found = fetch_related(self.conn, self.registry, self.compiled, [d.values for d in drafts], needed)
+        for draft, related in zip(drafts, found, strict=True):
+            draft.related.update(related)
 
     def _expressions(self):  # type: ignore[no-untyped-def]
         yield from self.compiled.formulas.values()

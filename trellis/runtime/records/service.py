@@ -29,13 +29,14 @@ from trellis.runtime.access import Actor
 from trellis.runtime.automation.on_save import fire_after_save
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
+from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.query.aggregates import GroupBy, Metric, aggregate
 from trellis.runtime.query.columns import STANDARD_FIELDS, ColumnResolver
 from trellis.runtime.query.listing import Page, PageRequest, fetch_page, fetch_pages_by_parent
 from trellis.runtime.query.scope import visible
 from trellis.runtime.records import audit
 from trellis.runtime.records.pipeline import Draft, Pipeline, check_unique, formula_value
+from trellis.runtime.records.related import compute_live
 from trellis.runtime.records.rollups import EMPTY_IS_ZERO, recompute
 from trellis.runtime.registry import Registry
 
@@ -113,11 +114,7 @@ class RecordsService:
             drafts = [Draft(values=r) for r in records]
             Pipeline(conn, self.registry, compiled, Actor.system(), context, self.locale).load_related(drafts, live_only=True)
             for draft in drafts:
-                for name in compiled.live_order:
-                    try:
-                        draft.values[name] = evaluate(compiled.formulas[name], draft.values, draft.related, context)
-                    except EvaluationError:
-                        draft.values[name] = None  # a live value that cannot be computed reads as blank
+                compute_live(compiled, draft.values, draft.related, context)
         if actor.policy.is_admin:
             return records
         readable = [k for k in (records[0] if records else ()) if actor.policy.can_read_field(compiled.name, k)]
