@@ -185,3 +185,28 @@ def test_offsets_in_hours_on_a_date_time_and_in_months(world: World):
         ("hourly", "+2h", created + timedelta(hours=2)),
         ("monthly", "-1mo", local(date(2026, 3, 30), 10, 30)),
     ]
+
+
+def test_a_schedule_rule_fires_for_each_matching_record_at_each_tick(world: World):
+    weekly = {**REMINDER, "trigger": {"type": "schedule", "cron": "0 9 * * MON"}}
+    world.publish(weekly=weekly)
+    active = world.contract("Active", date(2026, 6, 30))
+    cancelled = world.contract("Cancelled", date(2026, 6, 30), status="cancelled")
+    world.scan()  # Sunday 2026-03-01 08:00 local
+    run_days(world, 9)
+    assert [(r["trigger"], r["due_at"]) for r in world.runs(record_id=active)] == [
+        ("schedule", local(date(2026, 3, 2), 9)), ("schedule", local(date(2026, 3, 9), 9))]
+    assert world.runs(record_id=cancelled) == []  # not matching a schedule is not news: no run rows
+    assert len(world.notifications()) == 2
+
+
+def test_a_date_rule_can_follow_each_customers_time_zone(world: World):
+    local_time = {**REMINDER, "trigger": {"type": "date", "field": "end_date", "offset": 0, "at": "09:00",
+                                          "timezone_field": "account.timezone"}}
+    world.publish(local_time=local_time)
+    new_york = world.contract("NY", date(2026, 3, 10), account=world.account("Acme US", timezone="America/New_York"))
+    unknown = world.contract("Blank", date(2026, 3, 10), account=world.account("Acme CN", timezone="Mars/Base"))
+    world.scan()
+    run_days(world, 12)
+    assert fired(world, new_york) == [("0d", datetime(2026, 3, 10, 13, 0, tzinfo=UTC))]  # 09:00 EDT
+    assert fired(world, unknown) == [("0d", local(date(2026, 3, 10), 9))]  # an unknown zone: the tenant's
