@@ -3,7 +3,7 @@
 A tenant gets the records benchmarks' `contract` (see `bench.generate.CONTRACT`) and 100,000
 contracts over 1,000 accounts, filled in SQL (`bench.records.fill_contracts`: 40% active, end
 dates over three years, 1% soft-deleted). The server runs as its own process (`python -m
-trellis.platform.cli serve`, one worker); the benchmark is its client, concurrency 8, with an
+trellis.cli serve`, one worker); the benchmark is its client, concurrency 8, with an
 API token of an admin, and sends a fixed number of requests per case:
 
 * `page50`   `contracts(first: 50, where: {status: {_eq: "生效"}}, orderBy: [{endDate: ASC}])` with
@@ -105,7 +105,7 @@ def free_port() -> int:
 
 class Server:
     """`trellis serve` on loopback for an installation's settings, as its own process group,
-    stopped (with its workers) on exit. Also used by tests/platform/test_serve_e2e.py."""
+    stopped (with its workers) on exit. Also used by tests/server/test_serve_e2e.py."""
 
     def __init__(self, settings: Settings, workers: int = 1):
         self.port = free_port()
@@ -140,8 +140,8 @@ class Server:
 
 
 def cli_command(settings: Settings) -> list[str]:
-    """`trellis` (as `python -m trellis.platform.cli`) for an installation's settings."""
-    argv = [sys.executable, "-m", "trellis.platform.cli", "--data-dir", str(settings.data_dir)]
+    """`trellis` (as `python -m trellis.cli`) for an installation's settings."""
+    argv = [sys.executable, "-m", "trellis.cli", "--data-dir", str(settings.data_dir)]
     return argv + (["--database-url", settings.database_url] if settings.database_url else [])
 
 

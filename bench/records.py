@@ -52,12 +52,12 @@ from bench.raw import create_all
 from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
-from trellis.platform.system_tables import audit_log
 from trellis.runtime.access import Actor
 from trellis.runtime.query.columns import ColumnResolver
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.query.ordering import encode_cursor, sort_keys
 from trellis.runtime.records.service import RecordsService
+from trellis.runtime.records.tables import audit_log
 from trellis.runtime.services import TenantServices
 from trellis.runtime.storage import build_tables
 

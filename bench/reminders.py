@@ -27,9 +27,9 @@ from bench.generate import ACCOUNT, CONTRACT, CONTRACT_STATUSES
 from bench.harness import Result, Sizes, Stopwatch, TimedRun, compare
 from bench.records import contracts_tenant
 from trellis.metadata.model import MetadataSet
-from trellis.platform import system_tables as st
 from trellis.platform.db import Database
 from trellis.runtime.automation.scheduler import Scheduler
+from trellis.runtime.automation.tables import deliveries, workflow_runs, workflow_watermarks
 
 NAME = "reminders"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -62,10 +62,10 @@ def window(days: int) -> tuple[datetime, datetime]:
 def reset(db: Database, start: datetime) -> None:
     """Forget every firing and put the watermark back at `start` (set-up, not timed)."""
     with db.write() as conn:
-        conn.execute(delete(st.deliveries))
-        conn.execute(delete(st.workflow_runs))
-        conn.execute(delete(st.workflow_watermarks))
-        conn.execute(st.workflow_watermarks.insert().values(rule="renewal_reminder", scanned_to=start, release=1))
+        conn.execute(delete(deliveries))
+        conn.execute(delete(workflow_runs))
+        conn.execute(delete(workflow_watermarks))
+        conn.execute(workflow_watermarks.insert().values(rule="renewal_reminder", scanned_to=start, release=1))
 
 
 def hand_written(conn: Connection, table, days: int) -> list[tuple[str, date]]:  # type: ignore[no-untyped-def]
@@ -105,7 +105,7 @@ def run(backend: Backend, sizes: Sizes) -> list[Result]:
         trellis_s, baseline_s = compare(*pair, sizes.repeat)
         with db.read() as conn:
             due = len(hand_written(conn, table, days))
-            messages = conn.execute(select(func.count()).select_from(st.deliveries)).scalar_one()
+            messages = conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
         if fired[-1] != due or messages != due:
             raise AssertionError(f"scan fired {fired[-1]} and queued {messages}; the hand-written query finds {due}")
         if days == 1:

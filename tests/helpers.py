@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text
 
+from trellis.cli import main
 from trellis.metadata import MetadataError, MetadataInvalid, load_folder
 from trellis.metadata.model import MetadataSet
-from trellis.platform.cli import main
 from trellis.platform.db import Database
 from trellis.platform.settings import Settings
 

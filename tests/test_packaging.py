@@ -45,7 +45,7 @@ def test_wheel_carries_migrations_meta_schemas_and_the_console_script(wheel: Pat
     assert any(n.startswith("trellis/migrations/control/") for n in names)
     assert {f"trellis/metadata/meta_schemas/{kind}.schema.json" for kind in ("object", "role")} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "trellis = trellis.platform.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "trellis = trellis.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_wheel_migrates_outside_the_checkout(wheel: Path, tmp_path: Path):
@@ -59,7 +59,7 @@ def test_installed_wheel_migrates_outside_the_checkout(wheel: Path, tmp_path: Pa
     located = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert located.stdout.startswith(str(site)), located.stdout + located.stderr
     for argv in (["tenant", "create", "acme"], ["migrate"]):
-        done = subprocess.run([sys.executable, "-m", "trellis.platform.cli", *argv], cwd=tmp_path, env=env,
+        done = subprocess.run([sys.executable, "-m", "trellis.cli", *argv], cwd=tmp_path, env=env,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     assert f"acme: {migrations.head_revision('tenant')}" in done.stdout

@@ -15,9 +15,9 @@ from tests.conftest import FIXTURES
 from trellis.metadata import load_folder
 from trellis.metadata.documents import pretty_json
 from trellis.platform.db import Database
-from trellis.platform.system_tables import api_tokens, users
 from trellis.runtime.access import FULL_ACCESS, FieldAccess, Scope
 from trellis.runtime.identity import IdentityError, Unauthenticated, UserService, policy_for
+from trellis.runtime.identity.tables import api_tokens, users
 from trellis.runtime.releases import MetadataStore
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # still Argon2id, only cheaper

@@ -27,12 +27,7 @@ from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
 from trellis.metadata.validation import validate_set
 from trellis.platform.db import Database
-from trellis.platform.system_tables import (
-    metadata_blobs,
-    metadata_drafts,
-    metadata_release_items,
-    metadata_releases,
-)
+from trellis.runtime.release_tables import metadata_blobs, metadata_drafts, metadata_release_items, metadata_releases
 from trellis.runtime.storage import (
     StepObserver,
     StoragePlan,

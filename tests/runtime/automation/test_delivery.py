@@ -132,7 +132,7 @@ def test_a_worker_killed_mid_batch_sends_each_message_once(world: World, setting
         for i in range(10):
             world.contract(f"C{i}", date(2026, 6, 30))
         hook.answer(Answer(), Answer(), Answer(status=200, delay=60))  # the third call hangs until the kill
-        command = [sys.executable, "-m", "trellis.platform.cli", "--data-dir", str(settings.data_dir)]
+        command = [sys.executable, "-m", "trellis.cli", "--data-dir", str(settings.data_dir)]
         if settings.database_url:
             command += ["--database-url", settings.database_url]
         command += ["worker", "--tenant", "acme", "--interval", "0.2", "--lease", "3", "--batch", "10"]

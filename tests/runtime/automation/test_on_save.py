@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.runtime.automation.world import World
-from trellis.platform import system_tables as st
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import InvalidInput
+from trellis.runtime.inbox.tables import tasks
 
 CANCELLED = {
     "object": "contract",
@@ -67,8 +67,8 @@ def test_after_save_rule_runs_every_action_once_after_the_commit(world: World):
     names = [a["name"] for a in records.list(Actor.system(), "account").records]
     assert sorted(names) == ["Acme Ltd", "Win back Acme Ltd"]
     with world.db.read() as conn:
-        tasks = conn.execute(select(st.tasks)).mappings().all()
-    assert [(t["title"], t["assignee_id"], t["due_date"]) for t in tasks] == [
+        rows = conn.execute(select(tasks)).mappings().all()
+    assert [(t["title"], t["assignee_id"], t["due_date"]) for t in rows] == [
         ("Call Acme Ltd about Cloud plan", world.users["alice@acme.test"], date(2026, 3, 4))]
     bodies = sorted((n["user_id"], n["body"]) for n in world.notifications() if n["title"] == "Cloud plan was cancelled")
     assert bodies == sorted([(world.users["bob@acme.test"], "Owner: Bob"), (world.users["alice@acme.test"], "Owner: Alice")])

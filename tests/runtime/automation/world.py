@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from trellis.metadata.model import MetadataSet
-from trellis.platform import system_tables as st
 from trellis.platform.db import Database
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from trellis.runtime.automation.scheduler import ScanReport, Scheduler
+from trellis.runtime.automation.tables import deliveries, workflow_runs, workflow_watermarks
 from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.identity import UserService
+from trellis.runtime.inbox.tables import notifications
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry, build_registry
 from trellis.runtime.releases import MetadataStore
@@ -149,13 +150,13 @@ class World:
     # -- reading what happened -------------------------------------------------------------------
 
     def runs(self, **where: Any) -> list[dict[str, Any]]:
-        table = st.workflow_runs
+        table = workflow_runs
         with self.db.read() as conn:
             query = select(table).where(*(table.c[k] == v for k, v in where.items()))
             return [dict(r) for r in conn.execute(query.order_by(table.c.due_at, table.c.record_id, table.c.step)).mappings()]
 
     def deliveries(self, **where: Any) -> list[dict[str, Any]]:
-        table = st.deliveries
+        table = deliveries
         with self.db.read() as conn:
             query = select(table).where(*(table.c[k] == v for k, v in where.items()))
             rows = conn.execute(query.order_by(table.c.due_at, table.c.record_id, table.c.step, table.c.action,
@@ -164,14 +165,14 @@ class World:
 
     def notifications(self) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            return [dict(r) for r in conn.execute(select(st.notifications).order_by(st.notifications.c.created_at,
-                                                                                     st.notifications.c.title)).mappings()]
+            return [dict(r) for r in conn.execute(select(notifications).order_by(notifications.c.created_at,
+                                                                                     notifications.c.title)).mappings()]
 
     def set_watermark(self, rule: str, at: datetime) -> None:
         """Test setup: pretend the rule was last scanned at `at`."""
         from trellis.runtime.automation.firing import insert_new
 
         with self.db.write() as conn:
-            insert_new(conn, st.workflow_watermarks, [{"rule": rule, "scanned_to": at, "release": 1}], "rule")
-            conn.execute(st.workflow_watermarks.update().where(st.workflow_watermarks.c.rule == rule)
+            insert_new(conn, workflow_watermarks, [{"rule": rule, "scanned_to": at, "release": 1}], "rule")
+            conn.execute(workflow_watermarks.update().where(workflow_watermarks.c.rule == rule)
                          .values(scanned_to=at))

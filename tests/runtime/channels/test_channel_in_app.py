@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from trellis.platform.db import Database
-from trellis.platform.system_tables import notifications
 from trellis.runtime.channels import DeliveryError, InAppChannel, OutgoingMessage
 from trellis.runtime.identity import UserService
+from trellis.runtime.inbox.tables import notifications
 from trellis.runtime.releases import MetadataStore
 
 NOW = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)

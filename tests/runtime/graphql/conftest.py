@@ -13,11 +13,11 @@ from sqlalchemy import event
 from tests.helpers import metadata_set
 from tests.runtime.crm import OBJECTS
 from trellis.metadata.model import MetadataSet
-from trellis.platform.app import create_app
 from trellis.platform.tenancy import Installation
 from trellis.runtime.graphql import SchemaCache
 from trellis.runtime.releases import MetadataStore
 from trellis.runtime.services import TenantServices
+from trellis.server.app import create_app
 
 TENANT = "acme"
 #: `rep` works with contracts but may not see their amount; `support` sees tickets, not accounts.

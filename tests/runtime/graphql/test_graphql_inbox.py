@@ -14,9 +14,10 @@ from sqlalchemy import insert, select
 from tests.helpers import metadata_set, obj
 from tests.runtime.graphql.conftest import TENANT, Api, crm_set
 from trellis.metadata.model import MetadataSet
-from trellis.platform import system_tables as st
 from trellis.platform.ids import new_id
+from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.graphql import build_schema
+from trellis.runtime.inbox.tables import notifications, tasks
 from trellis.runtime.registry import build_registry
 from trellis.runtime.releases import Release, ReleaseInfo
 from trellis.runtime.templates import Templates
@@ -38,7 +39,7 @@ def notify(api: Api, user_id: str, title: str, minutes: int, read: bool = False,
     notification_id = new_id()
     created = T0 + timedelta(minutes=minutes)
     with api.installation.database(TENANT).write() as conn:
-        conn.execute(insert(st.notifications).values(
+        conn.execute(insert(notifications).values(
             id=notification_id, user_id=user_id, title=title, body=f"about {title}", object=values.get("object"),
             record_id=values.get("record_id"), delivery_id=None, created_at=created,
             read_at=created + timedelta(hours=1) if read else None))
@@ -48,7 +49,7 @@ def notify(api: Api, user_id: str, title: str, minutes: int, read: bool = False,
 def task(api: Api, assignee_id: str | None, title: str, due: date | None = None, status: str = "open") -> str:
     task_id = new_id()
     with api.installation.database(TENANT).write() as conn:
-        conn.execute(insert(st.tasks).values(
+        conn.execute(insert(tasks).values(
             id=task_id, title=title, description=f"do {title}", assignee_id=assignee_id, object="contract",
             record_id=None, due_date=due, status=status, delivery_id=None, created_at=T0,
             completed_at=T0 if status == "done" else None))
@@ -145,7 +146,7 @@ async def test_my_tasks_and_completing_them(api: Api) -> None:
     by_admin = (await api.data(COMPLETE, {"id": later}))["completeTask"]  # an admin may complete anyone's
     assert by_admin["status"] == "done"
     with api.installation.database(TENANT).read() as conn:
-        stored = conn.execute(select(st.tasks.c.status, st.tasks.c.completed_at).where(st.tasks.c.id == later)).one()
+        stored = conn.execute(select(tasks.c.status, tasks.c.completed_at).where(tasks.c.id == later)).one()
     assert stored.status == "done" and stored.completed_at is not None
 
 
@@ -184,8 +185,8 @@ async def test_rule_preview_lists_each_message_day_by_day(api: Api) -> None:
                         "body": body}
     assert (await api.data(PREVIEW, {"days": 30, "rule": "ending"}))["rulePreview"] == items
     with api.installation.database(TENANT).read() as conn:  # a preview sends and records nothing
-        assert conn.execute(select(st.workflow_runs)).first() is None
-        assert conn.execute(select(st.deliveries)).first() is None
+        assert conn.execute(select(workflow_runs)).first() is None
+        assert conn.execute(select(deliveries)).first() is None
 
     forbidden = await api.error(PREVIEW, {"days": 30}, "rep")
     assert forbidden["extensions"]["code"] == "FORBIDDEN" and forbidden["path"] == ["rulePreview"]

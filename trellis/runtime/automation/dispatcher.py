@@ -25,12 +25,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from trellis.platform import system_tables as st
 from trellis.platform.db import Database, JoinedDatabase
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
+from trellis.runtime.automation.tables import deliveries
 from trellis.runtime.channels import ChannelSettings, DeliveryError, OutgoingMessage
 from trellis.runtime.errors import Conflict, RuntimeProblem
+from trellis.runtime.inbox.tables import notifications, tasks
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
 
@@ -88,7 +89,7 @@ class Dispatcher:
         return report
 
     def _claim(self, size: int) -> tuple[list[Mapping[str, Any]], datetime]:
-        d = st.deliveries
+        d = deliveries
         now = self.clock()
         lease = now + self.lease
         with self.db.write() as conn:
@@ -149,13 +150,13 @@ class Dispatcher:
     def _create_task(self, conn: Connection, row: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
         now = self.clock()
         task_id = new_id()
-        conn.execute(st.tasks.insert().values(
+        conn.execute(tasks.insert().values(
             id=task_id, title=payload["title"], description=payload.get("description") or "",
             assignee_id=payload.get("assignee_id"), object=payload.get("object"), record_id=payload.get("record_id"),
             due_date=date.fromisoformat(payload["due_date"]) if payload.get("due_date") else None,
             status="open", delivery_id=row["id"], created_at=now, completed_at=None))
         if payload.get("assignee_id"):
-            conn.execute(st.notifications.insert().values(
+            conn.execute(notifications.insert().values(
                 id=new_id(), user_id=payload["assignee_id"], title=payload["title"],
                 body=payload.get("description") or "", object=payload.get("object"),
                 record_id=payload.get("record_id"), delivery_id=None, created_at=now, read_at=None))
@@ -174,13 +175,13 @@ class Dispatcher:
 
     @staticmethod
     def _still_ours(conn: Connection, row: Mapping[str, Any], lease: datetime) -> bool:
-        d = st.deliveries
+        d = deliveries
         return conn.execute(select(d.c.id).where(d.c.id == row["id"], d.c.status == "sending",
                                                  d.c.claimed_until == lease).with_for_update()).first() is not None
 
     @staticmethod
     def _mark(conn: Connection, row: Mapping[str, Any], lease: datetime, **values: Any) -> bool:
-        d = st.deliveries
+        d = deliveries
         done = conn.execute(update(d).where(d.c.id == row["id"], d.c.status == "sending", d.c.claimed_until == lease)
                             .values(**values))
         return done.rowcount == 1

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from trellis.platform import system_tables as st
 from trellis.platform.ids import new_id
 from trellis.runtime.automation.rules import CompiledAction, CompiledWorkflowRule
+from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
+from trellis.runtime.identity.tables import user_roles, users
 from trellis.runtime.records.coercion import to_json
 from trellis.runtime.records.related import compute_live, fetch_related
 from trellis.runtime.registry import Registry
@@ -227,22 +228,21 @@ class Planner:
 
     def _person(self, user_id: str) -> Person | None:
         if user_id not in self._people:
-            row = self.conn.execute(select(st.users.c.id, st.users.c.email, st.users.c.name).where(
-                st.users.c.id == user_id, st.users.c.active.is_(True))).first()
+            row = self.conn.execute(select(users.c.id, users.c.email, users.c.name).where(
+                users.c.id == user_id, users.c.active.is_(True))).first()
             self._people[user_id] = Person(row.id, row.email, row.name) if row else None
         return self._people[user_id]
 
     def _person_by_email(self, email: str) -> Person | None:
         key = email.strip().lower()
         if key not in self._emails:
-            row = self.conn.execute(select(st.users.c.id).where(st.users.c.email == key)).first()
+            row = self.conn.execute(select(users.c.id).where(users.c.email == key)).first()
             self._emails[key] = row.id if row else None
         user_id = self._emails[key]
         return self._person(user_id) if user_id else None
 
     def _role(self, role: str) -> list[Person]:
         if role not in self._roles:
-            users, user_roles = st.users, st.user_roles
             rows = self.conn.execute(select(users.c.id, users.c.email, users.c.name)
                                      .join(user_roles, user_roles.c.user_id == users.c.id)
                                      .where(user_roles.c.role == role, users.c.active.is_(True))
@@ -279,16 +279,16 @@ class Planner:
                  "record_id": p.firing.record_id, "trigger": p.firing.trigger, "step": p.firing.step,
                  "anchor": p.firing.anchor, "due_at": p.firing.due_at, "fired_at": now, "outcome": p.outcome,
                  "reason": p.reason} for run_id, p in zip(ids, plans, strict=True)]
-        inserted = set(insert_new(self.conn, st.workflow_runs, runs, "id"))
+        inserted = set(insert_new(self.conn, workflow_runs, runs, "id"))
         kept = [(run_id, p) for run_id, p in zip(ids, plans, strict=True) if run_id in inserted]
-        deliveries = [{"id": new_id(), "run_id": run_id, "rule": p.firing.rule.name, "record_id": p.firing.record_id,
+        ledger = [{"id": new_id(), "run_id": run_id, "rule": p.firing.rule.name, "record_id": p.firing.record_id,
                        "step": p.firing.step, "due_at": p.firing.due_at, "action": d.action, "channel": d.channel,
                        "recipient": d.recipient, "payload": json.dumps(d.payload, ensure_ascii=False, default=str),
                        "status": "pending", "attempts": 0, "next_attempt_at": now, "claimed_until": None,
                        "last_error": None, "created_at": now, "sent_at": None}
-                      for run_id, p in kept for d in p.deliveries]
-        if deliveries:
-            insert_new(self.conn, st.deliveries, deliveries, "id")
+                  for run_id, p in kept for d in p.deliveries]
+        if ledger:
+            insert_new(self.conn, deliveries, ledger, "id")
         return [p for _, p in kept]
 
 

@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, and_, select, update
 
 from trellis.metadata.model import FieldType
-from trellis.platform import system_tables as st
 from trellis.platform.db import Database
 from trellis.runtime.automation.firing import Firing, Plan, Planner, insert_new
 from trellis.runtime.automation.rules import CompiledWorkflowRule, DateTrigger
+from trellis.runtime.automation.tables import workflow_runs, workflow_watermarks
 from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.expressions.functions import months_later
 from trellis.runtime.records.coercion import to_json
@@ -81,14 +81,14 @@ class Scheduler:
             firings = list(due_firings(conn, planner, rule, start, now, self.timezone))
             plans = self._judge(conn, planner, firings, now)
             report.add(rule.name, planner.record(plans))
-            conn.execute(update(st.workflow_watermarks).where(st.workflow_watermarks.c.rule == rule.name)
+            conn.execute(update(workflow_watermarks).where(workflow_watermarks.c.rule == rule.name)
                          .values(scanned_to=now, release=self.registry.release))
 
     def _claim_watermark(self, conn: Connection, rule: CompiledWorkflowRule, now: datetime) -> datetime | None:
         """The rule's watermark, locked for this scan; None when another scheduler holds it or
         the rule is new (it starts from now: a rule does not fire for the past it was not
         published in)."""
-        marks = st.workflow_watermarks
+        marks = workflow_watermarks
         insert_new(conn, marks, [{"rule": rule.name, "scanned_to": now, "release": self.registry.release}], "rule")
         row = conn.execute(select(marks.c.scanned_to).where(marks.c.rule == rule.name)
                            .with_for_update(skip_locked=True)).first()
@@ -208,7 +208,7 @@ def _fired_anchors(conn: Connection, firings: Sequence[Firing]) -> dict[tuple[st
     dated = [f for f in firings if f.anchor is not None]
     if not dated:
         return {}
-    runs = st.workflow_runs
+    runs = workflow_runs
     found: dict[tuple[str, str, str], list[str]] = {}
     ids = sorted({f.record_id for f in dated})
     rule = dated[0].rule.name

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
-from trellis.platform.system_tables import notifications, users
 from trellis.runtime.channels.base import DeliveryError, OutgoingMessage
+from trellis.runtime.identity.tables import users
+from trellis.runtime.inbox.tables import notifications
 
 
 def _now() -> datetime:

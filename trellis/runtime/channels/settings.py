@@ -18,12 +18,12 @@ from sqlalchemy import Connection, insert, select, update
 
 from trellis.metadata.expressions import suggest
 from trellis.platform.db import Database
-from trellis.platform.system_tables import channel_settings
 from trellis.runtime.channels import email, sms, webhook, wecom
 from trellis.runtime.channels.base import Channel, ChannelConfigError, ConfigSchema, DeliveryError
 from trellis.runtime.channels.email import EmailChannel
 from trellis.runtime.channels.in_app import InAppChannel
 from trellis.runtime.channels.sms import SmsChannel
+from trellis.runtime.channels.tables import channel_settings
 from trellis.runtime.channels.webhook import WebhookChannel
 from trellis.runtime.channels.wecom import WeComChannel
 

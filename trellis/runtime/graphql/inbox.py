@@ -4,7 +4,7 @@ preview of what the timed workflow rules will do.
 Queries `notifications(first, after, unreadOnly)` (a connection, newest first),
 `unreadNotificationCount`, `myTasks(status)` and `rulePreview(days, rule)`; mutations
 `markNotificationsRead(ids)` and `completeTask(id)`. Everything goes through
-`trellis.runtime.notifications.Inbox` (the caller's own rows only) or the automation preview,
+`trellis.runtime.inbox.service.Inbox` (the caller's own rows only) or the automation preview,
 in the thread pool.
 
 The names are the platform's, but a tenant's objects were named first: where an object took
@@ -26,7 +26,7 @@ from trellis.runtime.graphql.errors import ApiError, bad_input
 from trellis.runtime.graphql.maker import Resolver, TypeMaker
 from trellis.runtime.graphql.names import NameTable
 from trellis.runtime.graphql.resolvers import _call, context
-from trellis.runtime.notifications import DEFAULT_PAGE, Inbox
+from trellis.runtime.inbox.service import DEFAULT_PAGE, Inbox
 
 DEFAULT_PREVIEW_DAYS = 30
 FALLBACK_PREFIX = "Trellis"

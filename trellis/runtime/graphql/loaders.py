@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from trellis.platform.system_tables import users
 from trellis.runtime.access import Scope
 from trellis.runtime.graphql.context import in_thread
+from trellis.runtime.identity.tables import users
 from trellis.runtime.query.listing import MAX_PAGE, PageRequest
 from trellis.runtime.records.service import RecordPage
 

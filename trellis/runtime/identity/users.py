@@ -23,11 +23,11 @@ from trellis.metadata.expressions import suggest
 from trellis.metadata.roles import ADMIN_ROLE
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
-from trellis.platform.system_tables import api_tokens, user_roles, users
 from trellis.runtime.access import AccessPolicy, Actor
 from trellis.runtime.identity.errors import IdentityError, Unauthenticated
 from trellis.runtime.identity.passwords import DEFAULT_HASHER, hash_password, needs_rehash, verify_password
 from trellis.runtime.identity.policy import policy_for
+from trellis.runtime.identity.tables import api_tokens, user_roles, users
 from trellis.runtime.identity.tokens import (
     LAST_USED_GRANULARITY,
     TokenInfo,

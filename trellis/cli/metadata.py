@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from trellis.cli.options import Commands, with_publish_flags, with_tenant
 from trellis.metadata.export import write_folder
 from trellis.metadata.loader import load_folder
-from trellis.platform.cli.options import Commands, with_publish_flags, with_tenant
 from trellis.platform.tenancy import Installation
 from trellis.runtime.releases import MetadataStore, PublishResult
 

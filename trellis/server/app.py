@@ -12,10 +12,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from trellis import designer
-from trellis.platform.graphql_app import GraphQLEndpoints
 from trellis.platform.tenancy import Installation
 from trellis.runtime.graphql import SchemaCache
 from trellis.runtime.services import TenantServices
+from trellis.server.graphql_app import GraphQLEndpoints
 
 
 def create_app(installation: Installation, services: TenantServices | None = None,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.cli.test_cli import CRM, edit
 from tests.helpers import Cli, schema_snapshot
-from tests.platform.test_cli import CRM, edit
 from trellis.platform.tenancy import Installation
 from trellis.runtime.releases import MetadataStore
 

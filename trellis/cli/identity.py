@@ -7,7 +7,7 @@ import getpass
 import sys
 from typing import TextIO
 
-from trellis.platform.cli.options import Commands, with_tenant
+from trellis.cli.options import Commands, with_tenant
 from trellis.platform.tenancy import Installation
 from trellis.runtime.identity import IdentityError, UserService, check_password, normalise_email
 from trellis.runtime.releases import MetadataStore

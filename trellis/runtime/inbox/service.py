@@ -20,9 +20,9 @@ from sqlalchemy import Connection, and_, case, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from trellis.platform.db import Database
-from trellis.platform.system_tables import notifications, tasks
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, Forbidden, InvalidInput, NotFound
+from trellis.runtime.inbox.tables import notifications, tasks
 from trellis.runtime.records.service import utc_now
 
 DEFAULT_PAGE = 20

@@ -11,8 +11,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from trellis.platform.cli.options import Commands, as_user, with_tenant
-from trellis.platform.progress import ProgressBar
+from trellis.cli.options import Commands, as_user, with_tenant
+from trellis.cli.progress import ProgressBar
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, InvalidInput

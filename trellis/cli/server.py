@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from trellis.cli.options import Commands
 from trellis.metadata.loader import load_folder
-from trellis.platform.cli.options import Commands
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.query.listing import PageRequest
@@ -22,7 +22,7 @@ DEMO_ADMIN = "admin@demo.trellis"
 def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     import uvicorn
 
-    from trellis.platform.app import create_app
+    from trellis.server.app import create_app
 
     inst.init()
     workers = getattr(args, "workers", 1)
@@ -37,7 +37,7 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     if settings.database_url:
         os.environ["TRELLIS_DATABASE_URL"] = settings.database_url
     inst.dispose()
-    uvicorn.run("trellis.platform.asgi:create", factory=True, host=args.host, port=args.port, workers=workers,
+    uvicorn.run("trellis.server.asgi:create", factory=True, host=args.host, port=args.port, workers=workers,
                 log_level="warning", access_log=False)
     return 0
 

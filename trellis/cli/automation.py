@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from trellis.cli.options import Commands, with_tenant
 from trellis.metadata import MetadataInvalid, validate_set
-from trellis.platform import system_tables as st
-from trellis.platform.cli.options import Commands, with_tenant
 from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.preview import preview
+from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.automation.worker import TickReport, Worker
 from trellis.runtime.channels import ChannelConfigError, ChannelSettings
 from trellis.runtime.records.related import LOOKUP_BATCH
@@ -98,7 +98,7 @@ def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 
 
 def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    runs = st.workflow_runs
+    runs = workflow_runs
     query = select(runs).order_by(runs.c.fired_at.desc(), runs.c.id.desc()).limit(args.limit)
     if args.rule:
         query = query.where(runs.c.rule == args.rule)
@@ -117,7 +117,7 @@ def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 
 
 def _delivery_counts(conn: Any, run_ids: list[str]) -> dict[str, dict[str, int]]:
-    d = st.deliveries
+    d = deliveries
     counts: dict[str, dict[str, int]] = {}
     for start in range(0, len(run_ids), LOOKUP_BATCH):
         for row in conn.execute(select(d.c.run_id, d.c.status).where(d.c.run_id.in_(run_ids[start:start + LOOKUP_BATCH]))):
@@ -127,7 +127,7 @@ def _delivery_counts(conn: Any, run_ids: list[str]) -> dict[str, dict[str, int]]
 
 
 def _deliveries(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    d = st.deliveries
+    d = deliveries
     query = select(d).order_by(d.c.created_at.desc(), d.c.id.desc()).limit(args.limit)
     if args.status:
         query = query.where(d.c.status == args.status)
@@ -142,7 +142,7 @@ def _deliveries(args: argparse.Namespace, inst: Installation, out: TextIO) -> in
 def _retry(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     """Dead letters back into the queue, after the cause (a wrong address, a gateway down for
     days) was fixed; each keeps its ledger key, so nothing already sent goes out again."""
-    d = st.deliveries
+    d = deliveries
     with inst.database(args.tenant).write() as conn:
         where = d.c.status == "dead"
         if args.ids:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from trellis.platform.progress import ProgressBar
+from trellis.cli.progress import ProgressBar
 
 
 class Terminal(io.StringIO):

@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from trellis.cli import automation, data, identity, metadata, server, tenants
 from trellis.metadata.errors import MetadataInvalid
-from trellis.platform.cli import automation, data, identity, metadata, server, tenants
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation, TenantError
 from trellis.runtime.errors import RuntimeProblem

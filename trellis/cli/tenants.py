@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from trellis.platform.cli.options import Commands
+from trellis.cli.options import Commands
 from trellis.platform.tenancy import Installation
 
 
