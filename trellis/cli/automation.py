@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 
 from trellis.cli.options import Commands, with_tenant
 from trellis.metadata import MetadataInvalid, validate_set
+from trellis.platform.clock import utc_now
 from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.preview import preview
 from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.automation.worker import TickReport, Worker
 from trellis.runtime.channels import ChannelConfigError, ChannelSettings
 from trellis.runtime.records.related import LOOKUP_BATCH
-from trellis.runtime.records.service import utc_now
 from trellis.runtime.registry import Registry, registry_for
 from trellis.runtime.services import TenantServices
 

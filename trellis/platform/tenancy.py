@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
 from trellis.platform import migrations
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, postgresql_engine, quote_schema, sqlite_engine
 from trellis.platform.settings import Settings, check_locale, check_timezone
 from trellis.platform.system_tables import tenants as tenants_table
@@ -49,8 +50,9 @@ def check_tenant_name(name: str) -> str:
 class Installation:
     """One Trellis installation: its settings, engines, control database and tenants."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock: Clock = utc_now):
         self.settings = settings
+        self.clock = clock
         self._lock = threading.Lock()
         self._engines: dict[str, Engine] = {}
         self._databases: dict[str, Database] = {}
@@ -120,7 +122,7 @@ class Installation:
         self.init()
         if self.find_tenant(name) is not None:
             raise TenantError(f"tenant {name!r} already exists")
-        created_at = datetime.now(UTC)
+        created_at = self.clock()
         if self.settings.is_postgresql:
             location = "tenant_" + name.replace("-", "_")
             with self.control.write() as conn:

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -26,6 +26,7 @@ from trellis.metadata.documents import canonical_json
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
 from trellis.metadata.validation import validate_set
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.runtime.release_tables import metadata_blobs, metadata_drafts, metadata_release_items, metadata_releases
 from trellis.runtime.storage import (
@@ -93,8 +94,9 @@ EMPTY = MetadataSet()
 class MetadataStore:
     """Drafts and releases of one tenant's metadata, over its `Database`."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, clock: Clock = utc_now):
         self.db = db
+        self.clock = clock
         self._cache: dict[int, Release] = {}  # releases are immutable: safe to keep
         self._lock = threading.Lock()
 
@@ -156,7 +158,7 @@ class MetadataStore:
         """Stage one item (None stages its removal). Drafts are not validated as a set until
         publish, so an admin can save work in progress."""
         values = {"document": None if document is None else canonical_json(document),
-                  "updated_by": author, "updated_at": datetime.now(UTC)}
+                  "updated_by": author, "updated_at": self.clock()}
         with self.db.write() as conn:
             conn.execute(delete(metadata_drafts).where(
                 (metadata_drafts.c.kind == kind) & (metadata_drafts.c.name == name)))
@@ -248,7 +250,7 @@ class MetadataStore:
         if fresh:
             conn.execute(insert(metadata_blobs), [
                 {"hash": h, "document": json.dumps(metadata[key], ensure_ascii=False)} for h, key in fresh.items()])
-        info = ReleaseInfo(number, author, message, datetime.now(UTC), metadata.content_hash,
+        info = ReleaseInfo(number, author, message, self.clock(), metadata.content_hash,
                            source, diff.to_json(), plan.to_json())
         conn.execute(insert(metadata_releases).values(
             number=number, author=author, message=message, created_at=info.created_at,

@@ -8,13 +8,12 @@ service per call or per request costs a dictionary look-up and one `SELECT max(n
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from datetime import datetime
 
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.tenancy import Installation, Tenant
 from trellis.runtime.errors import NotFound
 from trellis.runtime.identity import UserService
-from trellis.runtime.records.service import RecordsService, utc_now
+from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry, RegistryCache
 from trellis.runtime.releases import MetadataStore
 
@@ -61,7 +60,7 @@ class TenantServices:
                            f"publish some with `trellis metadata apply DIR --tenant {tenant}`")
         return registry
 
-    def records(self, tenant: str, clock: Callable[[], datetime] = utc_now) -> RecordsService:
+    def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)
         return RecordsService(self.installation.database(tenant), self.registry(tenant), found.timezone,
                               found.locale, clock)

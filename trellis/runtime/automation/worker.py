@@ -12,13 +12,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from trellis.platform.clock import Clock, utc_now
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from trellis.runtime.automation.scheduler import ScanReport, Scheduler
 from trellis.runtime.errors import NotFound
-from trellis.runtime.records.service import utc_now
 from trellis.runtime.services import TenantServices
 
 log = logging.getLogger("trellis.worker")
@@ -32,7 +32,7 @@ class TickReport:
 
 class Worker:
     def __init__(self, services: TenantServices, tenants: Sequence[str] = (), *,
-                 clock: Callable[[], datetime] = utc_now, batch: int = 100,
+                 clock: Clock = utc_now, batch: int = 100,
                  lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy()):
         self.services = services
         self.tenants = tuple(tenants)

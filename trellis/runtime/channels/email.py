@@ -10,13 +10,13 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
+from trellis.platform.clock import utc_now
 from trellis.runtime.channels.base import (
     DEFAULT_TIMEOUT,
     TIMEOUT_SCHEMA,
@@ -95,7 +95,7 @@ class EmailChannel:
         mail["Subject"] = _one_line(message.subject)
         mail["From"] = self.sender
         mail["To"] = recipient
-        mail["Date"] = format_datetime(datetime.now(UTC))
+        mail["Date"] = format_datetime(utc_now())
         mail["Message-ID"] = f"<{message.id}@trellis>"
         mail.set_content(message.body, charset="utf-8")
         return mail

@@ -6,12 +6,10 @@ notification appears once however often the dispatcher sends it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
-
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
 from trellis.runtime.channels.base import DeliveryError, OutgoingMessage
@@ -19,14 +17,10 @@ from trellis.runtime.identity.tables import users
 from trellis.runtime.inbox.tables import notifications
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class InAppChannel:
     name = "in_app"
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = _now):
+    def __init__(self, db: Database, clock: Clock = utc_now):
         self.db = db
         self.clock = clock
 

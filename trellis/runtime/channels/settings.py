@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from trellis.metadata.expressions import suggest
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.runtime.channels import email, sms, webhook, wecom
 from trellis.runtime.channels.base import Channel, ChannelConfigError, ConfigSchema, DeliveryError
@@ -39,14 +40,10 @@ ADAPTERS: dict[str, tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]]
 CHANNELS = (*ADAPTERS, IN_APP)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ChannelSettings:
     """The channels of one tenant: settings for admins, adapters for the dispatcher."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = _now):
+    def __init__(self, db: Database, clock: Clock = utc_now):
         self.db = db
         self.clock = clock
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
+
+from trellis.platform.clock import utc_now
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class EvaluationContext:
     def current(cls, timezone: ZoneInfo | str) -> EvaluationContext:
         """A context reading the clock now."""
         zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
-        return cls(zone, datetime.now(UTC))
+        return cls(zone, utc_now())
 
     @cached_property
     def local_now(self) -> datetime:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trellis.metadata.expressions import suggest
 from trellis.metadata.roles import ADMIN_ROLE
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
 from trellis.runtime.access import AccessPolicy, Actor
@@ -65,15 +66,11 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class UserService:
     """Users, roles and tokens of one tenant. `clock` and `hasher` are replaceable for tests."""
 
     def __init__(self, db: Database, store: MetadataStore, *, hasher: PasswordHasher = DEFAULT_HASHER,
-                 clock: Callable[[], datetime] = _now):
+                 clock: Clock = utc_now):
         self.db = db
         self.store = store
         self.hasher = hasher

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -19,11 +19,11 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, case, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from trellis.runtime.inbox.tables import notifications, tasks
-from trellis.runtime.records.service import utc_now
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -75,7 +75,7 @@ def _older_than(cursor: str) -> ColumnElement[bool]:
 class Inbox:
     """The notifications and tasks of `actor` (the user the request runs for)."""
 
-    def __init__(self, db: Database, actor: Actor, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, db: Database, actor: Actor, clock: Clock = utc_now):
         self.db = db
         self.actor = actor
         self.clock = clock

@@ -13,9 +13,8 @@ nothing was written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
@@ -42,10 +42,6 @@ from trellis.runtime.registry import Registry
 
 BulkMode = Literal["all-or-nothing", "skip-bad-rows"]
 MAX_BATCH = 10_000
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ class RecordsService:
     """Records of one tenant's current release (its `Registry`)."""
 
     def __init__(self, db: Database, registry: Registry, timezone_name: str, locale: str,
-                 clock: Callable[[], datetime] = utc_now, depth: int = 0):
+                 clock: Clock = utc_now, depth: int = 0):
         self.db = db
         self.depth = depth  # > 0: writes made by workflow actions (a chain of rules stops at a limit)
         self.registry = registry
