@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, event, inspect, text
 
 from trellis.cli import main
 from trellis.metadata import MetadataError, MetadataInvalid, load_folder
@@ -48,6 +50,29 @@ def schema_snapshot(db: Database) -> dict[str, Any]:
                               for fk in insp.get_foreign_keys(table, schema=db.schema)),
             }
         return out
+
+
+class StatementCounter:
+    """Collects the SQL statements an engine runs (`before_cursor_execute`)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    def selects_from(self, table: str) -> list[str]:
+        return [s for s in self.statements if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s]
+
+
+@contextmanager
+def counting_statements(engine: Engine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
 
 
 def rows(db: Database, sql: str, **params: Any) -> list[tuple[Any, ...]]:

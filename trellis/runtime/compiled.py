@@ -18,7 +18,7 @@ from sqlalchemy import Table
 
 from trellis.metadata.model import FieldDef, ObjectDef
 from trellis.runtime.expressions import CompiledExpression, compile_expression
-from trellis.runtime.records.fastcheck import RecordCheck, compile_check
+from trellis.runtime.values.fastcheck import RecordCheck, compile_check
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class CompiledObject:
     definition: ObjectDef
     table: Table
     validator: Draft202012Validator
-    quick_check: RecordCheck | None  # a fast yes/no before `validator` (see records.fastcheck)
+    quick_check: RecordCheck | None  # a fast yes/no before `validator` (see values.fastcheck)
     formulas: Mapping[str, CompiledExpression]
     stored_order: tuple[str, ...]  # stored formulas, each after the formulas it reads
     live_order: tuple[str, ...]  # live formulas, likewise

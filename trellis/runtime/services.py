@@ -1,4 +1,8 @@
-"""One place that hands out a tenant's services over its current release.
+"""One place that hands out a tenant's services over its current release, and composes them.
+
+`write_hooks()` lists the features that take part in every record write (see
+`trellis.runtime.records.hooks`); every `RecordsService` handed out here is built with them, so
+no caller can write around a rule.
 
 The CLI, the ASGI app and workers hold one `TenantServices` per installation; it keeps one
 `MetadataStore` per tenant (releases are cached there) and one `RegistryCache`, so building a
@@ -11,11 +15,18 @@ import threading
 
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.tenancy import Installation, Tenant
+from trellis.runtime.automation.on_save import RuleHooks
 from trellis.runtime.errors import NotFound
 from trellis.runtime.identity import UserService
+from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry, RegistryCache
 from trellis.runtime.releases import MetadataStore
+
+
+def write_hooks() -> tuple[WriteHook, ...]:
+    """The write hooks, in the order they run: record-triggered workflow rules."""
+    return (RuleHooks(),)
 
 
 class TenantServices:
@@ -63,4 +74,4 @@ class TenantServices:
     def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)
         return RecordsService(self.installation.database(tenant), self.registry(tenant), found.timezone,
-                              found.locale, clock)
+                              found.locale, clock, hooks=write_hooks())

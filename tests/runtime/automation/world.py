@@ -25,6 +25,7 @@ from trellis.runtime.inbox.tables import notifications
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry, build_registry
 from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import write_hooks
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
@@ -117,7 +118,8 @@ class World:
 
     def records(self) -> RecordsService:
         assert self.registry is not None
-        return RecordsService(self.db, self.registry, "Asia/Shanghai", "zh-CN", clock=self.clock)
+        return RecordsService(self.db, self.registry, "Asia/Shanghai", "zh-CN", clock=self.clock,
+                              hooks=write_hooks())
 
     def account(self, name: str = "Acme Ltd", **values: Any) -> str:
         return self.records().create(Actor.system(), "account", {"name": name, **values})["id"]
@@ -139,7 +141,7 @@ class World:
     def dispatcher(self, **options: Any) -> Dispatcher:
         assert self.registry is not None
         options.setdefault("retry", RetryPolicy(max_attempts=3, base=timedelta(seconds=10)))
-        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, **options)
+        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(), **options)
 
     def dispatch(self, **options: Any) -> DispatchReport:
         return self.dispatcher(**options).run()

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
-from tests.helpers import metadata_set
+from tests.helpers import StatementCounter, counting_statements, metadata_set
 from tests.runtime.crm import OBJECTS
 from trellis.metadata.model import MetadataSet
 from trellis.platform.tenancy import Installation
@@ -103,22 +102,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class StatementCounter:
-    """Counts the SQL statements an engine runs (`before_cursor_execute`)."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
-
-
 @pytest.fixture
 def count_statements(api: Api) -> Iterator[StatementCounter]:
-    engine = api.installation.database(TENANT).engine
-    counter = StatementCounter()
-    event.listen(engine, "before_cursor_execute", counter)
-    try:
+    with counting_statements(api.installation.database(TENANT).engine) as counter:
         yield counter
-    finally:
-        event.remove(engine, "before_cursor_execute", counter)

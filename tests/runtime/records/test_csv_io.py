@@ -24,6 +24,7 @@ from trellis.runtime.records.csv_io import column_name, export_csv, import_csv, 
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import build_registry
 from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import write_hooks
 
 ADMIN = Actor.system()
 
@@ -52,7 +53,7 @@ def service_over(db: Database, metadata: MetadataSet) -> RecordsService:
     store = MetadataStore(db)
     store.publish(metadata, author="test")
     registry = build_registry("acme", store.current())  # type: ignore[arg-type]
-    return RecordsService(db, registry, "Asia/Shanghai", "zh-CN", clock=lambda: NOW)
+    return RecordsService(db, registry, "Asia/Shanghai", "zh-CN", clock=lambda: NOW, hooks=write_hooks())
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import rows
+from tests.helpers import counting_statements, rows
 from tests.runtime.crm import ADMIN, actor, grant
 from trellis.runtime.access import FieldAccess, Scope
-from trellis.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from trellis.runtime.records.service import RecordsService
 
 
@@ -218,7 +218,7 @@ def test_rollup_filter_window_and_recompute(service: RecordsService):
     ])
     assert service.get(ADMIN, "account", a["id"])["open_tickets"] == 1
     later = RecordsService(service.db, service.registry, "Asia/Shanghai", "zh-CN",
-                           clock=lambda: datetime(2026, 6, 1, tzinfo=UTC))
+                           clock=lambda: datetime(2026, 6, 1, tzinfo=UTC), hooks=service.hooks)
     assert later.recompute_rollups("account") == 2
     assert later.get(ADMIN, "account", a["id"])["open_tickets"] == 0
 
@@ -265,3 +265,38 @@ def test_bulk_update(service: RecordsService):
     assert "changed by someone else" in problems(error.value)["rows[0].$"]
     assert service.get(ADMIN, "account", b["id"])["health"] is None  # all or nothing
     assert service.get(ADMIN, "account", a["id"])["health"] == 5
+
+
+def test_bulk_update_reports_missing_and_forbidden_records_as_problems_of_their_items(service: RecordsService):
+    from trellis.runtime.records.service import UpdateItem
+
+    mine = service.create(actor("u1", account=grant()), "account", {"name": "甲"})
+    theirs = make_account(service, name="乙")
+    rep = actor("u1", account=grant(update=Scope.OWN))
+    items = [UpdateItem(mine["id"], {"health": 1}), UpdateItem("no-such-id", {"health": 2}),
+             UpdateItem(theirs["id"], {"health": 3})]
+    result = service.update_many(rep, "account", items, mode="skip-bad-rows")
+    assert result.ids == [mine["id"], None, None]
+    assert problems_of(result.problems[1]) == {"$": "no account with id 'no-such-id'"}
+    assert problems_of(result.problems[2]) == {"$": "you may not update this account"}
+    assert service.get(ADMIN, "account", mine["id"])["health"] == 1
+    with pytest.raises(InvalidInput) as error:
+        service.update_many(rep, "account", items)
+    assert set(problems(error.value)) == {"rows[1].$", "rows[2].$"}
+    with pytest.raises(NotFound):  # a single update says so plainly, as `update` always has
+        service.update_many(rep, "account", [items[1]])
+    with pytest.raises(Forbidden):
+        service.update_many(rep, "account", [items[2]])
+
+
+def test_bulk_update_reads_its_records_in_one_query(service: RecordsService):
+    from trellis.runtime.records.service import UpdateItem
+
+    ids = [r for r in service.create_many(ADMIN, "account", [{"name": f"客户{i}"} for i in range(40)]).ids]
+    with counting_statements(service.db.engine) as counter:
+        service.update_many(ADMIN, "account", [UpdateItem(i, {"health": 50}) for i in ids if i])
+    assert len(counter.selects_from("obj_account")) == 1, counter.statements
+
+
+def problems_of(found: list[FieldProblem]) -> dict[str, str]:
+    return {p.path: p.message for p in found}

@@ -17,7 +17,7 @@ last retry, go to `dead` with the reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from trellis.runtime.automation.tables import deliveries
 from trellis.runtime.channels import ChannelSettings, DeliveryError, OutgoingMessage
 from trellis.runtime.errors import Conflict, RuntimeProblem
 from trellis.runtime.inbox.tables import notifications, tasks
+from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
 
@@ -63,9 +64,10 @@ class Dispatcher:
     """Delivers one tenant's ledger rows."""
 
     def __init__(self, db: Database, registry: Registry, timezone: ZoneInfo, locale: str,
-                 clock: Callable[[], datetime], *, batch: int = 100, lease: timedelta = timedelta(minutes=5),
-                 retry: RetryPolicy = RetryPolicy()):
+                 clock: Callable[[], datetime], *, hooks: Sequence[WriteHook], batch: int = 100,
+                 lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy()):
         self.db = db
+        self.hooks = hooks  # record actions write through the same hooks as every other write
         self.registry = registry
         self.timezone = timezone
         self.locale = locale
@@ -141,7 +143,7 @@ class Dispatcher:
             self._create_task(conn, row, payload)
             return
         records = RecordsService(JoinedDatabase(self.db, conn), self.registry, self.timezone.key, self.locale,
-                                 self.clock, depth=payload.get("depth", 1))
+                                 self.clock, hooks=self.hooks, depth=payload.get("depth", 1))
         if kind == "update_record":
             records.update(Actor.system(), payload["object"], payload["id"], payload["values"])
         else:

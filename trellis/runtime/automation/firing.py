@@ -25,10 +25,10 @@ from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.identity.tables import user_roles, users
-from trellis.runtime.records.coercion import to_json
 from trellis.runtime.records.related import compute_live, fetch_related
 from trellis.runtime.registry import Registry
 from trellis.runtime.templates import TemplateError, Templates
+from trellis.runtime.values.coercion import to_json
 
 
 @dataclass(frozen=True)

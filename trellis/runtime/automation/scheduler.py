@@ -28,9 +28,9 @@ from trellis.runtime.automation.rules import CompiledWorkflowRule, DateTrigger
 from trellis.runtime.automation.tables import workflow_runs, workflow_watermarks
 from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.expressions.functions import months_later
-from trellis.runtime.records.coercion import to_json
 from trellis.runtime.records.related import LOOKUP_BATCH
 from trellis.runtime.registry import Registry
+from trellis.runtime.values.coercion import to_json
 
 #: A firing handled within this much of its due instant is on time; later, catch-up rules apply.
 GRACE = timedelta(hours=1)

@@ -19,7 +19,7 @@ from trellis.platform.clock import Clock, utc_now
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from trellis.runtime.automation.scheduler import ScanReport, Scheduler
 from trellis.runtime.errors import NotFound
-from trellis.runtime.services import TenantServices
+from trellis.runtime.services import TenantServices, write_hooks
 
 log = logging.getLogger("trellis.worker")
 
@@ -52,8 +52,8 @@ class Worker:
             tenant = self.services.tenant(name)
             zone, db = ZoneInfo(tenant.timezone), self.services.installation.database(name)
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
-            report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, batch=self.batch,
-                                                 lease=self.lease, retry=self.retry).run()
+            report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),
+                                                 batch=self.batch, lease=self.lease, retry=self.retry).run()
         return report
 
     def run(self, interval: float, stop: threading.Event, on_tick: Callable[[TickReport], None] | None = None) -> None:

@@ -25,7 +25,7 @@ from trellis.runtime.access import Actor
 from trellis.runtime.errors import Forbidden, InvalidInput
 from trellis.runtime.query.columns import ColumnResolver, standard_field
 from trellis.runtime.query.scope import visible
-from trellis.runtime.records.coercion import CoercionError, coerce
+from trellis.runtime.values.coercion import CoercionError, coerce
 
 _ORDERED = frozenset({"_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"})
 OPERATORS: Mapping[FieldType, frozenset[str]] = {

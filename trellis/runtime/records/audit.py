@@ -15,8 +15,8 @@ from sqlalchemy import Connection, insert, select
 
 from trellis.metadata.model import ObjectDef
 from trellis.platform.ids import new_id
-from trellis.runtime.records.coercion import to_json
 from trellis.runtime.records.tables import audit_log, field_history
+from trellis.runtime.values.coercion import to_json
 
 
 def _json(value: Any) -> str:

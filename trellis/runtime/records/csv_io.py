@@ -29,8 +29,8 @@ from trellis.metadata.model import ObjectDef, localized
 from trellis.runtime.access import SYSTEM_FIELDS, AccessPolicy, Actor, Scope
 from trellis.runtime.errors import FieldProblem, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.query.listing import MAX_PAGE, PageRequest
-from trellis.runtime.records.coercion import to_json
 from trellis.runtime.records.service import MAX_BATCH, BulkMode, RecordsService
+from trellis.runtime.values.coercion import to_json
 
 BATCH = 1_000
 DELIMITERS = (",", ";", "\t")  # on a tie the first wins: a one-column file is comma-separated

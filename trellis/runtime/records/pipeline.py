@@ -1,7 +1,7 @@
 """The steps every write runs before it touches a table, for one record or a batch.
 
     input → known & editable names → coercion → defaults → JSON Schema → lookups exist and
-    are visible → x-rules → stored formulas → before-save workflow rules
+    are visible → x-rules → stored formulas → before-save hooks (workflow rules, …)
 
 Each step collects every problem of the record instead of stopping at the first, so a form shows
 all of them at once. Nothing here writes; `trellis.runtime.records.service` does, in the same
@@ -10,23 +10,26 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
 from trellis.metadata.model import FieldDef, FieldType
 from trellis.runtime.access import Actor
-from trellis.runtime.automation.on_save import apply_before_save
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import FieldProblem
-from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
+from trellis.runtime.expressions import CompiledExpression, EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.query.scope import visible
-from trellis.runtime.records.coercion import CoercionError, coerce, coercer, for_validation
+from trellis.runtime.records.hooks import BeforeSave, SaveEvent, WriteHook
 from trellis.runtime.records.messages import field_problems
 from trellis.runtime.records.related import LOOKUP_BATCH, fetch_related
+from trellis.runtime.values.coercion import CoercionError, coerce, coercer, for_validation
+
+if TYPE_CHECKING:
+    from trellis.runtime.registry import Registry
 
 #: Standard columns a caller may set: the owner (handover) — only with update scope `all`.
 SETTABLE_SYSTEM_FIELDS = frozenset({"owner_id"})
@@ -45,9 +48,10 @@ class Draft:
 class Pipeline:
     """Runs the write steps for one object on behalf of one actor, inside one transaction."""
 
-    def __init__(self, conn: Connection, registry: Any, compiled: CompiledObject, actor: Actor,
-                 context: EvaluationContext, locale: str):
+    def __init__(self, conn: Connection, registry: Registry, compiled: CompiledObject, actor: Actor,
+                 context: EvaluationContext, locale: str, hooks: Sequence[WriteHook] = ()):
         self.conn = conn
+        self.hooks = hooks
         self.registry = registry
         self.compiled = compiled
         self.obj = compiled.definition
@@ -153,12 +157,11 @@ class Pipeline:
         for draft, related in zip(drafts, found, strict=True):
             draft.related.update(related)
 
-    def _expressions(self):  # type: ignore[no-untyped-def]
+    def _expressions(self) -> Iterator[CompiledExpression]:
         yield from self.compiled.formulas.values()
         yield from (rule.condition for rule in self.compiled.rules)
-        for rule in self.registry.automation.before_save.get(self.obj.name, ()):
-            yield from ([rule.condition] if rule.condition else [])
-            yield from (e for action in rule.actions for e in action.values.values())
+        for hook in self.hooks:
+            yield from hook.reads(self.registry, self.compiled)
 
     def check_rules(self, draft: Draft) -> None:
         """`x-rules`: each condition must hold. A rule that reads a blank field is not applicable
@@ -185,9 +188,10 @@ class Pipeline:
                 draft.values[name] = None
                 draft.problems.append(FieldProblem(name, f"formula {field_def.formula!r} failed: {error}"))
 
-    def run(self, drafts: Sequence[Draft]) -> None:
+    def run(self, drafts: Sequence[Draft], event: SaveEvent) -> None:
         """Every check for a batch: the schema for all drafts (so every problem of a record is
-        reported at once), the checks that need a valid record only for the clean ones."""
+        reported at once), the checks that need a valid record only for the clean ones; then
+        each before-save hook on the drafts still clean."""
         for draft in drafts:
             self.validate(draft)
         clean = [d for d in drafts if not d.problems]
@@ -198,7 +202,11 @@ class Pipeline:
             self.check_rules(draft)
             if not draft.problems:
                 self.compute_formulas(draft)
-        apply_before_save(self, [d for d in clean if not d.problems])
+        for hook in self.hooks:
+            clean = [d for d in clean if not d.problems]
+            if clean:
+                hook.before_save(BeforeSave(self.conn, self.registry, self.compiled, self.actor, event, clean,
+                                            self.context, self.locale, self))
 
 
 def formula_value(field_def: FieldDef, result: Any, context: EvaluationContext) -> Any:

@@ -4,8 +4,11 @@ GraphQL, the designer, imports and automation all call this, so defaults, coerci
 rules, formulas, permissions, roll-ups, field history and audit happen the same way for all of
 them, in one transaction per call:
 
-    defaults → coercion → JSON Schema → lookups → x-rules → formulas → before-save rules
-    → write → roll-ups → after-save rules (outbox) → field history → audit
+    defaults → coercion → JSON Schema → lookups → x-rules → formulas → before-save hooks
+    → write → roll-ups → after-write hooks → field history → audit
+
+Features join that path as write hooks (`trellis.runtime.records.hooks`), composed in
+`trellis.runtime.services`: this module knows none of them.
 
 Errors are `trellis.runtime.errors` exceptions with every problem listed; when one is raised,
 nothing was written.
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -26,19 +29,21 @@ from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
-from trellis.runtime.automation.on_save import fire_after_save
 from trellis.runtime.compiled import CompiledObject
-from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.query.aggregates import GroupBy, Metric, aggregate
 from trellis.runtime.query.columns import STANDARD_FIELDS, ColumnResolver
 from trellis.runtime.query.listing import Page, PageRequest, fetch_page, fetch_pages_by_parent
 from trellis.runtime.query.scope import visible
 from trellis.runtime.records import audit
+from trellis.runtime.records.hooks import AfterWrite, Change, WriteEvent, WriteHook
 from trellis.runtime.records.pipeline import Draft, Pipeline, check_unique, formula_value
-from trellis.runtime.records.related import compute_live
+from trellis.runtime.records.related import LOOKUP_BATCH, compute_live
 from trellis.runtime.records.rollups import EMPTY_IS_ZERO, recompute
-from trellis.runtime.registry import Registry
+
+if TYPE_CHECKING:
+    from trellis.runtime.registry import Registry
 
 BulkMode = Literal["all-or-nothing", "skip-bad-rows"]
 MAX_BATCH = 10_000
@@ -71,11 +76,12 @@ class BulkResult:
 
 
 class RecordsService:
-    """Records of one tenant's current release (its `Registry`)."""
+    """Records of one tenant's current release (its `Registry`), written with the given hooks."""
 
     def __init__(self, db: Database, registry: Registry, timezone_name: str, locale: str,
-                 clock: Clock = utc_now, depth: int = 0):
+                 clock: Clock = utc_now, *, hooks: Sequence[WriteHook] = (), depth: int = 0):
         self.db = db
+        self.hooks = tuple(hooks)
         self.depth = depth  # > 0: writes made by workflow actions (a chain of rules stops at a limit)
         self.registry = registry
         self.timezone = ZoneInfo(timezone_name)
@@ -118,19 +124,39 @@ class RecordsService:
 
     def _row(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_id: str, action: str,
              include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
+        found = self._rows(conn, actor, compiled, [record_id], action, include_deleted, lock)[record_id]
+        if isinstance(found, RuntimeProblem):
+            raise found
+        return found
+
+    def _rows(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_ids: Sequence[str], action: str,
+              include_deleted: bool = False, lock: bool = False) -> dict[str, dict[str, Any] | RuntimeProblem]:
+        """Stored values of each record the actor may `action`, in one query per batch (locked
+        for update on PostgreSQL); for the others, why not: `Forbidden` when the actor may read
+        the record, else `NotFound` (a record one may not read is not revealed)."""
         table = compiled.table
-        statement = select(table).where(table.c.id == record_id,
-                                        visible(table, actor, compiled.name, action, include_deleted))  # type: ignore[arg-type]
-        if lock and self.db.dialect == "postgresql":
-            statement = statement.with_for_update()
-        row = conn.execute(statement).mappings().first()
-        if row is None:
-            readable = conn.execute(select(table.c.id).where(
-                table.c.id == record_id, visible(table, actor, compiled.name, "read", include_deleted))).first()
-            if readable is not None:
-                raise Forbidden(f"you may not {action} this {compiled.name}")
-            raise NotFound(f"no {compiled.name} with id '{record_id}'")
-        return {c: row[c] for c in self._stored_columns(compiled)}
+        columns = self._stored_columns(compiled)
+        wanted = sorted(set(record_ids))
+        found: dict[str, dict[str, Any] | RuntimeProblem] = {}
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            chunk = wanted[start:start + LOOKUP_BATCH]
+            statement = select(table).where(table.c.id.in_(chunk),
+                                            visible(table, actor, compiled.name, action, include_deleted))  # type: ignore[arg-type]
+            if lock and self.db.dialect == "postgresql":
+                statement = statement.with_for_update()
+            for row in conn.execute(statement).mappings():
+                found[row["id"]] = {c: row[c] for c in columns}
+        missing = [i for i in wanted if i not in found]
+        readable: set[str] = set()
+        if missing and action != "read":
+            for start in range(0, len(missing), LOOKUP_BATCH):
+                chunk = missing[start:start + LOOKUP_BATCH]
+                readable.update(conn.execute(select(table.c.id).where(
+                    table.c.id.in_(chunk), visible(table, actor, compiled.name, "read", include_deleted))).scalars())
+        for record_id in missing:
+            found[record_id] = Forbidden(f"you may not {action} this {compiled.name}") if record_id in readable \
+                else NotFound(f"no {compiled.name} with id '{record_id}'")
+        return found
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -195,9 +221,9 @@ class RecordsService:
         context = self.context()
         now = context.now
         with self.db.write() as conn:
-            pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale)
+            pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale, self.hooks)
             drafts = [pipeline.accept(row, None) for row in rows]
-            pipeline.run(drafts)
+            pipeline.run(drafts, "created")
             ids = [new_id() for _ in drafts]
             check_unique(conn, compiled, drafts, ids)
             result = self._bulk_outcome(drafts, ids, mode)
@@ -211,7 +237,7 @@ class RecordsService:
                         draft.values[rollup.field.name] = formula_value(rollup.field, Decimal(0), context)
             if good:
                 self._insert(conn, compiled, [d.values for _, d in good])
-                self._after_write(conn, compiled, [(None, d.values) for _, d in good], context, "created")
+                self._after_write(conn, actor, compiled, [(None, d.values) for _, d in good], context, "created")
                 # the created row itself holds the initial values; its audit row says who and when
                 audit.record_audit(conn, now, actor.user_id, object_name, [(record_id, "create", {}) for record_id, _ in good])
             return result
@@ -254,35 +280,45 @@ class RecordsService:
     def update_many(self, actor: Actor, object_name: str, items: Sequence[UpdateItem],
                     mode: BulkMode = "all-or-nothing") -> BulkResult:
         """Partial updates in one transaction (imports, batch mutations). A stale
-        `expected_version` or a missing record is a problem of that item like any other."""
+        `expected_version`, a missing record or one the actor may not update is a problem of that
+        item like any other; a single update raises it as `Conflict`, `NotFound` or `Forbidden`."""
         compiled = self._compiled(object_name)
         if len(items) > MAX_BATCH:
             raise InvalidInput(f"at most {MAX_BATCH} records per call", [FieldProblem("$", f"got {len(items)}")])
         context = self.context()
         with self.db.write() as conn:
-            pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale)
-            befores = [self._row(conn, actor, compiled, item.id, "update", lock=True) for item in items]
-            drafts = [pipeline.accept(item.changes, before) for item, before in zip(items, befores, strict=True)]
-            for item, before, draft in zip(items, befores, drafts, strict=True):
+            pipeline = Pipeline(conn, self.registry, compiled, actor, context, self.locale, self.hooks)
+            found = self._rows(conn, actor, compiled, [item.id for item in items], "update", lock=True)
+            drafts = []
+            for item in items:
+                before = found.get(item.id)
+                if isinstance(before, RuntimeProblem):
+                    if len(items) == 1:
+                        raise before
+                    drafts.append(Draft(values={}, problems=[FieldProblem("$", str(before))]))
+                    continue
+                draft = pipeline.accept(item.changes, before)
                 if item.expected_version is not None and before["version"] != item.expected_version:
                     if len(items) == 1:
                         raise Conflict(f"the {object_name} was changed by someone else (version "
                                        f"{before['version']}, you expected {item.expected_version}); reload it and try again")
                     draft.problems.append(FieldProblem("$", f"changed by someone else (version {before['version']})"))
-            pipeline.run(drafts)
+                drafts.append(draft)
+            pipeline.run([d for d in drafts if d.before is not None], "updated")
             ids = [item.id for item in items]
             check_unique(conn, compiled, drafts, ids)
             result = self._bulk_outcome(drafts, ids, mode)
             written = []
-            for record_id, before, draft in zip(result.ids, befores, drafts, strict=True):
-                if record_id is None:
+            for record_id, draft in zip(result.ids, drafts, strict=True):
+                if record_id is None or draft.before is None:
                     continue
+                before = draft.before
                 after = {**draft.values, "updated_at": context.now, "version": before["version"] + 1}
                 changed = audit.changes_between(before, after, list(compiled.definition.fields) + ["owner_id"])
                 if changed:
                     self._write_update(conn, compiled, record_id, before["version"], after)
                     written.append((record_id, before, after, changed))
-            self._after_write(conn, compiled, [(b, a) for _, b, a, _ in written], context, "updated")
+            self._after_write(conn, actor, compiled, [(b, a) for _, b, a, _ in written], context, "updated")
             audit.record_history(conn, context.now, actor.user_id, compiled.definition,
                                  [(i, b, a) for i, b, a, _ in written])
             audit.record_audit(conn, context.now, actor.user_id, object_name,
@@ -326,8 +362,8 @@ class RecordsService:
             after = {**before, "deleted_at": context.now if deleting else None, "updated_at": context.now,
                      "version": before["version"] + 1}
             self._write_update(conn, compiled, record_id, before["version"], after)
-            self._after_write(conn, compiled, [(before, after)], context,  # deleted rows no longer count
-                              "deleted" if deleting else "updated")
+            self._after_write(conn, actor, compiled, [(before, after)], context,  # deleted rows no longer count
+                              "deleted" if deleting else "restored")
             action = "delete" if deleting else "restore"
             audit.record_audit(conn, context.now, actor.user_id, object_name,
                                [(record_id, action, audit.changes_between(before, after, ["deleted_at"]))])
@@ -354,22 +390,23 @@ class RecordsService:
                     conn.execute(delete(compiled.table).where(compiled.table.c.id == record_id))
             except IntegrityError as error:
                 raise Conflict(f"the {object_name} is still referenced: {str(error.orig).splitlines()[0]}") from None
-            self._after_write(conn, compiled, [(before, before)], context, None)
+            self._after_write(conn, actor, compiled, [(before, before)], context, "purged")
             audit.record_audit(conn, context.now, actor.user_id, object_name, [(record_id, "purge", {})])
 
     # -- after every write ---------------------------------------------------------------------
 
-    def _after_write(self, conn: Connection, compiled: CompiledObject,
-                     changes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
-                     context: EvaluationContext, event: str | None) -> None:
+    def _after_write(self, conn: Connection, actor: Actor, compiled: CompiledObject, changes: Sequence[Change],
+                     context: EvaluationContext, event: WriteEvent) -> None:
         """Recompute the roll-ups this object's rows feed, for every parent before and after;
-        then the after-save rules of `event` (created, updated, deleted; None: a purge, after
-        which there is no record to act on) leave their deliveries in the outbox."""
+        then hand the write to each after-write hook, still inside the transaction."""
         for rollup in compiled.feeds:
             parents = {values.get(rollup.via) for pair in changes for values in pair if values} - {None}
             recompute(conn, self.registry, rollup, parents, context)  # type: ignore[arg-type]
-        if event is not None:
-            fire_after_save(conn, self.registry, compiled, event, changes, context, self.locale, self.depth)
+        if not changes:
+            return
+        write = AfterWrite(conn, self.registry, compiled, actor, event, changes, context, self.locale, self.depth)
+        for hook in self.hooks:
+            hook.after_write(write)
 
     def recompute_rollups(self, object_name: str | None = None) -> int:
         """Recompute every roll-up (of one object, or all): for windows that move with time."""

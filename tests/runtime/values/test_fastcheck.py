@@ -8,7 +8,7 @@ from decimal import Decimal
 from jsonschema import Draft202012Validator
 
 from tests.helpers import metadata_set, obj
-from trellis.runtime.records.fastcheck import compile_check
+from trellis.runtime.values.fastcheck import compile_check
 
 SCHEMA = obj({
     "name": {"type": "string", "minLength": 2, "maxLength": 5, "pattern": "^[A-Z]"},
