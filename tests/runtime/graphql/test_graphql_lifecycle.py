@@ -79,12 +79,12 @@ async def test_requests_in_flight_finish_on_their_schema(api: Api, monkeypatch: 
     monkeypatch.setattr(RecordsService, "list", blocking_list)
     slow = asyncio.ensure_future(api("{ accounts { nodes { name } } }"))
     assert await asyncio.to_thread(entered.wait, 10)  # the request runs on release 1's schema
-    old_schema = api.schemas._slots["acme"].schemas[1]
+    old_schema = api.schemas._slots.get("acme", 1)
     api.store.publish(with_field(note={"type": "string"}), author="test")
     fresh = await api.data("{ contracts { nodes { note } } accounts { nodes { name } } }")
     assert fresh["accounts"]["nodes"] == [{"name": "华为"}]  # a new request sees release 2 at once
-    assert set(api.schemas._slots["acme"].schemas) == {1, 2}  # release 1's is kept for requests like this one
-    assert api.schemas._slots["acme"].schemas[1] is old_schema
+    assert api.schemas._slots.releases("acme") == [1, 2]  # release 1's is kept for requests like this one
+    assert api.schemas._slots.get("acme", 1) is old_schema
     release.set()
     assert await slow == {"data": {"accounts": {"nodes": [{"name": "华为"}]}}}  # finished on release 1
 

@@ -14,7 +14,6 @@ schema it started with until it ends.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -34,6 +33,7 @@ from trellis.runtime.graphql.names import NameTable
 from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES
 from trellis.runtime.graphql.types import Outputs
 from trellis.runtime.registry import Registry
+from trellis.runtime.release_slots import ReleaseSlots
 
 #: Names every generated annotation may use, besides the generated types themselves.
 BASE_NAMESPACE: dict[str, Any] = {"ID": strawberry.ID, "Date": dt.date, "DateTime": dt.datetime, "Decimal": Decimal}
@@ -79,12 +79,6 @@ def build_schema(registry: Registry) -> TenantSchema:
     return schema
 
 
-class _Slot:
-    def __init__(self) -> None:
-        self.schemas: dict[int, TenantSchema] = {}  # the newest release's, and the one before
-        self.building = threading.Lock()
-
-
 class SchemaCache:
     """The schema of each tenant's newest release seen; built once per (tenant, release).
 
@@ -96,29 +90,22 @@ class SchemaCache:
 
     def __init__(self, builder: Callable[[Registry], TenantSchema] = build_schema):
         self._builder = builder
-        self._slots: dict[str, _Slot] = {}
-        self._lock = threading.Lock()
+        self._slots: ReleaseSlots[TenantSchema] = ReleaseSlots(keep=self.KEEP)
         self.builds = 0
 
     def cached(self, registry: Registry) -> TenantSchema | None:
         """The schema for `registry` if it is built (cheap: call it on the event loop)."""
-        slot = self._slots.get(registry.tenant)
-        return None if slot is None else slot.schemas.get(registry.release)
+        return self._slots.get(registry.tenant, registry.release)
 
     def get(self, registry: Registry) -> TenantSchema:
         """The schema for `registry`, building it if needed (blocking: call it in a thread)."""
         found = self.cached(registry)
         if found is not None:
             return found
-        with self._lock:
-            slot = self._slots.setdefault(registry.tenant, _Slot())
-        with slot.building:
-            found = slot.schemas.get(registry.release)
-            if found is not None:
-                return found
-            schema = self._builder(registry)
-            self.builds += 1
-            kept = sorted({*slot.schemas, registry.release})[-self.KEEP:]
-            # a new dict, assigned at once: readers see the old mapping or the new, never half
-            slot.schemas = {n: schema if n == registry.release else slot.schemas[n] for n in kept}
-            return schema
+        schema = self._slots.build(registry.tenant, registry.release, lambda: self._build(registry))
+        assert schema is not None  # build() waits for another builder
+        return schema
+
+    def _build(self, registry: Registry) -> TenantSchema:
+        self.builds += 1
+        return self._builder(registry)
