@@ -70,6 +70,14 @@ def test_import_then_export(cli: Cli, acme: Database, tmp_path: Path):
     assert [r["annual_revenue"] for r in csv.DictReader(io.StringIO(out))] == ["1234567.89"] * 2 + ["88.00"] * 2
 
 
+def test_export_neutralises_formulas_unless_raw(cli: Cli, acme: Database, tmp_path: Path):
+    cli.ok("data", "import", "--tenant", "acme", "account", write(tmp_path, 'name\n"=HYPERLINK(""http://x.test"")"\n'))
+    _, out, _ = cli("data", "export", "--tenant", "acme", "account", "--bom")
+    assert [r["name"] for r in csv.DictReader(io.StringIO(out.removeprefix("\ufeff")))] == ["'=HYPERLINK(\"http://x.test\")"]
+    _, out, _ = cli("data", "export", "--tenant", "acme", "account", "--raw")
+    assert [r["name"] for r in csv.DictReader(io.StringIO(out))] == ['=HYPERLINK("http://x.test")']
+
+
 def test_all_or_nothing_refuses_the_file_with_every_reason(cli: Cli, acme: Database, tmp_path: Path):
     path = write(tmp_path, "name,年收入,客户等级\n华为,100,战略\n小米,abc,普通\n腾讯,1,钻石\n")
     report = tmp_path / "errors.csv"

@@ -6,6 +6,8 @@ printed to stderr), 2 a usage error. Nothing else imports this package.
 One module per command group, each with its handlers and a `register(commands)` that adds its
 sub-commands: `tenants` (init, migrate, tenant), `server` (serve, demo), `metadata`, `identity`
 (user, role, token), `data` and `automation` (worker, rules, channels); `options` holds the arguments they share.
+Handlers only parse arguments and format output: the work is done by runtime functions, which
+the designer and the GraphQL API call too.
 """
 
 from __future__ import annotations

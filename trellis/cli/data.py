@@ -84,7 +84,7 @@ def _data_export(args: argparse.Namespace, inst: Installation, out: TextIO) -> i
     order_by = [_sort_key(text) for text in args.order_by or ()] or None
     with _csv_output(args.output, out) as target:
         count = export_csv(records, actor, args.object, target, where=where, order_by=order_by,
-                           locale=args.labels, bom=args.bom)
+                           locale=args.labels, bom=args.bom, raw=args.raw)
     where_to = f" to {args.output}" if args.output else ""
     print(f"{args.tenant}: exported {count:,} {args.object} row(s){where_to}",
           file=out if args.output else sys.stderr)  # stdout may be the CSV itself
@@ -159,6 +159,8 @@ def register(commands: Commands) -> None:
                              "(default: API names)")
     data_export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     data_export.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (for Excel)")
+    data_export.add_argument("--raw", action="store_true",
+                             help="keep text starting with = + - @ as it is (for programs; spreadsheets would run it)")
     data_export.set_defaults(handler=_data_export)
 
     recompute = with_tenant(data.add_parser("recompute-rollups", help="recompute roll-ups of one object or all "

@@ -316,7 +316,7 @@ def _batches(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
 
 def _read_row(columns: Sequence[Column], line: int, cells: list[str]) -> _Row:
     """A row's values by field; a blank cell is left out, so the field's default applies."""
-    values = {c.field: cells[c.position] for c in columns
+    values = {c.field: unneutralised(cells[c.position]) for c in columns
               if c.field is not None and c.position < len(cells) and cells[c.position].strip()}
     read = {c.position for c in columns}
     problems = [RowProblem(line, "", cell, f"a value in {column_name(i)}, which has no header")
@@ -375,9 +375,12 @@ def write_problems(problems: Iterable[RowProblem], out: TextIO) -> None:
 
 def export_csv(service: RecordsService, actor: Actor, object_name: str, out: TextIO, *,
                where: Mapping[str, Any] | None = None, order_by: Sequence[Mapping[str, str]] | None = None,
-               locale: str | None = None, bom: bool = False, page_size: int = MAX_PAGE) -> int:
+               locale: str | None = None, bom: bool = False, raw: bool = False, page_size: int = MAX_PAGE) -> int:
     """Write the records the actor may read, every readable field, one page at a time; returns
-    how many. The first page is read before anything is written, so a bad filter writes nothing."""
+    how many. The first page is read before anything is written, so a bad filter writes nothing.
+    Text that a spreadsheet would run as a formula is neutralised (see `neutralised`) unless
+    `raw` is asked for, by a program that reads the file itself."""
+    cell = to_cell if raw else (lambda value: neutralised(to_cell(value)) if _is_text(value) else to_cell(value))
     request = PageRequest(where=where, order_by=order_by, first=page_size)
     page = service.list(actor, object_name, request)
     obj = object_definition(service, object_name)
@@ -390,7 +393,7 @@ def export_csv(service: RecordsService, actor: Actor, object_name: str, out: Tex
     writer.writerow([names.header(name, locale) for name in fields])
     count = 0
     while True:
-        writer.writerows([to_cell(record.get(name)) for name in fields] for record in page.records)
+        writer.writerows([cell(record.get(name)) for name in fields] for record in page.records)
         count += len(page.records)
         if not page.page.has_next:
             return count
@@ -409,6 +412,27 @@ def to_cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ";".join(str(v) for v in value)
     return str(to_json(value))
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"): =, +, -, @, tab, CR.
+FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+
+
+def neutralised(text: str) -> str:
+    """`=HYPERLINK(…)` as `'=HYPERLINK(…)`: Excel and LibreOffice show the quote-prefixed cell as
+    text instead of running it. Text that already starts with quotes before such a character gets
+    one more, so `unneutralised` gives every value back exactly."""
+    return f"'{text}" if FORMULA_START.match(text) else text
+
+
+def unneutralised(cell: str) -> str:
+    """The value `neutralised` wrote: one leading quote off, where it stands before a formula start."""
+    return cell[1:] if cell.startswith("'") and FORMULA_START.match(cell, 1) else cell
+
+
+def _is_text(value: Any) -> bool:
+    """Numbers and dates cannot carry a formula (`-5` is a number to a spreadsheet too)."""
+    return isinstance(value, (str, list, tuple))
 
 
 def object_definition(service: RecordsService, object_name: str) -> ObjectDef:
