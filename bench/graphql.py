@@ -104,13 +104,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`trellis serve` on loopback for an installation's settings, as its own process group,
-    stopped (with its workers) on exit. Also used by tests/server/test_serve_e2e.py."""
+    """`trellis serve` (or `trellis demo`) on loopback for an installation's settings, as its own
+    process group, stopped (with its workers) on exit. Also used by tests/server/test_serve_e2e.py
+    and tests/cli/test_cli_demo.py."""
 
-    def __init__(self, settings: Settings, workers: int = 1):
+    def __init__(self, settings: Settings, workers: int = 1, command: str = "serve"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = cli_command(settings) + ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+        self.command = command
+        argv = cli_command(settings) + [command, "--host", "127.0.0.1", "--port", str(self.port),
                                         "--workers", str(workers)]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, start_new_session=True)
@@ -119,7 +121,7 @@ class Server:
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"trellis serve exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                raise RuntimeError(f"trellis {self.command} exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
@@ -127,7 +129,7 @@ class Server:
                 pass
             if time.monotonic() > deadline:
                 self.__exit__()
-                raise RuntimeError("trellis serve did not answer /healthz within 60 s")
+                raise RuntimeError(f"trellis {self.command} did not answer /healthz within 60 s")
             time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:

@@ -3,8 +3,7 @@ records service with every reminder window populated."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.builtin_apps.renewals.demo_data import generate
 from trellis.metadata.loader import load_folder
 from trellis.platform.tenancy import Installation
@@ -13,7 +12,7 @@ from trellis.runtime.query.aggregates import Metric
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.services import TenantServices
 
-APP = Path(__file__).resolve().parents[2] / "trellis" / "builtin_apps" / "renewals"
+APP = APP_FOLDER
 
 
 def test_renewals_app_publishes_and_demo_data_covers_every_window(installation: Installation):

@@ -7,16 +7,18 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.cli.options import Commands
 from trellis.metadata.loader import load_folder
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
+from trellis.runtime.identity import Unauthenticated, UserService
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.services import TenantServices
 
-RENEWALS_APP = Path(__file__).resolve().parent.parent.parent / "builtin_apps" / "renewals"
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.trellis"
+DEMO_TOKEN_FILE = "demo-admin-token"
 
 
 def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -49,29 +51,56 @@ def _workers(text: str) -> int:
 
 
 def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    secret = prepare_demo(inst, out)
+    print(f"GraphQL: http://{args.host}:{args.port}/t/{DEMO_TENANT}/graphql  "
+          f"(header  Authorization: Bearer {secret} )", file=out)
+    return _serve(args, inst, out)
+
+
+def prepare_demo(inst: Installation, out: TextIO) -> str:
     """Everything a first look needs: a `demo` tenant with the renewals app published, sample
-    data, an admin with a fresh API token, then serve."""
+    data and an admin with an API token (returned). Idempotent: a later start changes nothing an
+    admin did (no publish over their release) and returns the same token while it is valid."""
     from trellis.builtin_apps.renewals.demo_data import generate
 
     if inst.find_tenant(DEMO_TENANT) is None:
         inst.create_tenant(DEMO_TENANT)
         print(f"created tenant {DEMO_TENANT}", file=out)
     services = TenantServices(inst)
-    result = services.store(DEMO_TENANT).publish(load_folder(RENEWALS_APP), author="trellis demo",
-                                                 message="renewals app", source="builtin:renewals")
-    if result.release:
+    store = services.store(DEMO_TENANT)
+    current = store.current_number()
+    if current is None:
+        result = store.publish(load_folder(APP_FOLDER), author="trellis demo", message="renewals app",
+                               source="builtin:renewals")
+        assert result.release is not None  # a first publish of a non-empty app always makes a release
         print(f"published the renewals app as release {result.release.number}", file=out)
+    else:
+        print(f"tenant {DEMO_TENANT} is at release {current}; its metadata is left as it is", file=out)
     records = services.records(DEMO_TENANT)
     if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
         counts = generate(records)
         print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
-    users = services.users(DEMO_TENANT)
+    return _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
+
+
+def _demo_token(users: UserService, path: Path) -> str:
+    """The demo admin's token, kept in the data folder (readable by its owner only) so that a
+    restart shows the same one; a new one only when it was revoked, expired or lost."""
     if not any(u.email == DEMO_ADMIN for u in users.list_users()):
         users.create_user(DEMO_ADMIN, name="Demo admin", roles=["admin"])
-    _, secret = users.create_token(DEMO_ADMIN, name="demo", expires_days=7)
-    print(f"GraphQL: http://{args.host}:{args.port}/t/{DEMO_TENANT}/graphql  "
-          f"(header  Authorization: Bearer {secret} )", file=out)
-    return _serve(args, inst, out)
+    if path.exists():
+        secret = path.read_text("utf-8").strip()
+        try:
+            users.actor_for_token(secret)
+            return secret
+        except Unauthenticated:
+            pass  # revoked or expired: make a new one below
+    _, secret = users.create_token(DEMO_ADMIN, name="demo", expires_days=30)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret
 
 
 def register(commands: Commands) -> None:
