@@ -161,7 +161,9 @@ class GraphQLEndpoints:
     async def data(self, request: Request) -> Response:
         async def run(tenant: str, token: str, graphql: GraphQLRequest) -> Response:
             actor, records = await in_thread(self._prepare, tenant, token)
-            schema = self.schemas.cached(records.registry) or await in_thread(self.schemas.get, records.registry)
+            schema = self.schemas.cached(records.registry)
+            if schema is None:  # first request on this release: build off the event loop
+                schema = await in_thread(self.schemas.get, records.registry)
             return await _execute(schema, graphql, RequestContext(tenant, actor, records))
         return await _serve(request, run)
 
