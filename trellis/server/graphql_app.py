@@ -113,7 +113,7 @@ def _wants_ide(request: Request) -> bool:
         "text/html" in request.headers.get("accept", "")
 
 
-async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: Any) -> JSONResponse:
+async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: object) -> JSONResponse:
     allowed = (OperationType.QUERY,) if graphql.get else (OperationType.QUERY, OperationType.MUTATION)
     try:
         result = await schema.execute(graphql.query, variable_values=graphql.variables, context_value=context,

@@ -57,9 +57,8 @@ def _resolver(function: Resolver) -> StrawberryResolver[Any]:
 
 
 def _named(call: Resolver, function: Resolver) -> StrawberryResolver[Any]:
-    # strawberry reads the root and info parameters through inspect.signature(), which honours
-    # __signature__: an attribute typeshed does not declare on functions.
-    call.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
+    # strawberry reads the root and info parameters through inspect.signature(), which honours __signature__
+    call.__signature__ = _SIGNATURE  # type: ignore[attr-defined]  # typeshed declares no __signature__
     call.__name__ = getattr(function, "__name__", "resolve")
     return StrawberryResolver(call)
 
@@ -124,8 +123,8 @@ class TypeMaker:
         """An enum whose GraphQL value names are `values` (valid GraphQL names); resolvers and
         translators see members whose `.value` is that name."""
         members = {f"v{i}": value for i, value in enumerate(values)}
-        # mypy reads Enum's functional API only with a literal name, and here the name is data
-        made: type[enum.Enum] = enum.Enum(name, members)  # type: ignore[misc]
+        # Enum's functional API; mypy only reads it with a literal name, and this name is data
+        made: type[enum.Enum] = enum.Enum(name, members)  # type: ignore[misc]  # name is not a literal
         cls = strawberry.enum(made, name=name, description=description, graphql_name_from="value")
         self.namespace[name] = cls
         return cls
