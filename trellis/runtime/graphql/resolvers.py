@@ -8,7 +8,7 @@ validation and permissions are the service's) or through a DataLoader for relati
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, TypeVar
 
 from strawberry.types import Info
@@ -138,7 +138,7 @@ def _metric_path(path: str, paths: Sequence[str]) -> str:
     return path
 
 
-def _group_value(value: Any, group: GroupBy, field: FieldDef | None, zone: Any) -> Any:
+def _group_value(value: Any, group: GroupBy, field: FieldDef | None, zone: tzinfo) -> Any:
     """A bucket of a date-time field starts at midnight in the tenant's zone."""
     if group.bucket and field is not None and field.type is FieldType.DATETIME and isinstance(value, date) \
             and not isinstance(value, datetime):
