@@ -19,9 +19,8 @@ from trellis.metadata.names import STANDARD_COLUMNS, check_object_name
 #: The built-in role every tenant has without any metadata: full access to everything.
 ADMIN_ROLE = "admin"
 
-#: Record scopes and field accesses, narrowest first.
+#: Record scopes, narrowest first.
 SCOPES = ("none", "own", "all")
-FIELD_ACCESSES = ("none", "read", "edit")
 
 
 def check_role_name(name: str) -> str | None:

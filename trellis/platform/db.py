@@ -14,6 +14,7 @@ goes through `read()` or `write()`, which open exactly one transaction:
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -36,7 +38,7 @@ def sqlite_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -129,7 +131,8 @@ class Database:
                 yield conn
             return
         with self.engine.connect() as conn:
-            raw = conn.connection.driver_connection
+            raw: sqlite3.Connection | None = conn.connection.driver_connection
+            assert raw is not None, "a connection just checked out of the pool has its driver connection"
             raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 with conn.execution_options(sqlite_begin="IMMEDIATE").begin():

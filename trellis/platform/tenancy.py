@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,7 +62,7 @@ class Installation:
 
     # -- databases -------------------------------------------------------------------------
 
-    def _engine(self, key: str, factory) -> Engine:  # type: ignore[no-untyped-def]
+    def _engine(self, key: str, factory: Callable[[], Engine]) -> Engine:
         with self._lock:
             if key not in self._engines:
                 self._engines[key] = factory()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.documents import canonical_json
@@ -278,7 +278,7 @@ def _validate(metadata: MetadataSet) -> None:
         raise MetadataInvalid(errors)
 
 
-def _info(row: Any) -> ReleaseInfo:
+def _info(row: Row[Any]) -> ReleaseInfo:
     return ReleaseInfo(
         number=row.number, author=row.author, message=row.message, created_at=row.created_at,
         content_hash=row.content_hash, source=row.source, diff=json.loads(row.diff), plan=json.loads(row.plan),

@@ -113,7 +113,7 @@ def _wants_ide(request: Request) -> bool:
         "text/html" in request.headers.get("accept", "")
 
 
-async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: Any) -> JSONResponse:
+async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: object) -> JSONResponse:
     allowed = (OperationType.QUERY,) if graphql.get else (OperationType.QUERY, OperationType.MUTATION)
     try:
         result = await schema.execute(graphql.query, variable_values=graphql.variables, context_value=context,
@@ -161,7 +161,9 @@ class GraphQLEndpoints:
     async def data(self, request: Request) -> Response:
         async def run(tenant: str, token: str, graphql: GraphQLRequest) -> Response:
             actor, records = await in_thread(self._prepare, tenant, token)
-            schema = self.schemas.cached(records.registry) or await in_thread(self.schemas.get, records.registry)
+            schema = self.schemas.cached(records.registry)
+            if schema is None:  # first request on this release: build off the event loop
+                schema = await in_thread(self.schemas.get, records.registry)
             return await _execute(schema, graphql, RequestContext(tenant, actor, records))
         return await _serve(request, run)
 

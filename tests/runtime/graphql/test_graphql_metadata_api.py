@@ -58,6 +58,22 @@ async def test_validating_a_draft_reports_file_path_and_message(api: Api) -> Non
     assert (await meta(api, "{ drafts { name } }"))["drafts"] == []
 
 
+async def test_a_document_that_is_not_a_json_object_is_bad_input(api: Api) -> None:
+    for query, variables, path in [
+        ('mutation($doc: JSON) { saveDraft(kind: "object", name: "ticket", document: $doc) { name } }',
+         {"doc": "not an object"}, "document"),
+        ('query($doc: JSON) { validate(items: [{kind: "object", name: "ticket", document: $doc}]) { valid } }',
+         {"doc": [1, 2]}, "items[0].document"),
+        ('query($doc: JSON) { plan(items: [{kind: "object", name: "ticket", document: $doc}]) { valid } }',
+         {"doc": 3}, "items[0].document"),
+    ]:
+        body = (await api.post(query, variables, path="metadata/graphql")).json()
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert error["extensions"]["problems"][0]["path"] == path
+    assert (await meta(api, "{ drafts { name } }"))["drafts"] == []
+
+
 async def test_plan_publish_history_and_diff(api: Api) -> None:
     with_note = {**OBJECTS["ticket"], "properties": {**OBJECTS["ticket"]["properties"], "note": {"type": "string"}}}
     plan = (await meta(api, """query($doc: JSON) { plan(items: [{kind: "object", name: "ticket", document: $doc}]) {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import calendar
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
@@ -59,7 +59,7 @@ def today(ctx: EvaluationContext) -> date:
     return ctx.today
 
 
-def now(ctx: EvaluationContext) -> Any:
+def now(ctx: EvaluationContext) -> datetime:
     return ctx.local_now
 
 

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Mapping
 from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from trellis.runtime.expressions.values import (
     MAX_EXPONENT,
@@ -45,7 +45,7 @@ def _numeric(op: Binary, a: Any, b: Any) -> Any:
     return op(a, b)
 
 
-def _is_whole(value: Any) -> bool:
+def _is_whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -137,7 +137,7 @@ def power(a: Any, b: Any) -> Any:
         return None
     if not (is_number(a) and is_number(b)):
         raise _refuse("raise", a, b)
-    if abs(b) > MAX_EXPONENT:
+    if b > MAX_EXPONENT or b < -MAX_EXPONENT:  # abs(b) of int | float | Decimal is `object` to mypy
         shown = b if len(str(b)) <= 20 else f"(a number of {len(str(abs(b)))} digits)"
         raise EvaluationError(f"the exponent {shown} is too large; the limit is {MAX_EXPONENT}")
     if _is_whole(a) and _is_whole(b):

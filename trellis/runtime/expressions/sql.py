@@ -14,7 +14,7 @@ of an earlier `to_sql` can be passed back in as a column.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -71,13 +71,13 @@ class _Translator:
         self.scope = scope
 
     def visit(self, node: ast.AST) -> Sql:
-        method = getattr(self, f"visit_{type(node).__name__}", None)
+        method: Callable[[Any], Sql] | None = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise Refused(f"uses {type(node).__name__}")
         return method(node)
 
     def visit_Constant(self, node: ast.Constant) -> Sql:
-        value = node.value
+        value: object = node.value
         if isinstance(value, float):  # as in evaluate(): 0.1 means exactly one tenth
             value = Decimal(repr(value))
         return self.target.constant(value)

@@ -111,7 +111,7 @@ def kind_of_type(sql_type: TypeEngine[Any], field: FieldDef | None) -> tuple[str
         (Date, DATE), (JSON, LIST), (String, TEXT))
     for python_type, kind in checks:
         if isinstance(sql_type, python_type):
-            return kind, (sql_type.scale or 0) if kind == DECIMAL else 0
+            return kind, (sql_type.scale or 0) if kind == DECIMAL and isinstance(sql_type, Numeric) else 0
     if field is not None:
         return _FIELD_KINDS.get(field.type, TEXT), field.scale or 0
     return NULL, 0
@@ -208,10 +208,11 @@ class Target:
     def result_type(self, kind: str, scale: int) -> TypeEngine[Any]:
         if kind == DECIMAL:
             return ExactDecimal(38, scale) if self.sqlite else Numeric(asdecimal=True)
-        return {
+        types: dict[str, TypeEngine[Any]] = {
             INT: BigInteger(), FLOAT: Double(), TEXT: String(), BOOL: Boolean(), DATE: Date(),
             DATETIME: UtcDateTime(), LIST: JSON().with_variant(JSONB(), "postgresql"),
-        }.get(kind) or String()
+        }
+        return types.get(kind) or String()
 
     def internal_type(self, kind: str, scale: int) -> TypeEngine[Any]:
         """The type of a sub-expression inside the translation: decimals as plain integers

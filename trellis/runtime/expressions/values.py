@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Any
+from typing import Any, TypeGuard
 
 from trellis.metadata.expressions import MAX_EXPONENT
 
@@ -36,7 +36,7 @@ class EvaluationError(ValueError):
         super().__init__(message)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float | Decimal]:
     """int, float or Decimal, but not yes/no (bool is an int to Python, not to a user)."""
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 

@@ -6,17 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import anyio.to_thread
 
 from trellis.runtime.access import Actor
 from trellis.runtime.records.service import RecordsService
 
+if TYPE_CHECKING:
+    from trellis.runtime.graphql.loaders import Loaders
+
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-async def in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run blocking (database) work in the thread pool, never on the event loop."""
     return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))
 
@@ -26,10 +30,9 @@ class RequestContext:
     tenant: str
     actor: Actor
     records: RecordsService
-    loaders: Any = field(default=None)  # trellis.runtime.graphql.loaders.Loaders, made on first use
+    loaders: Loaders = field(init=False)  # made with the context (loaders.py imports this module)
 
     def __post_init__(self) -> None:
-        if self.loaders is None:
-            from trellis.runtime.graphql.loaders import Loaders
+        from trellis.runtime.graphql.loaders import Loaders
 
-            self.loaders = Loaders(self)
+        self.loaders = Loaders(self)

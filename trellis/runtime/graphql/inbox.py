@@ -49,19 +49,19 @@ async def notifications(root: Any, info: Info, first: int = DEFAULT_PAGE, after:
 
 
 async def unread_notification_count(root: Any, info: Info) -> int:
-    return await _call(_inbox(info).unread_count)  # type: ignore[no-any-return]
+    return await _call(_inbox(info).unread_count)
 
 
 async def my_tasks(root: Any, info: Info, status: str | None = None) -> list[dict[str, Any]]:
-    return await _call(_inbox(info).tasks, status)  # type: ignore[no-any-return]
+    return await _call(_inbox(info).tasks, status)
 
 
 async def mark_notifications_read(root: Any, info: Info, ids: list[str] | None = None) -> int:
-    return await _call(_inbox(info).mark_read, ids)  # type: ignore[no-any-return]
+    return await _call(_inbox(info).mark_read, ids)
 
 
 async def complete_task(root: Any, info: Info, id: str) -> dict[str, Any]:
-    return await _call(_inbox(info).complete_task, id)  # type: ignore[no-any-return]
+    return await _call(_inbox(info).complete_task, id)
 
 
 async def rule_preview(root: Any, info: Info, days: int = DEFAULT_PREVIEW_DAYS,
@@ -72,7 +72,7 @@ async def rule_preview(root: Any, info: Info, days: int = DEFAULT_PREVIEW_DAYS,
     if not 1 <= days <= MAX_DAYS:
         raise bad_input("days", f"expected a whole number of days from 1 to {MAX_DAYS}; got {days}", "invalid days")
     records = ctx.records
-    return await _call(preview, records.db, records.registry, records.timezone,  # type: ignore[no-any-return]
+    return await _call(preview, records.db, records.registry, records.timezone,
                        records.locale, records.clock(), days, rule)
 
 

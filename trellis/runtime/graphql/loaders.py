@@ -9,7 +9,7 @@ not see is ever cached for someone else.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -44,7 +44,7 @@ class Loaders:
             loader = self._records[object_name] = DataLoader(load, max_batch_size=MAX_BATCH)
         return loader
 
-    def record_now(self, object_name: str, record_id: str) -> Any:
+    def record_now(self, object_name: str, record_id: str) -> dict[str, Any] | None | Awaitable[dict[str, Any] | None]:
         """The record if this request already has it (primed or loaded before), else an
         awaitable of it: a resolver that can answer at once spares the event loop a task."""
         loader = self.record(object_name)

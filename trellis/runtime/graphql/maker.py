@@ -20,6 +20,7 @@ from typing import Any
 import strawberry
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 from strawberry.types.unset import UNSET
@@ -46,12 +47,18 @@ def _resolver(function: Resolver) -> StrawberryResolver[Any]:
     """A resolver called as `function(root, info, **arguments)`; its GraphQL arguments are set
     on the field, not read from the signature."""
     if inspect.iscoroutinefunction(function):
-        async def call(root: Any, info: Any, **arguments: Any) -> Any:
+        async def call_async(root: Any, info: Any, **arguments: Any) -> Any:
             return await function(root, info, **arguments)
-    else:
-        def call(root: Any, info: Any, **arguments: Any) -> Any:
-            return function(root, info, **arguments)
-    call.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
+        return _named(call_async, function)
+
+    def call(root: Any, info: Any, **arguments: Any) -> Any:
+        return function(root, info, **arguments)
+    return _named(call, function)
+
+
+def _named(call: Resolver, function: Resolver) -> StrawberryResolver[Any]:
+    # strawberry reads the root and info parameters through inspect.signature(), which honours __signature__
+    call.__signature__ = _SIGNATURE  # type: ignore[attr-defined]  # typeshed declares no __signature__
     call.__name__ = getattr(function, "__name__", "resolve")
     return StrawberryResolver(call)
 
@@ -97,18 +104,18 @@ class TypeMaker:
         """An input type whose value reaches resolvers as `translate(raw)`; `raw` is keyed by
         GraphQL names, holds only what the client sent, and nested inputs are raw too."""
         cls = self._type(name, list(fields), description, is_input=True)
-        cls.__strawberry_definition__.from_input = lambda _cls, value, _context: translate(value)
+        get_object_definition(cls, strict=True).from_input = lambda _cls, value, _context: translate(value)
         return cls
 
     def _type(self, name: str, fields: list[StrawberryField], description: str | None, is_input: bool) -> type:
-        annotations = {f.python_name: f.type_annotation.annotation for f in fields}  # type: ignore[union-attr]
-        body = {f.python_name: f for f in fields}
+        annotations = {f.python_name: _annotation(f) for f in fields}
+        body: dict[str, object] = {f.python_name: f for f in fields}
         body["__annotations__"] = annotations
         cls = types.new_class(name, (), {}, lambda ns: ns.update(body))
         cls = strawberry.type(cls, name=name, is_input=is_input, description=description)
         # strawberry.type re-reads annotations without our namespace; point them back at it
-        for field in cls.__strawberry_definition__.fields:
-            field.type_annotation = self.annotation(annotations[field.python_name])
+        for field in get_object_definition(cls, strict=True).fields:
+            field.type_annotation = StrawberryAnnotation(annotations[field.python_name], namespace=self.namespace)
         self.namespace[name] = cls
         return cls
 
@@ -116,10 +123,19 @@ class TypeMaker:
         """An enum whose GraphQL value names are `values` (valid GraphQL names); resolvers and
         translators see members whose `.value` is that name."""
         members = {f"v{i}": value for i, value in enumerate(values)}
-        cls = strawberry.enum(enum.Enum(name, members), name=name, description=description,  # type: ignore[misc]
-                              graphql_name_from="value")
+        # Enum's functional API; mypy only reads it with a literal name, and this name is data
+        made: type[enum.Enum] = enum.Enum(name, members)  # type: ignore[misc]  # name is not a literal
+        cls = strawberry.enum(made, name=name, description=description, graphql_name_from="value")
         self.namespace[name] = cls
         return cls
+
+
+def _annotation(field: StrawberryField) -> object:
+    """The annotation of a field made by `TypeMaker.field` / `input_field` (they all have one):
+    its text, or the type strawberry already evaluated it to."""
+    if field.type_annotation is None:
+        raise TypeError(f"field {field.python_name!r} was not made by TypeMaker: it has no annotation")
+    return field.type_annotation.annotation
 
 
 def _python(graphql_name: str) -> str:

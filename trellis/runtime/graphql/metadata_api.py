@@ -23,7 +23,7 @@ from trellis.metadata.model import MetadataSet
 from trellis.metadata.validation import validate_set
 from trellis.runtime.access import Actor
 from trellis.runtime.graphql.context import in_thread
-from trellis.runtime.graphql.errors import ApiError
+from trellis.runtime.graphql.errors import ApiError, bad_input
 from trellis.runtime.graphql.limits import Limits
 from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES
 from trellis.runtime.graphql.schema import TenantSchema
@@ -48,14 +48,14 @@ def _store(info: strawberry.Info) -> MetadataStore:
 class MetadataItem:
     kind: str
     name: str
-    document: JSON  # type: ignore[valid-type]
+    document: JSON
 
 
 @strawberry.type(description="A staged edit: the new document, or null when the item is to be removed.")
 class Draft:
     kind: str
     name: str
-    document: JSON | None  # type: ignore[valid-type]
+    document: JSON | None
 
 
 @strawberry.type
@@ -127,7 +127,7 @@ class Release:
     @strawberry.field(description="The items of this release.")
     async def items(self, info: strawberry.Info) -> list[MetadataItem]:
         release = await in_thread(_store(info).release, self.number)
-        return [MetadataItem(kind=k, name=n, document=dict(doc)) for (k, n), doc in release.metadata.items()]
+        return [MetadataItem(kind=k, name=n, document=JSON(dict(doc))) for (k, n), doc in release.metadata.items()]
 
     @classmethod
     def of(cls, info: ReleaseInfo) -> Release:
@@ -140,7 +140,7 @@ class Release:
 class ItemInput:
     kind: str
     name: str
-    document: JSON | None = None  # type: ignore[valid-type]
+    document: JSON | None = None
 
 
 def _steps(plan: Mapping[str, Any]) -> list[PlanStep]:
@@ -151,14 +151,24 @@ def _problems(errors: list[MetadataError]) -> list[Problem]:
     return [Problem(file=e.file, path=e.path, message=e.message) for e in errors]
 
 
+def _document(value: JSON | None, path: str) -> Mapping[str, Any] | None:
+    """A metadata document as sent: a JSON object, or null (a removal). Any other JSON value
+    is refused here, before it could reach validation, which reads documents as objects."""
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise bad_input(path, f"expected a JSON object or null; got {type(value).__name__}", "invalid document")
+
+
 def _with_items(store: MetadataStore, items: list[ItemInput] | None) -> MetadataSet:
     """The drafts over the current release, with `items` applied on top (nothing is saved)."""
+    documents = [(item.kind, item.name, _document(item.document, f"items[{i}].document"))
+                 for i, item in enumerate(items or ())]
     merged = dict(store.draft_set().items())
-    for item in items or ():
-        if item.document is None:
-            merged.pop((item.kind, item.name), None)
+    for kind, name, document in documents:
+        if document is None:
+            merged.pop((kind, name), None)
         else:
-            merged[(item.kind, item.name)] = item.document
+            merged[(kind, name)] = document
     return MetadataSet(merged)
 
 
@@ -193,7 +203,7 @@ class Query:
     @strawberry.field(description="Staged edits, not yet published.")
     async def drafts(self, info: strawberry.Info) -> list[Draft]:
         found = await in_thread(_store(info).drafts)
-        return [Draft(kind=k, name=n, document=None if d is None else dict(d)) for (k, n), d in sorted(found.items())]
+        return [Draft(kind=k, name=n, document=None if d is None else JSON(dict(d))) for (k, n), d in sorted(found.items())]
 
     @strawberry.field(description="Every release, newest first.")
     async def history(self, info: strawberry.Info) -> list[Release]:
@@ -228,10 +238,10 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Stage an item (a null document stages its removal).")
     async def save_draft(self, info: strawberry.Info, kind: str, name: str,
-                         document: JSON | None = None) -> Draft:  # type: ignore[valid-type]
+                         document: JSON | None = None) -> Draft:
         store = _store(info)
         actor: Actor = info.context.actor
-        await in_thread(store.save_draft, kind, name, document, actor.email)
+        await in_thread(store.save_draft, kind, name, _document(document, "document"), actor.email)
         return Draft(kind=kind, name=name, document=document)
 
     @strawberry.mutation(description="Drop every staged edit.")

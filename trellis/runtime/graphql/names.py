@@ -51,11 +51,6 @@ def is_enum_value(value: str) -> bool:
     return bool(GRAPHQL_NAME.fullmatch(value)) and value not in NOT_ENUM_VALUES and not value.startswith("__")
 
 
-def snake_path(path: str) -> str:
-    """A camelCase input path back in the service's spelling: `orderBy[0].endDate` -> ..."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path)
-
-
 def camel_path(path: str) -> str:
     """A service problem path in the API's spelling: `where.end_date._gte` -> `where.endDate._gte`.
 

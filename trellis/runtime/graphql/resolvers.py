@@ -8,8 +8,8 @@ validation and permissions are the service's) or through a DataLoader for relati
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any, TypeVar
 
 from strawberry.types import Info
 
@@ -26,15 +26,16 @@ from trellis.runtime.query.listing import Page, PageRequest
 from trellis.runtime.records.service import RecordPage, UpdateItem
 
 Resolver = Callable[..., Any]
+T = TypeVar("T")
 METRICS = ("sum", "avg", "min", "max")
 
 
-def context(info: Info) -> RequestContext:
-    return info.context  # type: ignore[no-any-return]
+def context(info: Info[RequestContext, Any]) -> RequestContext:
+    return info.context
 
 
-async def _call(function: Callable[..., Any], *args: Any, root: str | None = None,
-                renames: Mapping[str, str] | None = None, batch: bool = False, inner: str = "") -> Any:
+async def _call(function: Callable[..., T], *args: Any, root: str | None = None,
+                renames: Mapping[str, str] | None = None, batch: bool = False, inner: str = "") -> T:
     try:
         return await in_thread(function, *args)
     except RuntimeProblem as error:
@@ -73,7 +74,7 @@ async def me(root: Any, info: Info) -> dict[str, Any]:
 def one(object_name: str) -> Resolver:
     async def resolve(root: Any, info: Info, id: str) -> dict[str, Any]:
         ctx = context(info)
-        return await _call(ctx.records.get, ctx.actor, object_name, id)  # type: ignore[no-any-return]
+        return await _call(ctx.records.get, ctx.actor, object_name, id)
     return resolve
 
 
@@ -124,8 +125,8 @@ def aggregate(object_name: str, metric_fields: Mapping[str, str], fields: Mappin
         zone = ctx.records.timezone
         out = []
         for row in rows:
-            group = {g.field: _group_value(row["group"][g.key], g, fields.get(g.field), zone) for g in groups}
-            out.append({"group": group, "count": row["count"], **{f: row.get(f, {}) for f in METRICS}})
+            values = {g.field: _group_value(row["group"][g.key], g, fields.get(g.field), zone) for g in groups}
+            out.append({"group": values, "count": row["count"], **{f: row.get(f, {}) for f in METRICS}})
         return out
     return resolve
 
@@ -137,7 +138,7 @@ def _metric_path(path: str, paths: Sequence[str]) -> str:
     return path
 
 
-def _group_value(value: Any, group: GroupBy, field: FieldDef | None, zone: Any) -> Any:
+def _group_value(value: Any, group: GroupBy, field: FieldDef | None, zone: tzinfo) -> Any:
     """A bucket of a date-time field starts at midnight in the tenant's zone."""
     if group.bucket and field is not None and field.type is FieldType.DATETIME and isinstance(value, date) \
             and not isinstance(value, datetime):
@@ -158,7 +159,7 @@ def lookup(field: str, target: str) -> Resolver:
 
 async def owner(root: Mapping[str, Any], info: Info) -> dict[str, Any] | None:
     user_id = root.get("owner_id")
-    return None if user_id is None else await context(info).loaders.users.load(user_id)  # type: ignore[no-any-return]
+    return None if user_id is None else await context(info).loaders.users.load(user_id)
 
 
 def children(child: str, via: str) -> Resolver:
@@ -184,7 +185,7 @@ def children(child: str, via: str) -> Resolver:
 def create(object_name: str, renames: Mapping[str, str]) -> Resolver:
     async def resolve(root: Any, info: Info, input: Mapping[str, Any]) -> dict[str, Any]:
         ctx = context(info)
-        return await _call(ctx.records.create, ctx.actor, object_name, input,  # type: ignore[no-any-return]
+        return await _call(ctx.records.create, ctx.actor, object_name, input,
                            root="input", renames=renames)
     return resolve
 
@@ -193,7 +194,7 @@ def update(object_name: str, renames: Mapping[str, str]) -> Resolver:
     async def resolve(root: Any, info: Info, id: str, input: Mapping[str, Any],
                       expected_version: int | None = None) -> dict[str, Any]:
         ctx = context(info)
-        return await _call(ctx.records.update, ctx.actor, object_name, id, input,  # type: ignore[no-any-return]
+        return await _call(ctx.records.update, ctx.actor, object_name, id, input,
                            expected_version, root="input", renames=renames)
     return resolve
 
@@ -209,7 +210,7 @@ def delete(object_name: str) -> Resolver:
 def restore(object_name: str) -> Resolver:
     async def resolve(root: Any, info: Info, id: str) -> dict[str, Any]:
         ctx = context(info)
-        return await _call(ctx.records.restore, ctx.actor, object_name, id)  # type: ignore[no-any-return]
+        return await _call(ctx.records.restore, ctx.actor, object_name, id)
     return resolve
 
 
@@ -229,7 +230,7 @@ def create_many(object_name: str, renames: Mapping[str, str]) -> Resolver:
             ids = ctx.records.create_many(ctx.actor, object_name, inputs).ids
             return _records_in_order(ctx, object_name, [i for i in ids if i is not None])
 
-        return await _call(work, root="inputs", renames=renames, batch=True)  # type: ignore[no-any-return]
+        return await _call(work, root="inputs", renames=renames, batch=True)
     return resolve
 
 
@@ -246,7 +247,7 @@ def update_many(object_name: str, renames: Mapping[str, str]) -> Resolver:
                 UpdateItem(item["id"], item["input"], item.get("expected_version")) for item in items])
             return _records_in_order(ctx, object_name, [item["id"] for item in items])
 
-        return await _call(work, root="items", renames=renames, batch=True, inner="input")  # type: ignore[no-any-return]
+        return await _call(work, root="items", renames=renames, batch=True, inner="input")
     return resolve
 
 

@@ -8,12 +8,15 @@ parsed from a string, or from a number literal's exact text. Date-times go out i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
+
+T = TypeVar("T")
 
 
 class ScalarInputError(ValueError):
@@ -37,7 +40,7 @@ def _date_in(value: Any) -> dt.date:
         raise ScalarInputError(f"Date: expected YYYY-MM-DD, got {value!r}") from None
 
 
-def _datetime_out(value: Any) -> str:
+def _datetime_out(value: dt.datetime | str) -> str:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is None:
@@ -71,12 +74,16 @@ def _decimal_in(value: Any) -> Decimal:
     return number
 
 
-def _literal(parse: Any, kinds: tuple[type[ValueNode], ...]) -> Any:
-    def read(node: ValueNode, _variables: Any = None) -> Any:
+#: The literal nodes a scalar reads, each holding its source text in `.value`.
+_Literal = StringValueNode | IntValueNode | FloatValueNode
+
+
+def _literal(parse: Callable[[str], T], kinds: tuple[type[_Literal], ...]) -> Callable[[ValueNode, Any], T]:
+    def read(node: ValueNode, _variables: Any = None) -> T:
         if not isinstance(node, kinds):
             raise ScalarInputError("expected " + " or ".join(k.__name__.removesuffix("ValueNode").lower()
                                                              for k in kinds))
-        return parse(node.value)  # type: ignore[attr-defined]
+        return parse(node.value)
     return read
 
 

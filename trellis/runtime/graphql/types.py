@@ -82,9 +82,9 @@ class Outputs:
                 continue
             fields.append(f(field.name, camel(field.name), f"{self.value_annotation(obj, field)} | None",
                             description=description))
-        taken = {x.graphql_name for x in fields}
+        used = {x.graphql_name for x in fields}
         for reverse, (child, via) in self.registry.compiled[obj.name].reverse.items():
-            if camel(reverse) in taken or child not in self.names.objects:
+            if camel(reverse) in used or child not in self.names.objects:
                 continue  # a field of the same name wins; the relation stays reachable from the child
             child_names = self.names.objects[child]
             fields.append(f(f"{reverse}__reverse", camel(reverse), child_names.of("Connection"),

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from trellis.metadata.expressions import suggest
 from trellis.metadata.roles import ADMIN_ROLE
@@ -254,7 +255,7 @@ class UserService:
         with self.db.read() as conn:
             return self._tokens(conn, api_tokens.c.user_id == self._require(conn, email).id)
 
-    def _tokens(self, conn: Connection, where: Any) -> list[TokenInfo]:
+    def _tokens(self, conn: Connection, where: ColumnElement[bool]) -> list[TokenInfo]:
         rows = conn.execute(
             select(api_tokens, users.c.email).join(users, users.c.id == api_tokens.c.user_id)
             .where(where).order_by(api_tokens.c.created_at.desc(), api_tokens.c.id.desc())).all()
@@ -263,10 +264,10 @@ class UserService:
 
     # -- shared ----------------------------------------------------------------------------
 
-    def _find(self, conn: Connection, email: str) -> Any:
+    def _find(self, conn: Connection, email: str) -> Row[Any] | None:
         return conn.execute(select(users).where(users.c.email == email)).first()
 
-    def _require(self, conn: Connection, email: str) -> Any:
+    def _require(self, conn: Connection, email: str) -> Row[Any]:
         row = self._find(conn, normalise_email(email))
         if row is None:
             raise IdentityError(f"no user with email {email.strip()!r}; create one with `trellis user create`")
@@ -276,10 +277,10 @@ class UserService:
         return tuple(conn.execute(
             select(user_roles.c.role).where(user_roles.c.user_id == user_id).order_by(user_roles.c.role)).scalars())
 
-    def _user(self, conn: Connection, row: Any) -> User:
+    def _user(self, conn: Connection, row: Row[Any]) -> User:
         return _as_user(row, self._roles(conn, row.id))
 
-    def _actor(self, conn: Connection, row: Any) -> Actor:
+    def _actor(self, conn: Connection, row: Row[Any]) -> Actor:
         roles = self._roles(conn, row.id)
         return Actor(user_id=row.id, email=row.email, roles=roles, policy=self._policy(conn, roles))
 
@@ -300,7 +301,7 @@ class UserService:
         return policy
 
 
-def _as_user(row: Any, roles: Sequence[str]) -> User:
+def _as_user(row: Row[Any], roles: Sequence[str]) -> User:
     return User(id=row.id, email=row.email, name=row.name, active=row.active,
                 has_password=row.password_hash is not None, roles=tuple(roles), manager_id=row.manager_id,
                 created_at=row.created_at, updated_at=row.updated_at)

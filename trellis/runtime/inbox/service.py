@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ class Inbox:
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def tasks(self, status: str | None = "open") -> list[dict[str, Any]]:
+    def tasks(self, status: str | None = "open") -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         """The actor's tasks (`open`, `done` or, with None, both): open ones first, then by due
         date (undated last) and age; at most `MAX_TASKS`."""
         condition = tasks.c.assignee_id == self.user_id

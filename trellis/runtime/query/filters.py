@@ -22,7 +22,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from trellis.metadata.model import FieldDef, FieldType
 from trellis.runtime.access import Actor
-from trellis.runtime.errors import Forbidden, InvalidInput
+from trellis.runtime.errors import FieldProblem, Forbidden, InvalidInput
 from trellis.runtime.query.columns import ColumnResolver, standard_field
 from trellis.runtime.query.scope import visible
 from trellis.runtime.values.coercion import CoercionError, coerce
@@ -164,7 +164,5 @@ class FilterCompiler:
         return value
 
 
-def _problem(path: str, message: str):  # type: ignore[no-untyped-def]
-    from trellis.runtime.errors import FieldProblem
-
+def _problem(path: str, message: str) -> FieldProblem:
     return FieldProblem(path, message)

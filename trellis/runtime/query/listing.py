@@ -143,7 +143,7 @@ def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Act
         grouped[row["_parent"]].append(row)
     totals: dict[str, int] = {}
     if request.with_total:
-        totals = dict(conn.execute(select(link, func.count()).where(condition).group_by(link)).all())  # type: ignore[arg-type]
+        totals = dict(conn.execute(select(link, func.count()).where(condition).group_by(link)).all())
     pages = {}
     signature = fingerprint(keys)
     for parent, fetched in grouped.items():

@@ -13,7 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +26,7 @@ from sqlalchemy.sql.selectable import FromClause
 from trellis.metadata.model import FieldDef, FieldType
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import FieldProblem, Forbidden, InvalidInput
-from trellis.runtime.query.columns import ColumnResolver, standard_field
+from trellis.runtime.query.columns import STANDARD_FIELDS, ColumnResolver, standard_field
 
 #: direction → (descending, nulls first)
 DIRECTIONS: Mapping[str, tuple[bool, bool]] = {
@@ -87,7 +87,7 @@ def sort_keys(resolver: ColumnResolver, actor: Actor, object_name: str,
         descending, nulls_first = DIRECTIONS[direction]
         keys.append(SortKey(name, field, resolver.column(object_name, field, table, path), descending, nulls_first))
     if not any(k.name == "id" for k in keys):
-        keys.append(SortKey("id", standard_field("id"), table.c.id, False, False))  # type: ignore[arg-type]
+        keys.append(SortKey("id", STANDARD_FIELDS["id"], table.c.id, False, False))
     return keys
 
 
@@ -106,10 +106,13 @@ def _tag(value: Any) -> Any:
     return value
 
 
+_UNTAG: Mapping[str, Callable[[str], Any]] = {"t": datetime.fromisoformat, "d": date.fromisoformat, "n": Decimal}
+
+
 def _untag(value: Any) -> Any:
     if isinstance(value, dict):
         (tag, text), = value.items()
-        return {"t": datetime.fromisoformat, "d": date.fromisoformat, "n": Decimal}[tag](text)
+        return _UNTAG[tag](text)
     return value
 
 

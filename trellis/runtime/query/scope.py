@@ -6,13 +6,14 @@ this in one place is what keeps lists, counts, aggregates and lookup filters fro
 
 from __future__ import annotations
 
-from sqlalchemy import Table, false, true
+from sqlalchemy import false, true
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from trellis.runtime.access import Action, Actor, Scope
 
 
-def visible(table: Table, actor: Actor, object_name: str, action: Action = "read",
+def visible(table: FromClause, actor: Actor, object_name: str, action: Action = "read",
             include_deleted: bool = False) -> ColumnElement[bool]:
     scope = actor.policy.scope(object_name, action)
     if scope is Scope.NONE:

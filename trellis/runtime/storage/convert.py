@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import BigInteger, Double, Numeric, cast, func
 from sqlalchemy.sql.elements import ColumnElement
@@ -20,6 +21,11 @@ NUMERIC_TYPES = ("bigint", "double")
 def _decimal(storage: str) -> tuple[int, int] | None:
     match = _DECIMAL.match(storage)
     return (int(match[1]), int(match[2])) if match else None
+
+
+def _power_of_ten(exponent: int) -> int:
+    """10 ** exponent for a scale (never negative), typed: `int ** int` is Any to mypy."""
+    return int(10 ** exponent)
 
 
 def is_numeric(storage: str) -> bool:
@@ -43,22 +49,22 @@ class Converter:
     def describe(self) -> str:
         return "exactly" if self.widening else "rounded where needed"
 
-    def expression(self, old: ColumnElement, dialect: str) -> ColumnElement:  # type: ignore[type-arg]
+    def expression(self, old: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
         src, dst = _decimal(self.source), _decimal(self.target)
         if dialect == "sqlite" and src and dst and dst[1] >= src[1]:
-            return old * (10 ** (dst[1] - src[1]))  # minor units to finer minor units, exact
+            return old * _power_of_ten(dst[1] - src[1])  # minor units to finer minor units, exact
         return stored_as(as_value(old, self.source, dialect), self.target, dialect)
 
 
-def as_value(stored: ColumnElement, storage: str, dialect: str) -> ColumnElement:  # type: ignore[type-arg]
+def as_value(stored: ColumnElement[Any], storage: str, dialect: str) -> ColumnElement[Any]:
     """A numeric column as the number it means (SQLite keeps decimals as integer minor units)."""
     scale = _decimal(storage)
     if dialect == "sqlite" and scale:
-        return stored * 1.0 / (10 ** scale[1])
+        return stored * 1.0 / _power_of_ten(scale[1])
     return stored
 
 
-def stored_as(value: ColumnElement, storage: str, dialect: str) -> ColumnElement:  # type: ignore[type-arg]
+def stored_as(value: ColumnElement[Any], storage: str, dialect: str) -> ColumnElement[Any]:
     """A number as a column of `storage` type holds it (rounded where the type is coarser)."""
     if storage == "bigint":
         return cast(func.round(value), BigInteger)
@@ -67,7 +73,7 @@ def stored_as(value: ColumnElement, storage: str, dialect: str) -> ColumnElement
     target = _decimal(storage)
     assert target is not None, f"not a numeric storage type: {storage}"
     if dialect == "sqlite":
-        return cast(func.round(value * (10 ** target[1])), BigInteger)
+        return cast(func.round(value * _power_of_ten(target[1])), BigInteger)
     return cast(value, Numeric(target[0], target[1]))
 
 

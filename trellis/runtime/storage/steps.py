@@ -48,8 +48,13 @@ class Step:
 
     object: str
 
-    destructive = False
-    rebuilds_on_sqlite = False
+    @property
+    def destructive(self) -> bool:
+        return False
+
+    @property
+    def rebuilds_on_sqlite(self) -> bool:
+        return False
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -101,7 +106,7 @@ class AddColumn(Step):
     definition: ObjectDef
 
     @property
-    def rebuilds_on_sqlite(self) -> bool:  # type: ignore[override]
+    def rebuilds_on_sqlite(self) -> bool:
         return self.field.ref is not None
 
     def describe(self) -> str:
@@ -130,11 +135,11 @@ class RetireColumn(Step):
     is_destructive: bool = True
 
     @property
-    def destructive(self) -> bool:  # type: ignore[override]
+    def destructive(self) -> bool:
         return self.is_destructive
 
     @property
-    def rebuilds_on_sqlite(self) -> bool:  # type: ignore[override]
+    def rebuilds_on_sqlite(self) -> bool:
         return self.field.ref is not None
 
     @property
@@ -174,11 +179,11 @@ class ChangeColumnType(Step):
     is_destructive: bool
 
     @property
-    def destructive(self) -> bool:  # type: ignore[override]
+    def destructive(self) -> bool:
         return self.is_destructive
 
     @property
-    def rebuilds_on_sqlite(self) -> bool:  # type: ignore[override]
+    def rebuilds_on_sqlite(self) -> bool:
         return self.old.ref is not None or self.new.ref is not None
 
     def describe(self) -> str:

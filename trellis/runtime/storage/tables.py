@@ -7,6 +7,7 @@ This is the single mapping from field types to column types; the planner compare
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -52,7 +53,7 @@ def storage_type(field: FieldDef) -> str:
     }[field.type]
 
 
-def column_type(field: FieldDef) -> TypeEngine:  # type: ignore[type-arg]
+def column_type(field: FieldDef) -> TypeEngine[Any]:
     if field.type in _STRINGS:
         return String()
     if field.type is FieldType.LOOKUP:
@@ -60,21 +61,22 @@ def column_type(field: FieldDef) -> TypeEngine:  # type: ignore[type-arg]
     if field.type.is_decimal:
         assert field.scale is not None
         return ExactDecimal(_PRECISION[field.type], field.scale)
-    return {
+    others: dict[FieldType, TypeEngine[Any]] = {
         FieldType.INTEGER: BigInteger(),
         FieldType.NUMBER: Double(),
         FieldType.BOOLEAN: Boolean(),
         FieldType.DATE: Date(),
         FieldType.DATETIME: UtcDateTime(),
         FieldType.MULTI_ENUM: JSON().with_variant(JSONB(), "postgresql"),
-    }[field.type]
+    }
+    return others[field.type]
 
 
 def foreign_key_name(obj: ObjectDef, field: FieldDef) -> str:
     return index_name("fk", obj.name, (field.name,))
 
 
-def field_column(obj: ObjectDef, field: FieldDef) -> Column:  # type: ignore[type-arg]
+def field_column(obj: ObjectDef, field: FieldDef) -> Column[Any]:
     """The column of one stored field; nullable, because `required` is enforced by validation
     (a NOT NULL column could not be added to a table that already has rows)."""
     if field.type is FieldType.LOOKUP:
@@ -83,7 +85,7 @@ def field_column(obj: ObjectDef, field: FieldDef) -> Column:  # type: ignore[typ
     return Column(field.name, column_type(field))
 
 
-def standard_columns() -> list[Column]:  # type: ignore[type-arg]
+def standard_columns() -> list[Column[Any]]:
     """The columns every object table has (named in `trellis.metadata.names.STANDARD_COLUMNS`)."""
     return [
         Column("id", String(ID_LENGTH), primary_key=True),
@@ -109,7 +111,7 @@ def build_table(obj: ObjectDef, metadata: MetaData) -> Table:
     for name, columns in standard_indexes(obj):
         Index(name, *(table.c[c] for c in columns), sqlite_where=live, postgresql_where=live)
     for index in obj.indexes:
-        where = {} if index.unique else {"sqlite_where": live, "postgresql_where": live}
+        where: dict[str, Any] = {} if index.unique else {"sqlite_where": live, "postgresql_where": live}
         Index(index.name, *(table.c[c] for c in index.fields), unique=index.unique, **where)
     return table
 

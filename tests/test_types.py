@@ -1,0 +1,22 @@
+"""Types as a test: mypy checks trellis/ with the configuration in pyproject.toml ([tool.mypy])."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.xfail(reason="branch `types`: errors remain in modules other branches are changing "
+                          "(metadata, records, automation, channels); the lead removes this mark after the merge",
+                   strict=False)
+def test_mypy_finds_nothing():
+    # The cache (.mypy_cache in the repository root, as configured) makes a rerun take a second or two.
+    # Only this test runs mypy, so pytest-xdist workers never share the cache at the same time.
+    done = subprocess.run([sys.executable, "-m", "mypy", "--no-color-output"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
