@@ -66,9 +66,3 @@ def history_of(conn: Connection, object_name: str, record_id: str) -> list[dict[
     return [{**row, "old_value": json.loads(row["old_value"]), "new_value": json.loads(row["new_value"])}
             for row in rows]
 
-
-def audit_of(conn: Connection, object_name: str, record_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(audit_log).where(
-        (audit_log.c.object == object_name) & (audit_log.c.record_id == record_id)
-    ).order_by(audit_log.c.at, audit_log.c.id)).mappings()
-    return [{**row, "changes": json.loads(row["changes"])} for row in rows]

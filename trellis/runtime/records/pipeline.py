@@ -124,7 +124,8 @@ class Pipeline:
         for field_def in self.obj.fields.values():
             if field_def.type is not FieldType.LOOKUP or field_def.ref is None:
                 continue
-            wanted = {d.values.get(field_def.name) for d in drafts if self._changed(d, field_def.name)} - {None}
+            wanted = {value for d in drafts if self._changed(d, field_def.name)
+                      if (value := d.values.get(field_def.name)) is not None}
             found = self._visible_ids(field_def.ref, wanted)
             for draft in drafts:
                 value = draft.values.get(field_def.name)

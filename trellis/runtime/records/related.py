@@ -28,13 +28,14 @@ def fetch_related(conn: Connection, registry: Any, compiled: CompiledObject, rec
         if field_def is None or field_def.ref is None:
             continue
         table = registry.tables[field_def.ref]
-        ids = sorted({r.get(name) for r in records} - {None})
+        ids = sorted({value for r in records if (value := r.get(name)) is not None})
         rows: dict[str, Mapping[str, Any]] = {}
         for start in range(0, len(ids), LOOKUP_BATCH):
             chunk = ids[start:start + LOOKUP_BATCH]
             rows.update({r["id"]: dict(r) for r in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings()})
         for record, related in zip(records, out, strict=True):
-            related[name] = rows.get(record.get(name))  # type: ignore[arg-type]
+            value = record.get(name)
+            related[name] = rows.get(value) if value is not None else None
     return out
 
 

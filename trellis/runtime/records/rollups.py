@@ -33,8 +33,10 @@ def _aggregate(rollup: RollupDef, child_columns: Any, registry: Any, dialect: st
     source = storage_type(registry.objects[rollup.child].fields[rollup.child_field])
     column = child_columns[rollup.child_field]
     if rollup.function != "avg" and (source == target or not is_numeric(source)):
-        return getattr(func, rollup.function)(column)  # exact, in the stored form
-    return stored_as(getattr(func, rollup.function)(as_value(column, source, dialect)), target, dialect)
+        exact: ColumnElement[Any] = getattr(func, rollup.function)(column)  # in the stored form
+        return exact
+    converted: ColumnElement[Any] = getattr(func, rollup.function)(as_value(column, source, dialect))
+    return stored_as(converted, target, dialect)
 
 
 def recompute(conn: Connection, registry: Any, rollup: RollupDef, parent_ids: Collection[str] | None,
@@ -56,7 +58,7 @@ def recompute(conn: Connection, registry: Any, rollup: RollupDef, parent_ids: Co
         start = context.now - timedelta(days=rollup.window_days)
         since = start.astimezone(context.timezone).date() if window_type is FieldType.DATE else start
         condition &= child.c[rollup.window_field] >= since
-    value = select(_aggregate(rollup, child.c, registry, dialect)).where(condition).scalar_subquery()
+    value: ColumnElement[Any] = select(_aggregate(rollup, child.c, registry, dialect)).where(condition).scalar_subquery()
     if rollup.function in EMPTY_IS_ZERO:
         value = func.coalesce(value, 0)
     statement = update(parent).values({rollup.field.name: value})

@@ -16,19 +16,20 @@ nothing was written.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
-from trellis.runtime.access import Actor
+from trellis.runtime.access import Action, Actor
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.expressions import EvaluationContext
@@ -108,7 +109,7 @@ class RecordsService:
         return list(STANDARD_FIELDS) + [f.name for f in compiled.definition.stored_fields]
 
     def _present(self, conn: Connection, actor: Actor, compiled: CompiledObject,
-                 rows: Sequence[Mapping[str, Any]], context: EvaluationContext) -> list[dict[str, Any]]:
+                 rows: Sequence[Mapping[str, Any] | RowMapping], context: EvaluationContext) -> list[dict[str, Any]]:
         """Rows as the actor sees them: live formulas computed now, unreadable fields removed."""
         columns = self._stored_columns(compiled)
         records = [{c: row[c] for c in columns} for row in rows]
@@ -122,14 +123,14 @@ class RecordsService:
         readable = [k for k in (records[0] if records else ()) if actor.policy.can_read_field(compiled.name, k)]
         return [{k: r[k] for k in readable} for r in records]
 
-    def _row(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_id: str, action: str,
+    def _row(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_id: str, action: Action,
              include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
         found = self._rows(conn, actor, compiled, [record_id], action, include_deleted, lock)[record_id]
         if isinstance(found, RuntimeProblem):
             raise found
         return found
 
-    def _rows(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_ids: Sequence[str], action: str,
+    def _rows(self, conn: Connection, actor: Actor, compiled: CompiledObject, record_ids: Sequence[str], action: Action,
               include_deleted: bool = False, lock: bool = False) -> dict[str, dict[str, Any] | RuntimeProblem]:
         """Stored values of each record the actor may `action`, in one query per batch (locked
         for update on PostgreSQL); for the others, why not: `Forbidden` when the actor may read
@@ -141,7 +142,7 @@ class RecordsService:
         for start in range(0, len(wanted), LOOKUP_BATCH):
             chunk = wanted[start:start + LOOKUP_BATCH]
             statement = select(table).where(table.c.id.in_(chunk),
-                                            visible(table, actor, compiled.name, action, include_deleted))  # type: ignore[arg-type]
+                                            visible(table, actor, compiled.name, action, include_deleted))
             if lock and self.db.dialect == "postgresql":
                 statement = statement.with_for_update()
             for row in conn.execute(statement).mappings():
@@ -187,13 +188,13 @@ class RecordsService:
             return {parent: RecordPage([next(presented) for _ in page.rows], page) for parent, page in pages.items()}
 
     def aggregate(self, actor: Actor, object_name: str, where: Mapping[str, Any] | None = None,
-                  group_by: Sequence[GroupBy] = (), metrics: Sequence[Metric] = (Metric("count"),)) -> list[dict[str, Any]]:
+                  group_by: Sequence[GroupBy] = (), metrics: Sequence[Metric] = (Metric("count"),)) -> builtins.list[dict[str, Any]]:
         self._compiled(object_name)
         context = self.context()
         with self.db.read() as conn:
             return aggregate(conn, self._resolver(context), actor, object_name, where, group_by, metrics)
 
-    def history(self, actor: Actor, object_name: str, record_id: str) -> list[dict[str, Any]]:
+    def history(self, actor: Actor, object_name: str, record_id: str) -> builtins.list[dict[str, Any]]:
         """Field history of a record, for the tracked fields the actor may read."""
         compiled = self._compiled(object_name)
         with self.db.read() as conn:
@@ -252,7 +253,7 @@ class RecordsService:
                                problems, rows=bad)
         return BulkResult(ids=[None if i in bad else record_id for i, record_id in enumerate(ids)], problems=bad)
 
-    def _insert(self, conn: Connection, compiled: CompiledObject, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, conn: Connection, compiled: CompiledObject, rows: builtins.list[dict[str, Any]]) -> None:
         columns = self._stored_columns(compiled)  # every row names every column: one executemany
         try:
             with conn.begin_nested():
@@ -291,12 +292,13 @@ class RecordsService:
             found = self._rows(conn, actor, compiled, [item.id for item in items], "update", lock=True)
             drafts = []
             for item in items:
-                before = found.get(item.id)
-                if isinstance(before, RuntimeProblem):
+                stored = found[item.id]  # every id asked for: its values, or why not
+                if isinstance(stored, RuntimeProblem):
                     if len(items) == 1:
-                        raise before
-                    drafts.append(Draft(values={}, problems=[FieldProblem("$", str(before))]))
+                        raise stored
+                    drafts.append(Draft(values={}, problems=[FieldProblem("$", str(stored))]))
                     continue
+                before = stored
                 draft = pipeline.accept(item.changes, before)
                 if item.expected_version is not None and before["version"] != item.expected_version:
                     if len(items) == 1:
@@ -310,14 +312,14 @@ class RecordsService:
             result = self._bulk_outcome(drafts, ids, mode)
             written = []
             for record_id, draft in zip(result.ids, drafts, strict=True):
-                if record_id is None or draft.before is None:
+                old = draft.before
+                if record_id is None or old is None:
                     continue
-                before = draft.before
-                after = {**draft.values, "updated_at": context.now, "version": before["version"] + 1}
-                changed = audit.changes_between(before, after, list(compiled.definition.fields) + ["owner_id"])
+                after = {**draft.values, "updated_at": context.now, "version": old["version"] + 1}
+                changed = audit.changes_between(old, after, list(compiled.definition.fields) + ["owner_id"])
                 if changed:
-                    self._write_update(conn, compiled, record_id, before["version"], after)
-                    written.append((record_id, before, after, changed))
+                    self._write_update(conn, compiled, record_id, old["version"], after)
+                    written.append((record_id, old, after, changed))
             self._after_write(conn, actor, compiled, [(b, a) for _, b, a, _ in written], context, "updated")
             audit.record_history(conn, context.now, actor.user_id, compiled.definition,
                                  [(i, b, a) for i, b, a, _ in written])
@@ -400,8 +402,9 @@ class RecordsService:
         """Recompute the roll-ups this object's rows feed, for every parent before and after;
         then hand the write to each after-write hook, still inside the transaction."""
         for rollup in compiled.feeds:
-            parents = {values.get(rollup.via) for pair in changes for values in pair if values} - {None}
-            recompute(conn, self.registry, rollup, parents, context)  # type: ignore[arg-type]
+            parents = {parent for pair in changes for values in pair if values
+                       if (parent := values.get(rollup.via)) is not None}
+            recompute(conn, self.registry, rollup, parents, context)
         if not changes:
             return
         write = AfterWrite(conn, self.registry, compiled, actor, event, changes, context, self.locale, self.depth)
