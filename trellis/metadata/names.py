@@ -14,8 +14,8 @@ from types import MappingProxyType
 
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 
+from trellis.metadata.definitions import FieldType
 from trellis.metadata.expressions import FUNCTIONS
-from trellis.metadata.model import FieldType
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 MAX_OBJECT_NAME = 40

@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from trellis.metadata.errors import Parts
-from trellis.metadata.expressions import suggest
 from trellis.metadata.names import STANDARD_COLUMNS, check_object_name
+from trellis.metadata.suggestions import suggest
 
 #: The built-in role every tenant has without any metadata: full access to everything.
 ADMIN_ROLE = "admin"

@@ -24,16 +24,11 @@ from jsonschema.exceptions import ValidationError
 
 from trellis.metadata import names
 from trellis.metadata.errors import MetadataError, Parts, json_path
-from trellis.metadata.expressions import (
-    ExpressionError,
-    analyse,
-    check,
-    closest,
-    suggest,
-)
+from trellis.metadata.expressions import ExpressionError, analyse, check
 from trellis.metadata.model import KIND_FOLDERS, FieldType, ItemKey, MetadataSet
 from trellis.metadata.objects import classify, json_type, live_formulas
 from trellis.metadata.roles import check_grants, check_role_name, grants_of
+from trellis.metadata.suggestions import closest, suggest
 from trellis.metadata.workflow_rules import ObjectFields, check_rule
 
 MAX_DEPTH = 64  # nesting levels of a document; real definitions need fewer than ten

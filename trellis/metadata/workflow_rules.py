@@ -17,9 +17,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from trellis.metadata.cron import CronError, parse_cron
 from trellis.metadata.errors import Parts
-from trellis.metadata.expressions import check, suggest
+from trellis.metadata.expressions import check
 from trellis.metadata.model import FieldType
 from trellis.metadata.names import STANDARD_COLUMNS
+from trellis.metadata.suggestions import suggest
 
 Problem = tuple[Parts, str]
 

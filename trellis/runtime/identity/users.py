@@ -19,8 +19,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trellis.metadata.expressions import suggest
 from trellis.metadata.roles import ADMIN_ROLE
+from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id
