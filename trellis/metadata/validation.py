@@ -12,23 +12,24 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from trellis.metadata import names
 from trellis.metadata.errors import MetadataError, Parts, json_path
 from trellis.metadata.expressions import ExpressionError, analyse, check
+from trellis.metadata.graphs import find_cycles
+from trellis.metadata.metaschemas import meta_validator
 from trellis.metadata.model import KIND_FOLDERS, FieldType, ItemKey, MetadataSet
 from trellis.metadata.objects import classify, json_type, live_formulas
 from trellis.metadata.roles import check_grants, check_role_name, grants_of
-from trellis.metadata.suggestions import closest, suggest
+from trellis.metadata.suggestions import suggest
+from trellis.metadata.wording import article, sentence, translate
 from trellis.metadata.workflow_rules import ObjectFields, check_rule
 
 MAX_DEPTH = 64  # nesting levels of a document; real definitions need fewer than ten
@@ -36,35 +37,8 @@ TOO_DEEP = f"the document is nested more than {MAX_DEPTH} levels deep; the limit
 
 
 
-def _meta_validator(kind: str) -> Draft202012Validator:
-    """The meta-schema of one kind, checked once at import and reused for every document."""
-    text = resources.files("trellis.metadata").joinpath(f"meta_schemas/{kind}.schema.json").read_text("utf-8")
-    schema = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    inlined = _inline_refs(schema, schema.get("$defs", {}))
-    return Draft202012Validator(inlined, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
-def _inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
-    """The schema with each local `{"$ref": "#/$defs/x"}` replaced by x itself.
-
-    Resolving references on every use took half of the validation time. Meta-schemas are
-    small and not recursive, so inlining them once is exact; a `$ref` with sibling keywords
-    becomes `allOf`, which is what 2020-12 means by it.
-    """
-    if isinstance(node, list):
-        return [_inline_refs(item, defs) for item in node]
-    if not isinstance(node, dict):
-        return node
-    inlined = {key: _inline_refs(value, defs) for key, value in node.items() if key not in ("$ref", "$defs")}
-    if "$ref" not in node:
-        return inlined
-    target = _inline_refs(defs[node["$ref"].removeprefix("#/$defs/")], defs)
-    return {**inlined, "allOf": [target]} if inlined else target
-
-
 META_VALIDATORS: Mapping[str, Draft202012Validator] = MappingProxyType(
-    {kind: _meta_validator(kind) for kind in KIND_FOLDERS})
+    {kind: meta_validator(kind) for kind in KIND_FOLDERS})
 
 #: How the name of an item of each kind is checked (None: the name is fine).
 _NAME_CHECKS: Mapping[str, Callable[[str], str | None]] = MappingProxyType({
@@ -294,7 +268,7 @@ def _meta_check(kind: str, document: Mapping[str, Any], report: _Report) -> list
     paths: list[list[str | int]] = []
     for error in META_VALIDATORS[kind].iter_errors(document):
         paths.append(list(error.absolute_path))
-        for where, message in _translate(error):
+        for where, message in translate(error):
             report.add(where, message)
     return paths
 
@@ -320,7 +294,7 @@ def _check_field(parts: Parts, schema: Mapping[str, Any], report: _Report) -> Fi
         fits = _KEYWORD_FITS.get(keyword)
         if fits is not None and field_type not in fits:
             allowed = ", ".join(sorted(t.value for t in fits))
-            message = f"{keyword} does not apply to {_a(field_type.value)} field (only to {allowed})"
+            message = f"{keyword} does not apply to {article(field_type.value)} field (only to {allowed})"
             report.add((*parts, keyword), message)
     if "x-kind" in schema:
         problem = _kind_problem(schema, field_type)
@@ -374,7 +348,7 @@ def _check_default(parts: Parts, schema: Mapping[str, Any], report: _Report) -> 
     plain = {k: v for k, v in schema.items() if not k.startswith("x-") and k not in _ANNOTATIONS}
     validator = Draft202012Validator(plain, format_checker=Draft202012Validator.FORMAT_CHECKER)
     for error in validator.iter_errors(schema["default"]):
-        message = f"the default is not a valid value of this field: {_sentence(error)}"
+        message = f"the default is not a valid value of this field: {sentence(error)}"
         report.add((*parts, "default", *error.absolute_path), message)
 
 
@@ -529,7 +503,7 @@ def _check_child_field(
         known = child.expression_fields
         obj.report.add(parts, f"'{name}' is not a field of '{child.name}'{suggest(name, known)}")
     elif field_type is not None and field_type not in fits:
-        obj.report.add(parts, f"'{name}' on '{child.name}' is {_a(field_type.value)} field; {need}")
+        obj.report.add(parts, f"'{name}' on '{child.name}' is {article(field_type.value)} field; {need}")
 
 
 def _expression_sites(obj: _Object) -> Iterator[tuple[Parts, str]]:
@@ -573,124 +547,3 @@ def _check_live_indexes(obj: _Object, formulas: Mapping[str, frozenset[str]]) ->
             for index, item in enumerate(group):
                 if item in live:
                     obj.report.add((keyword, group_index, index), f"'{item}' {reason}")
-
-
-def find_cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
-    """Distinct cycles of a directed graph, each as `[a, b, a]`, by an iterative depth-first walk."""
-    state: dict[str, str] = {}  # "open" while on the current path, then "done"
-    seen: set[frozenset[str]] = set()
-    cycles: list[list[str]] = []
-    for start in sorted(graph):
-        if start in state:
-            continue
-        path = [start]
-        stack = [iter(graph[start])]
-        state[start] = "open"
-        while stack:
-            child = next(stack[-1], None)
-            if child is None:
-                state[path.pop()] = "done"
-                stack.pop()
-            elif state.get(child) == "open":
-                cycle = path[path.index(child):] + [child]
-                if frozenset(cycle) not in seen:
-                    seen.add(frozenset(cycle))
-                    cycles.append(cycle)
-            elif child not in state:
-                state[child] = "open"
-                path.append(child)
-                stack.append(iter(graph[child]))
-    return cycles
-
-
-# --- translating jsonschema errors into sentences ---------------------------------------------
-
-
-def _translate(error: ValidationError) -> Iterator[tuple[Parts, str]]:
-    """One error of the meta-schema as (path parts, sentence); unknown keywords one by one."""
-    parts = list(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(known), key=str):
-            yield [*parts, key], _unknown_keyword(str(key), known)
-    elif error.validator == "required":
-        for key in error.validator_value:
-            if key not in error.instance:
-                yield parts, f'expected the keyword "{key}"; it is missing'
-    elif error.validator == "dependentRequired":
-        for key, needs in error.validator_value.items():
-            for need in needs:
-                if key in error.instance and need not in error.instance:
-                    yield [*parts, key], f"{key} needs {need} as well; {need} is missing"
-    else:
-        yield parts, _sentence(error)
-
-
-def _unknown_keyword(key: str, known: Iterable[str]) -> str:
-    same_family = sorted(k for k in known if k.startswith("x-") == key.startswith("x-"))
-    close = closest(key, same_family)
-    hint = f" (did you mean {close}?)" if close else ""
-    return f"unknown keyword {key}{hint}; known: {', '.join(same_family)}"
-
-
-def _sentence(error: ValidationError) -> str:
-    """What was expected and what was found, for one jsonschema error."""
-    v, expected, found = error.validator, error.validator_value, error.instance
-    if "description" in error.schema and v in ("type", "pattern", "const"):
-        return f"expected {error.schema['description']}; got {_show(found)}"
-    if v == "type":
-        wanted = expected if isinstance(expected, list) else [expected]
-        return f"expected {' or '.join(_a(t) for t in wanted)}; got {_show(found)}"
-    if v == "enum":
-        return f"expected one of {', '.join(_plain(e) for e in expected)}; got {_show(found)}"
-    if v == "const":
-        return f"expected {_show(expected)}; got {_show(found)}"
-    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
-    if v in bounds:
-        return f"expected a number {bounds[v]} {expected}; got {_show(found)}"
-    counts = {
-        "minLength": ("at least", "character"),
-        "maxLength": ("at most", "character"),
-        "minItems": ("at least", "item"),
-        "maxItems": ("at most", "item"),
-        "minProperties": ("at least", "key"),
-    }
-    if v in counts:
-        limit, noun = counts[v]
-        return f"expected {limit} {expected} {noun}{'' if expected == 1 else 's'}; got {len(found)}"
-    if v == "uniqueItems":
-        return f"expected no repeated items; {_show(_first_repeat(found))} appears more than once"
-    if v == "pattern":
-        return f"expected text matching {expected}; got {_show(found)}"
-    if v == "format" and expected == "regex":
-        return f"expected a valid regular expression; got {_show(found)} ({error.cause})"
-    if v == "format":
-        return f"expected a valid {expected}; got {_show(found)}"
-    return error.message
-
-
-def _first_repeat(items: list[Any]) -> Any:
-    seen: list[Any] = []
-    for item in items:
-        if item in seen:
-            return item
-        seen.append(item)
-    return None
-
-
-def _a(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeio' else 'a'} {word}"
-
-
-def _plain(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _show(value: Any) -> str:
-    """A short rendering of a found value: text and scalars as JSON, containers by kind."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + '..."'
