@@ -38,6 +38,11 @@ class FieldType(enum.Enum):
         return self in (FieldType.CURRENCY, FieldType.PERCENT)
 
 
+#: Field types that hold a number, and those that hold a date (bounds, roll-ups and date triggers ask).
+NUMBER_TYPES = frozenset({FieldType.INTEGER, FieldType.NUMBER, FieldType.CURRENCY, FieldType.PERCENT})
+DATE_TYPES = frozenset({FieldType.DATE, FieldType.DATETIME})
+
+
 def localized(labels: Mapping[str, str], locale: str, fallback: str) -> str:
     """A label's text for `locale`: that locale, else the plain string ("*"), else English, else
     `fallback` — so a screen or a file header is never blank."""

@@ -25,11 +25,6 @@ from trellis.metadata.definitions import (
 from trellis.metadata.documents import canonical_json, content_hash
 from trellis.metadata.objects import compile_objects
 
-#: Each kind of metadata item and the folder that holds its files on disk.
-KIND_FOLDERS: Mapping[str, str] = MappingProxyType(
-    {"object": "objects", "role": "roles", "workflow_rule": "workflow_rules"})
-FOLDER_KINDS: Mapping[str, str] = MappingProxyType({v: k for k, v in KIND_FOLDERS.items()})
-
 ItemKey = tuple[str, str]  # (kind, name)
 
 
