@@ -32,6 +32,10 @@ STANDARD_COLUMNS: Mapping[str, FieldType] = MappingProxyType({
     "deleted_at": FieldType.DATETIME,
 })
 
+#: Standard columns a caller or a rule may set: the owner (handing a record over). The platform
+#: maintains the others.
+SETTABLE_SYSTEM_FIELDS = frozenset({"owner_id"})
+
 #: PostgreSQL's reserved key words, plus a few more that SQLite or the SQL standard reserve.
 SQL_RESERVED = frozenset("""
     all alter analyse analyze and any array as asc asymmetric authorization between binary both

@@ -25,7 +25,7 @@ from trellis.metadata.errors import Parts
 from trellis.metadata.expressions import check
 from trellis.metadata.kind import ItemProblem, Kind, Problem, SetView, sound_document
 from trellis.metadata.metaschemas import meta_validator
-from trellis.metadata.names import STANDARD_COLUMNS, check_object_name
+from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS, STANDARD_COLUMNS, check_object_name
 from trellis.metadata.object_checks import ObjectView, sound_objects
 from trellis.metadata.suggestions import suggest
 from trellis.metadata.wording import article
@@ -36,9 +36,8 @@ DEFAULT_AT = "09:00"
 DEFAULT_CATCH_UP: Mapping[str, Any] = {"policy": "send_late", "within_days": 3}
 _TEXTUAL = frozenset({FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.ENUM})
 _TEMPLATE_SYNTAX = SandboxedEnvironment()
-#: Standard columns a rule may set (handing a record over); the platform maintains the others.
-_SETTABLE_STANDARD = frozenset({"owner_id"})
-_MAINTAINED = frozenset(STANDARD_COLUMNS) - _SETTABLE_STANDARD
+#: Standard columns the platform maintains: a rule may set only the others (handing a record over).
+_MAINTAINED = frozenset(STANDARD_COLUMNS) - SETTABLE_SYSTEM_FIELDS
 #: The one key each kind of recipient object holds.
 _RECIPIENT_KEYS = {"to": ("user_field", "role", "field", "address"), "assignee": ("user_field", "role", "user")}
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from trellis.metadata.model import FieldDef, FieldType
+from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS
 from trellis.runtime.access import Actor
 from trellis.runtime.automation.on_save import apply_before_save
 from trellis.runtime.compiled import CompiledObject
@@ -27,9 +28,6 @@ from trellis.runtime.query.scope import visible
 from trellis.runtime.records.coercion import CoercionError, coerce, coercer, for_validation
 from trellis.runtime.records.messages import field_problems
 from trellis.runtime.records.related import LOOKUP_BATCH, fetch_related
-
-#: Standard columns a caller may set: the owner (handover) — only with update scope `all`.
-SETTABLE_SYSTEM_FIELDS = frozenset({"owner_id"})
 
 
 @dataclass
