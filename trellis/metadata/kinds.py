@@ -37,6 +37,8 @@ How to add a kind (`workflow_rule` is the example to copy):
      sound views of any kind (a workflow rule reads the objects' fields, through
      `object_checks.sound_objects(view)`); `view.all_names(kind)` every name of a kind in the
      set, also of items too broken to check or unreadable, which are no error to name.
+     A kind may name a kind not registered yet: a `start_approval` action names an
+     `approval_process`, and is refused until one by that name exists.
 
    Keep the sentences in the platform's voice: what was expected, what was found, and a
    "did you mean" (`trellis.metadata.suggestions`) when a name is close to a known one.

@@ -1,7 +1,7 @@
 """What a workflow rule must satisfy beyond its meta-schema: names that exist, types that fit.
 
-A rule names its object, a date field, fields to watch or set, roles, expressions and message
-templates; each is checked here against the rest of the set, so a rule
+A rule names its object, a date field, fields to watch or set, roles, approval processes,
+expressions and message templates; each is checked here against the rest of the set, so a rule
 that publishes is a rule the runtime can run. Each action type has its own check
 (`ACTION_TYPES`, the action types of the meta-schema); the runtime performs each of them. Pure:
 the checks read the set's object fields and names, nothing else.
@@ -64,27 +64,30 @@ def object_fields(obj: ObjectView) -> ObjectFields:
 
 
 def check_rules(view: SetView) -> Iterator[ItemProblem]:
-    """Every rule of the set against its objects and roles."""
+    """Every rule of the set against its objects, roles and approval processes."""
     rules = view.sound("workflow_rule")
     if not rules:
         return
     objects = {name: object_fields(obj) for name, obj in sound_objects(view).items()}
     for name, document in rules.items():
-        for parts, message in check_rule(document, objects, view.all_names("object"), view.all_names("role")):
+        problems = check_rule(document, objects, view.all_names("object"), view.all_names("role"),
+                              approval_processes=view.all_names("approval_process"))
+        for parts, message in problems:
             yield name, parts, message
 
 
 def check_rule(document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
-               all_objects: Collection[str], roles: Collection[str]) -> list[Problem]:
+               all_objects: Collection[str], roles: Collection[str], *,
+               approval_processes: Collection[str] = ()) -> list[Problem]:
     """Every problem of one rule that passed its meta-schema. `objects` are the objects sound
-    enough to check; `all_objects` and `roles` every name in the set."""
+    enough to check; `all_objects`, `roles` and `approval_processes` every name in the set."""
     object_name = document["object"]
     if object_name not in objects:
         if object_name in all_objects:
             return []  # too broken to check against; reported in its own file
         known = ", ".join(sorted(all_objects)) or "none"
         return [(("object",), f"'{object_name}' is not an object (objects: {known}){suggest(object_name, all_objects)}")]
-    return list(_RuleCheck(document, objects, all_objects, roles).problems())
+    return list(_RuleCheck(document, objects, all_objects, roles, approval_processes).problems())
 
 
 def check_template(source: str) -> str | None:
@@ -104,11 +107,12 @@ def date_offsets(trigger: Mapping[str, Any]) -> tuple[int, ...]:
 
 class _RuleCheck:
     def __init__(self, document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
-                 all_objects: Collection[str], roles: Collection[str]):
+                 all_objects: Collection[str], roles: Collection[str], approval_processes: Collection[str]):
         self.document = document
         self.objects = objects
         self.all_objects = all_objects
         self.roles = roles
+        self.approval_processes = approval_processes
         self.object = objects[document["object"]]
         self.lookup_objects = {name: objects[target] for name, target in self.object.lookups.items()
                                if target in objects}
@@ -200,6 +204,14 @@ class _RuleCheck:
     def task(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
         yield from self.recipient((*parts, "assignee"), action["assignee"], _RECIPIENT_KEYS["assignee"])
         yield from self.templates(parts, action, ("title", "description"))
+
+    def approval(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        """The process must exist in the set, so that the runtime has something to start."""
+        process = action["process"]
+        if process not in self.approval_processes:
+            known = ", ".join(sorted(self.approval_processes)) or "none"
+            yield (*parts, "process"), f"no approval process named '{process}' (approval processes: {known})" \
+                                       f"{suggest(process, self.approval_processes)}"
 
     def nothing_more(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
         """An action whose meta-schema says all there is to check (a webhook, a rejection)."""
@@ -311,7 +323,7 @@ _ACTION_CHECKS: Mapping[str, Callable[[_RuleCheck, Parts, Mapping[str, Any]], It
     "create_task": _RuleCheck.task,
     "notify": _RuleCheck.notify,
     "webhook": _RuleCheck.nothing_more,
-    "start_approval": _RuleCheck.nothing_more,
+    "start_approval": _RuleCheck.approval,
 })
 
 #: Every action type a rule may use: the meta-schema's enum, each with its check here and, in the
