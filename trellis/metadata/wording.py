@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
@@ -53,7 +54,7 @@ def _as_typed(value: Any) -> str:
 
 
 #: For admins writing metadata: "expected …; got …", limits as symbols, found values as JSON.
-AUTHOR = Voice(show=_as_json, limits={
+AUTHOR = Voice(show=_as_json, limits=MappingProxyType({
     "minimum": "expected a number >= {limit}; got {found}",
     "maximum": "expected a number <= {limit}; got {found}",
     "exclusiveMinimum": "expected a number > {limit}; got {found}",
@@ -65,10 +66,10 @@ AUTHOR = Voice(show=_as_json, limits={
     "maxItems": "expected at most {limit} {noun}; got {count}",
     "minProperties": "expected at least {limit} {noun}; got {count}",
     "uniqueItems": "expected no repeated items; {repeat} appears more than once",
-})
+}))
 
 #: For people entering record values: "must be at most 100", found values as typed.
-USER = Voice(show=_as_typed, limits={
+USER = Voice(show=_as_typed, limits=MappingProxyType({
     "minimum": "must be at least {limit}; got {found}",
     "maximum": "must be at most {limit}; got {found}",
     "exclusiveMinimum": "must be more than {limit}; got {found}",
@@ -81,7 +82,7 @@ USER = Voice(show=_as_typed, limits={
     "minProperties": "must have at least {limit} {noun}; this has {count}",
     "uniqueItems": "must not list the same choice twice",
     "empty": "must not be empty",
-})
+}))
 
 #: What a size limit counts.
 _NOUNS = {"minLength": "character", "maxLength": "character", "minItems": "item", "maxItems": "item",
