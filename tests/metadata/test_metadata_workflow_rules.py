@@ -18,8 +18,9 @@ from trellis.metadata import MetadataError, MetadataSet, load_documents, load_fo
 from trellis.metadata.cron import CronError, parse_cron
 from trellis.metadata.documents import pretty_json
 from trellis.metadata.export import write_folder
+from trellis.metadata.metaschemas import meta_schema
 from trellis.metadata.model import FieldType
-from trellis.metadata.workflow_rules import ObjectFields, check_rule
+from trellis.metadata.workflow_rules import ACTION_TYPES, ObjectFields, check_rule
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "crm"
 
@@ -34,7 +35,8 @@ NOTIFY_OWNER: Rule = {
     "body": "{{ record.name }} is now {{ record.status }}.",
 }
 
-#: One sound rule of each trigger type, using every action it may use.
+#: One sound rule of each trigger type, using every action it may use (but start_approval: no
+#: approval process can exist in a set yet, see test_start_approval_needs_an_approval_process).
 RECORD: Rule = {
     "x-label": {"en": "Contract activated", "zh-CN": "合同生效"},
     "description": "Tell the owner and the managers, and follow up.",
@@ -57,7 +59,6 @@ RECORD: Rule = {
          "assignee": {"role": "sales_rep"}, "due_in_days": 3},
         {"type": "create_task", "title": "Review", "assignee": {"user": "boss@example.com"}},
         {"type": "webhook", "url": "https://hooks.example.com/contract", "event": "contract_active"},
-        {"type": "start_approval", "process": "big_deal"},
     ],
 }
 BEFORE_SAVE: Rule = {
@@ -235,9 +236,9 @@ CASES = [
     Case("before_save that updates", "before_save", acting(update({"discount": "0"})),
          "$.actions[0].type", ("may only set_fields or reject", "update_record runs after the save")),
     Case("after_save with set_fields", "record", adding({"type": "set_fields", "values": {"discount": "0"}}),
-         "$.actions[9].type", ("set_fields needs a record trigger", '"timing": "before_save"')),
+         "$.actions[8].type", ("set_fields needs a record trigger", '"timing": "before_save"')),
     Case("after_save with reject", "record", adding({"type": "reject", "message": "No"}),
-         "$.actions[9].type", ("reject needs a record trigger", '"timing": "before_save"')),
+         "$.actions[8].type", ("reject needs a record trigger", '"timing": "before_save"')),
     Case("set_fields on a date trigger", "date", acting({"type": "set_fields", "values": {"discount": "0"}}),
          "$.actions[0].type", ("set_fields needs a record trigger",)),
     Case("catch_up on a record trigger", "record", put("catch_up", value={"policy": "skip"}),
@@ -431,6 +432,9 @@ CASES = [
          "$.actions[0].event", ("expected an API name", '"Renewal"')),
     Case("approval without a process", "record", acting({"type": "start_approval"}),
          "$.actions[0]", ('expected the keyword "process"', "missing")),
+    Case("approval of a process that does not exist", "record", adding({"type": "start_approval", "process": "big_deal"}),
+         "$.actions[8].process", ("no approval process named 'big_deal'", "(approval processes: none)"),
+         ("did you mean",)),
     # -- actions' shape
     Case("action without a type", "record", acting({"channel": "email", "to": [{"role": "manager"}], "body": "x"}),
          "$.actions[0]", ('expected the keyword "type"', "missing")),
@@ -493,6 +497,23 @@ def test_a_bad_cron_gives_the_cron_modules_sentence(cron: str) -> None:
     errors = errors_of({"weekly": rule})
     assert [(e.file, e.path, e.message) for e in errors] == [
         ("workflow_rules/weekly.json", "$.trigger.cron", str(refused.value))]
+
+
+def test_start_approval_needs_an_approval_process() -> None:
+    """Until a process of that name is in the set, a rule that starts it could never run."""
+    contract = ObjectFields(fields={"status": FieldType.STRING}, lookups={}, computed=frozenset())
+    rule = {"object": "contract", "trigger": {"type": "record", "events": ["created"]},
+            "actions": [{"type": "start_approval", "process": "big_deal"}]}
+    assert check_rule(rule, {"contract": contract}, ["contract"], [], approval_processes=["big_deal"]) == []
+    refused = check_rule(rule, {"contract": contract}, ["contract"], [], approval_processes=["big_deals", "renewal"])
+    assert refused == [(("actions", 0, "process"), "no approval process named 'big_deal' "
+                        "(approval processes: big_deals, renewal); did you mean 'big_deals'?")]
+
+
+def test_every_action_type_of_the_meta_schema_has_a_check() -> None:
+    """The runtime's registry of actions is asserted against ACTION_TYPES: it must be the enum."""
+    enum = meta_schema("workflow_rule")["$defs"]["action"]["properties"]["type"]["enum"]
+    assert ACTION_TYPES == frozenset(enum)
 
 
 @pytest.mark.parametrize("target", ["record", "account"])

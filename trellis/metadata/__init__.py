@@ -5,9 +5,9 @@ raise `MetadataInvalid` holding every `MetadataError` found.
 """
 
 from trellis.metadata.errors import MetadataError, MetadataInvalid
+from trellis.metadata.kinds import KIND_FOLDERS
 from trellis.metadata.loader import load_documents, load_folder
 from trellis.metadata.model import (
-    KIND_FOLDERS,
     FieldDef,
     FieldType,
     MetadataSet,

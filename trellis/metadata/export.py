@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from trellis.metadata.documents import pretty_json
-from trellis.metadata.model import KIND_FOLDERS, MetadataSet
+from trellis.metadata.kinds import KIND_FOLDERS
+from trellis.metadata.model import MetadataSet
 
 
 def write_folder(metadata: MetadataSet, root: Path) -> list[Path]:

@@ -10,14 +10,14 @@ caps the size, and checks names against an object's fields. Nothing here evaluat
 from __future__ import annotations
 
 import ast
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 
-from trellis.metadata.model import FieldType
+from trellis.metadata.definitions import FieldType
+from trellis.metadata.suggestions import suggest
 
 MAX_LENGTH = 1000  # characters of source
 MAX_NODES = 200  # expression nodes (operators and load contexts are not counted)
@@ -209,18 +209,6 @@ def check(
         elif fields[base] is not FieldType.LOOKUP:
             problems.append(f"'{base}.{attr}' reads a field through '{base}', but '{base}' is not a lookup")
     return problems
-
-
-def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most like `name` (a likely typo), if any is close."""
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return close[0] if close else None
-
-
-def suggest(name: str, candidates: Iterable[str]) -> str:
-    """'; did you mean 'x'?' when a candidate is close to `name`, else ''."""
-    close = closest(name, candidates)
-    return f"; did you mean '{close}'?" if close else ""
 
 
 def _column(text: str, node: ast.AST) -> int | None:

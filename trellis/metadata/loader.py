@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from trellis.metadata.errors import MetadataError, MetadataInvalid, json_path
-from trellis.metadata.model import FOLDER_KINDS, ItemKey, MetadataSet
+from trellis.metadata.kinds import FOLDER_KINDS
+from trellis.metadata.model import ItemKey, MetadataSet
 from trellis.metadata.validation import MAX_DEPTH, TOO_DEEP, source_file, validate_set
 
 MAX_FILE_BYTES = 1024 * 1024  # 1 MiB: a large object definition is a few dozen KiB

@@ -14,8 +14,8 @@ from types import MappingProxyType
 
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 
+from trellis.metadata.definitions import FieldType
 from trellis.metadata.expressions import FUNCTIONS
-from trellis.metadata.model import FieldType
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 MAX_OBJECT_NAME = 40
@@ -31,6 +31,10 @@ STANDARD_COLUMNS: Mapping[str, FieldType] = MappingProxyType({
     "version": FieldType.INTEGER,
     "deleted_at": FieldType.DATETIME,
 })
+
+#: Standard columns a caller or a rule may set: the owner (handing a record over). The platform
+#: maintains the others.
+SETTABLE_SYSTEM_FIELDS = frozenset({"owner_id"})
 
 #: PostgreSQL's reserved key words, plus a few more that SQLite or the SQL standard reserve.
 SQL_RESERVED = frozenset("""

@@ -10,14 +10,14 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from trellis.metadata.expressions import VOLATILE_FUNCTIONS, analyse
-from trellis.metadata.model import (
+from trellis.metadata.definitions import (
     DEFAULT_SCALE,
     FieldDef,
     FieldType,
     IndexDef,
     ObjectDef,
 )
+from trellis.metadata.expressions import VOLATILE_FUNCTIONS, analyse
 
 MAX_IDENTIFIER = 63  # PostgreSQL's limit, the tighter of our two databases
 

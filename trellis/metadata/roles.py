@@ -9,12 +9,15 @@ The runtime turns the roles a user holds into an access policy (trellis.runtime.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.metadata.errors import Parts
-from trellis.metadata.expressions import suggest
+from trellis.metadata.kind import ItemProblem, Kind, Report, SetView
+from trellis.metadata.metaschemas import meta_validator
 from trellis.metadata.names import STANDARD_COLUMNS, check_object_name
+from trellis.metadata.object_checks import sound_objects
+from trellis.metadata.suggestions import suggest
 
 #: The built-in role every tenant has without any metadata: full access to everything.
 ADMIN_ROLE = "admin"
@@ -33,6 +36,27 @@ def check_role_name(name: str) -> str | None:
 def grants_of(document: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     """The per-object grants of a role document ({} when it grants nothing)."""
     return document.get("objects", {})
+
+
+def sound_grants(
+    name: str, document: Mapping[str, Any], broken: Sequence[Parts], report: Report
+) -> Mapping[str, Mapping[str, Any]]:
+    """The per-object grants of a role document that passed its meta-schema (the role's view)."""
+    broken_objects: set[str] = set()
+    for parts in broken:
+        if list(parts) == ["objects"]:
+            return {}
+        if len(parts) >= 2 and parts[0] == "objects":
+            broken_objects.add(str(parts[1]))
+    return {obj: grant for obj, grant in grants_of(document).items() if obj not in broken_objects}
+
+
+def check_roles(view: SetView) -> Iterator[ItemProblem]:
+    """Every role's grants against the objects of the set and their fields."""
+    fields_of = {name: obj.properties.keys() for name, obj in sound_objects(view).items()}
+    for name, grants in view.sound("role").items():
+        for parts, message in check_grants(grants, view.all_names("object"), fields_of):
+            yield name, parts, message
 
 
 def check_grants(
@@ -80,3 +104,13 @@ def _field_problems(
             )
         elif field_name not in known:
             yield where, f"'{field_name}' is not a field of '{obj}'{suggest(field_name, known)}"
+
+
+KIND = Kind(
+    name="role",
+    folder="roles",
+    meta_validator=meta_validator("role"),
+    check_name=check_role_name,
+    check_document=sound_grants,
+    check_set=check_roles,
+)

@@ -1,14 +1,18 @@
 """What a workflow rule must satisfy beyond its meta-schema: names that exist, types that fit.
 
-A rule names its object, a date field, fields to watch or set, roles, expressions and message
-templates; each is checked here against the rest of the set, so a rule that publishes is a
-rule the runtime can run. Pure: the checks read the set's object fields, nothing else.
+A rule names its object, a date field, fields to watch or set, roles, approval processes,
+expressions and message templates; each is checked here against the rest of the set, so a rule
+that publishes is a rule the runtime can run. Each action type has its own check
+(`ACTION_TYPES`, the action types of the meta-schema); the runtime performs each of them. Pure:
+the checks read the set's object fields and names, nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,23 +20,24 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from trellis.metadata.cron import CronError, parse_cron
+from trellis.metadata.definitions import DATE_TYPES, FieldType
 from trellis.metadata.errors import Parts
-from trellis.metadata.expressions import check, suggest
-from trellis.metadata.model import FieldType
-from trellis.metadata.names import STANDARD_COLUMNS
-
-Problem = tuple[Parts, str]
+from trellis.metadata.expressions import check
+from trellis.metadata.kind import ItemProblem, Kind, Problem, SetView, sound_document
+from trellis.metadata.metaschemas import meta_validator
+from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS, STANDARD_COLUMNS, check_object_name
+from trellis.metadata.object_checks import ObjectView, sound_objects
+from trellis.metadata.suggestions import suggest
+from trellis.metadata.wording import article
 
 #: Action types a before-save rule may use, and the ones only other rules may use.
 BEFORE_SAVE_ACTIONS = frozenset({"set_fields", "reject"})
 DEFAULT_AT = "09:00"
 DEFAULT_CATCH_UP: Mapping[str, Any] = {"policy": "send_late", "within_days": 3}
-_DATES = frozenset({FieldType.DATE, FieldType.DATETIME})
 _TEXTUAL = frozenset({FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.ENUM})
 _TEMPLATE_SYNTAX = SandboxedEnvironment()
-#: Standard columns a rule may set (handing a record over); the platform maintains the others.
-_SETTABLE_STANDARD = frozenset({"owner_id"})
-_MAINTAINED = frozenset(STANDARD_COLUMNS) - _SETTABLE_STANDARD
+#: Standard columns the platform maintains: a rule may set only the others (handing a record over).
+_MAINTAINED = frozenset(STANDARD_COLUMNS) - SETTABLE_SYSTEM_FIELDS
 #: The one key each kind of recipient object holds.
 _RECIPIENT_KEYS = {"to": ("user_field", "role", "field", "address"), "assignee": ("user_field", "role", "user")}
 
@@ -50,17 +55,39 @@ class ObjectFields:
     untyped: Collection[str] = frozenset()
 
 
+def object_fields(obj: ObjectView) -> ObjectFields:
+    """What the rule checks need of an object that passed its own checks."""
+    computed = {f for f, schema in obj.sound.items() if "x-formula" in schema or "x-rollup" in schema}
+    lookups = {f: schema["x-ref"] for f, schema in obj.sound.items() if "x-ref" in schema}
+    return ObjectFields(fields=obj.expression_fields, lookups=lookups, computed=frozenset(computed),
+                        untyped=frozenset(obj.properties.keys() - obj.types.keys()))
+
+
+def check_rules(view: SetView) -> Iterator[ItemProblem]:
+    """Every rule of the set against its objects, roles and approval processes."""
+    rules = view.sound("workflow_rule")
+    if not rules:
+        return
+    objects = {name: object_fields(obj) for name, obj in sound_objects(view).items()}
+    for name, document in rules.items():
+        problems = check_rule(document, objects, view.all_names("object"), view.all_names("role"),
+                              approval_processes=view.all_names("approval_process"))
+        for parts, message in problems:
+            yield name, parts, message
+
+
 def check_rule(document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
-               all_objects: Collection[str], roles: Collection[str]) -> list[Problem]:
+               all_objects: Collection[str], roles: Collection[str], *,
+               approval_processes: Collection[str] = ()) -> list[Problem]:
     """Every problem of one rule that passed its meta-schema. `objects` are the objects sound
-    enough to check; `all_objects` and `roles` every name in the set."""
+    enough to check; `all_objects`, `roles` and `approval_processes` every name in the set."""
     object_name = document["object"]
     if object_name not in objects:
         if object_name in all_objects:
             return []  # too broken to check against; reported in its own file
         known = ", ".join(sorted(all_objects)) or "none"
         return [(("object",), f"'{object_name}' is not an object (objects: {known}){suggest(object_name, all_objects)}")]
-    return list(_RuleCheck(document, objects, all_objects, roles).problems())
+    return list(_RuleCheck(document, objects, all_objects, roles, approval_processes).problems())
 
 
 def check_template(source: str) -> str | None:
@@ -80,11 +107,12 @@ def date_offsets(trigger: Mapping[str, Any]) -> tuple[int, ...]:
 
 class _RuleCheck:
     def __init__(self, document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
-                 all_objects: Collection[str], roles: Collection[str]):
+                 all_objects: Collection[str], roles: Collection[str], approval_processes: Collection[str]):
         self.document = document
         self.objects = objects
         self.all_objects = all_objects
         self.roles = roles
+        self.approval_processes = approval_processes
         self.object = objects[document["object"]]
         self.lookup_objects = {name: objects[target] for name, target in self.object.lookups.items()
                                if target in objects}
@@ -124,7 +152,7 @@ class _RuleCheck:
         field_type = self.object.fields.get(trigger["field"])
         if field_type is None:
             yield (*parts, "field"), self.unknown(trigger["field"])
-        elif field_type not in _DATES and trigger["field"] not in self.object.untyped:
+        elif field_type not in DATE_TYPES and trigger["field"] not in self.object.untyped:
             yield (*parts, "field"), f"'{trigger['field']}' is {_a_field(field_type)}; a date trigger needs a date or " \
                                      "date-time field"
         if "at" in trigger and trigger.get("unit", "days") not in ("days", "months"):
@@ -166,18 +194,35 @@ class _RuleCheck:
             yield (*parts, "type"), f"a before_save rule may only set_fields or reject; {kind} runs after the save"
         elif not before_save and kind in BEFORE_SAVE_ACTIONS:
             yield (*parts, "type"), f'{kind} needs a record trigger with "timing": "before_save"'
-        if kind in ("set_fields", "update_record", "create_record"):
-            yield from self.values(parts, action)
-        elif kind == "notify":
-            for index, recipient in enumerate(action["to"]):
-                yield from self.recipient((*parts, "to", index), recipient, _RECIPIENT_KEYS["to"])
-        elif kind == "create_task":
-            yield from self.recipient((*parts, "assignee"), action["assignee"], _RECIPIENT_KEYS["assignee"])
-        for key in ("subject", "body", "title", "description"):
-            if key in action and kind in ("notify", "create_task"):
-                problem = check_template(action[key])
-                if problem:
-                    yield (*parts, key), problem
+        yield from _ACTION_CHECKS[kind](self, parts, action)
+
+    def notify(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        for index, recipient in enumerate(action["to"]):
+            yield from self.recipient((*parts, "to", index), recipient, _RECIPIENT_KEYS["to"])
+        yield from self.templates(parts, action, ("subject", "body"))
+
+    def task(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        yield from self.recipient((*parts, "assignee"), action["assignee"], _RECIPIENT_KEYS["assignee"])
+        yield from self.templates(parts, action, ("title", "description"))
+
+    def approval(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        """The process must exist in the set, so that the runtime has something to start."""
+        process = action["process"]
+        if process not in self.approval_processes:
+            known = ", ".join(sorted(self.approval_processes)) or "none"
+            yield (*parts, "process"), f"no approval process named '{process}' (approval processes: {known})" \
+                                       f"{suggest(process, self.approval_processes)}"
+
+    def nothing_more(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        """An action whose meta-schema says all there is to check (a webhook, a rejection)."""
+        yield from ()
+
+    @staticmethod
+    def templates(parts: Parts, action: Mapping[str, Any], keys: tuple[str, ...]) -> Iterator[Problem]:
+        for key in keys:
+            problem = check_template(action[key]) if key in action else None
+            if problem:
+                yield (*parts, key), problem
 
     def values(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
         object_name = self.document["object"]
@@ -262,13 +307,37 @@ class _RuleCheck:
 
 def _a_field(field_type: FieldType) -> str:
     """'a currency field', 'an integer field'."""
-    word = field_type.value
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word} field"
+    return f"{article(field_type.value)} field"
 
 
 def _listing(names: Collection[str]) -> str:
     return ", ".join(sorted(names)) or "it has none"
 
 
-__all__ = ["BEFORE_SAVE_ACTIONS", "DEFAULT_AT", "DEFAULT_CATCH_UP", "ObjectFields", "check_rule",
-           "check_template", "date_offsets"]
+#: The publish-time check of each action type, beyond what its meta-schema says.
+_ACTION_CHECKS: Mapping[str, Callable[[_RuleCheck, Parts, Mapping[str, Any]], Iterator[Problem]]] = MappingProxyType({
+    "set_fields": _RuleCheck.values,
+    "reject": _RuleCheck.nothing_more,
+    "update_record": _RuleCheck.values,
+    "create_record": _RuleCheck.values,
+    "create_task": _RuleCheck.task,
+    "notify": _RuleCheck.notify,
+    "webhook": _RuleCheck.nothing_more,
+    "start_approval": _RuleCheck.approval,
+})
+
+#: Every action type a rule may use: the meta-schema's enum, each with its check here and, in the
+#: runtime, its way to run.
+ACTION_TYPES = frozenset(_ACTION_CHECKS)
+
+KIND = Kind(
+    name="workflow_rule",
+    folder="workflow_rules",
+    meta_validator=meta_validator("workflow_rule"),
+    check_name=partial(check_object_name, what="workflow rule"),
+    check_document=sound_document,
+    check_set=check_rules,
+)
+
+__all__ = ["ACTION_TYPES", "BEFORE_SAVE_ACTIONS", "DEFAULT_AT", "DEFAULT_CATCH_UP", "KIND", "ObjectFields",
+           "check_rule", "check_rules", "check_template", "date_offsets", "object_fields"]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from trellis.metadata.names import STANDARD_COLUMNS
+
 Action = Literal["create", "read", "update", "delete"]
 
 
@@ -34,7 +36,7 @@ class FieldAccess(enum.Enum):
 
 
 #: Columns every record has; readable whenever the record is, never edited directly.
-SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "owner_id", "version", "deleted_at"})
+SYSTEM_FIELDS = frozenset(STANDARD_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from sqlalchemy import Table
 
-from trellis.metadata.model import FieldDef, ObjectDef
+from trellis.metadata.model import FieldDef, ObjectDef, localized
 from trellis.runtime.expressions import CompiledExpression, compile_expression
 from trellis.runtime.values.fastcheck import RecordCheck, compile_check
 
@@ -30,8 +30,7 @@ class CompiledRule:
     message: Mapping[str, str]
 
     def text(self, locale: str) -> str:
-        return self.message.get(locale) or self.message.get("*") or self.message.get("en") \
-            or next(iter(self.message.values()), f"rule {self.name} is not met")
+        return localized(self.message, locale, next(iter(self.message.values()), f"rule {self.name} is not met"))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
-from trellis.metadata.expressions import suggest
+from trellis.metadata.suggestions import suggest
 from trellis.runtime.errors import FieldProblem
 from trellis.runtime.records.messages import field_problems
 

@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from trellis.metadata.expressions import suggest
 from trellis.metadata.roles import ADMIN_ROLE
+from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.ids import new_id

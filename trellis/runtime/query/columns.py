@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from trellis.metadata.model import FieldDef, FieldType
+from trellis.metadata.model import FieldDef
+from trellis.metadata.names import STANDARD_COLUMNS
 from trellis.runtime.errors import FieldProblem, InvalidInput
 from trellis.runtime.expressions import EvaluationContext, NotExpressibleInSQL, to_sql
 
@@ -24,12 +25,7 @@ if TYPE_CHECKING:
     from trellis.runtime.registry import Registry
 
 STANDARD_FIELDS: Mapping[str, FieldDef] = MappingProxyType({
-    name: FieldDef(name=name, type=field_type, schema={})
-    for name, field_type in (
-        ("id", FieldType.STRING), ("created_at", FieldType.DATETIME), ("updated_at", FieldType.DATETIME),
-        ("created_by", FieldType.STRING), ("owner_id", FieldType.STRING), ("version", FieldType.INTEGER),
-        ("deleted_at", FieldType.DATETIME),
-    )
+    name: FieldDef(name=name, type=field_type, schema={}) for name, field_type in STANDARD_COLUMNS.items()
 })
 
 

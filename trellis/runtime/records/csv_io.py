@@ -24,8 +24,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
-from trellis.metadata.expressions import closest
 from trellis.metadata.model import ObjectDef, localized
+from trellis.metadata.suggestions import closest
 from trellis.runtime.access import SYSTEM_FIELDS, AccessPolicy, Actor, Scope
 from trellis.runtime.errors import FieldProblem, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.query.listing import MAX_PAGE, PageRequest

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 
 from trellis.metadata.model import FieldDef, FieldType
+from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS
 from trellis.runtime.access import Actor
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import FieldProblem
@@ -30,9 +31,6 @@ from trellis.runtime.values.coercion import CoercionError, coerce, coercer, for_
 
 if TYPE_CHECKING:
     from trellis.runtime.registry import Registry
-
-#: Standard columns a caller may set: the owner (handover) — only with update scope `all`.
-SETTABLE_SYSTEM_FIELDS = frozenset({"owner_id"})
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
+from trellis.metadata.names import STANDARD_COLUMNS
 from trellis.metadata.objects import index_name
 from trellis.platform.sqltypes import ExactDecimal, UtcDateTime
 
@@ -85,17 +86,25 @@ def field_column(obj: ObjectDef, field: FieldDef) -> Column[Any]:
     return Column(field.name, column_type(field))
 
 
+#: What the standard columns need beyond their names and types (`STANDARD_COLUMNS`).
+_STANDARD_OPTIONS: Mapping[str, Mapping[str, Any]] = {
+    "id": {"primary_key": True},
+    "created_at": {"nullable": False},
+    "updated_at": {"nullable": False},
+    "version": {"nullable": False, "server_default": "1"},
+}
+
+
 def standard_columns() -> list[Column[Any]]:
-    """The columns every object table has (named in `trellis.metadata.names.STANDARD_COLUMNS`)."""
-    return [
-        Column("id", String(ID_LENGTH), primary_key=True),
-        Column("created_at", UtcDateTime(), nullable=False),
-        Column("updated_at", UtcDateTime(), nullable=False),
-        Column("created_by", String(64)),
-        Column("owner_id", String(64)),
-        Column("version", Integer, nullable=False, server_default="1"),
-        Column("deleted_at", UtcDateTime()),
-    ]
+    """The columns every object table has, in the order of `STANDARD_COLUMNS`."""
+    return [Column(name, _standard_type(name, field_type), **_STANDARD_OPTIONS.get(name, {}))
+            for name, field_type in STANDARD_COLUMNS.items()]
+
+
+def _standard_type(name: str, field_type: FieldType) -> TypeEngine[Any]:
+    if field_type is FieldType.STRING:
+        return String(ID_LENGTH if name == "id" else 64)  # the others hold user ids
+    return Integer() if field_type is FieldType.INTEGER else UtcDateTime()
 
 
 def standard_indexes(obj: ObjectDef) -> list[tuple[str, tuple[str, ...]]]:

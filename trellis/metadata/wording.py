@@ -1,0 +1,181 @@
+"""JSON Schema errors as sentences: what was expected and what was found.
+
+Two kinds of readers meet jsonschema's errors: an admin whose metadata (a document against its
+kind's meta-schema, a field's default against the field) is refused, and a person whose record
+values (or a channel's settings) are refused. Both are worded here, once. Where they need other
+words, a `Voice` says so: `AUTHOR` for people who write JSON, `USER` for people who fill in
+forms. The runtime imports this module; it imports nothing from the runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from trellis.metadata.errors import Parts
+from trellis.metadata.suggestions import closest
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Who reads a sentence, and so the few things worded differently for them.
+
+    `show` renders a value that was found: an author reads JSON (`"yes"`, `a list`); a user reads
+    what they typed (`'yes'`). `limits` words the keywords that bound a value, its size or its
+    repeats, as `str.format` templates over `limit` (the keyword's value), `found` (shown),
+    `count` (the size found), `noun` (`character`/`characters`, ...) and `repeat` (an item that
+    appears twice). Its optional `"empty"` entry words an empty text where one character is
+    needed. Every other sentence is the same for both.
+    """
+
+    show: Callable[[Any], str]
+    limits: Mapping[str, str]
+
+
+def _as_json(value: Any) -> str:
+    """A found value as an author wrote it: text and scalars as JSON, containers by kind."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + '..."'
+
+
+def _as_typed(value: Any) -> str:
+    """A found value as a user typed it: text in quotes, numbers as they read (Decimal too)."""
+    text = f"'{value}'" if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+#: For admins writing metadata: "expected …; got …", limits as symbols, found values as JSON.
+AUTHOR = Voice(show=_as_json, limits=MappingProxyType({
+    "minimum": "expected a number >= {limit}; got {found}",
+    "maximum": "expected a number <= {limit}; got {found}",
+    "exclusiveMinimum": "expected a number > {limit}; got {found}",
+    "exclusiveMaximum": "expected a number < {limit}; got {found}",
+    "multipleOf": "expected a multiple of {limit}; got {found}",
+    "minLength": "expected at least {limit} {noun}; got {count}",
+    "maxLength": "expected at most {limit} {noun}; got {count}",
+    "minItems": "expected at least {limit} {noun}; got {count}",
+    "maxItems": "expected at most {limit} {noun}; got {count}",
+    "minProperties": "expected at least {limit} {noun}; got {count}",
+    "uniqueItems": "expected no repeated items; {repeat} appears more than once",
+}))
+
+#: For people entering record values: "must be at most 100", found values as typed.
+USER = Voice(show=_as_typed, limits=MappingProxyType({
+    "minimum": "must be at least {limit}; got {found}",
+    "maximum": "must be at most {limit}; got {found}",
+    "exclusiveMinimum": "must be more than {limit}; got {found}",
+    "exclusiveMaximum": "must be less than {limit}; got {found}",
+    "multipleOf": "must be a multiple of {limit}; got {found}",
+    "minLength": "must be at least {limit} {noun}; this is {count}",
+    "maxLength": "must be at most {limit} {noun}; this is {count}",
+    "minItems": "must list at least {limit} {noun}; this lists {count}",
+    "maxItems": "must list at most {limit} {noun}; this lists {count}",
+    "minProperties": "must have at least {limit} {noun}; this has {count}",
+    "uniqueItems": "must not list the same choice twice",
+    "empty": "must not be empty",
+}))
+
+#: What a size limit counts.
+_NOUNS = {"minLength": "character", "maxLength": "character", "minItems": "item", "maxItems": "item",
+          "minProperties": "key"}
+
+#: What a `format` asks for.
+_FORMATS = {"email": "a valid email address", "uri": "a valid URL such as https://example.com",
+            "date": "a valid date", "date-time": "a valid date-time"}
+
+
+def sentence(error: ValidationError, voice: Voice = AUTHOR) -> str:
+    """What was expected and what was found, for one jsonschema error."""
+    v, expected, found = error.validator, error.validator_value, error.instance
+    show = voice.show
+    if v in voice.limits:
+        return _limit(voice, str(v), expected, found)
+    if v == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        return f"expected {' or '.join(article(t) for t in wanted)}; got {show(found)}"
+    if v == "enum":
+        choices = ", ".join(_plain(e) for e in expected if e is not None)
+        return f"expected one of {choices}; got {show(found)}"
+    if v == "const":
+        return f"expected {show(expected)}; got {show(found)}"
+    if v == "pattern":
+        return f"expected text matching {expected}; got {show(found)}"
+    if v == "format" and expected == "regex":
+        return f"expected a valid regular expression; got {show(found)} ({error.cause})"
+    if v == "format":
+        return f"expected {_FORMATS.get(expected, f'a valid {expected}')}; got {show(found)}"
+    return error.message
+
+
+def _limit(voice: Voice, keyword: str, limit: Any, found: Any) -> str:
+    if keyword == "minLength" and limit == 1 and "empty" in voice.limits:
+        return voice.limits["empty"]
+    noun = _NOUNS.get(keyword, "")
+    return voice.limits[keyword].format(
+        limit=limit,
+        found=voice.show(found),
+        count=len(found) if keyword in _NOUNS else "",
+        noun=noun if limit == 1 else f"{noun}s",
+        repeat=voice.show(_first_repeat(found)) if keyword == "uniqueItems" else "",
+    )
+
+
+def translate(error: ValidationError) -> Iterator[tuple[Parts, str]]:
+    """One error of a document against its meta-schema, as (path parts, sentence) for an author.
+
+    Unknown and missing keywords are reported one by one, each at its own path. A meta-schema's
+    `description` says what a value must be ("an API name: …"), so it stands for `type`, `pattern`
+    and `const`; an object's descriptions are for people reading a form, hence only here.
+    """
+    parts = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(known), key=str):
+            yield [*parts, key], _unknown_keyword(str(key), known)
+    elif error.validator == "required":
+        for key in error.validator_value:
+            if key not in error.instance:
+                yield parts, f'expected the keyword "{key}"; it is missing'
+    elif error.validator == "dependentRequired":
+        for key, needs in error.validator_value.items():
+            for need in needs:
+                if key in error.instance and need not in error.instance:
+                    yield [*parts, key], f"{key} needs {need} as well; {need} is missing"
+    elif "description" in error.schema and error.validator in ("type", "pattern", "const"):
+        yield parts, f"expected {error.schema['description']}; got {AUTHOR.show(error.instance)}"
+    else:
+        yield parts, sentence(error, AUTHOR)
+
+
+def _unknown_keyword(key: str, known: Iterable[str]) -> str:
+    same_family = sorted(k for k in known if k.startswith("x-") == key.startswith("x-"))
+    close = closest(key, same_family)
+    hint = f" (did you mean {close}?)" if close else ""
+    return f"unknown keyword {key}{hint}; known: {', '.join(same_family)}"
+
+
+def article(word: str) -> str:
+    """'a string', 'an integer': the indefinite article a type's name takes."""
+    return f"{'an' if word[:1] in 'aeio' else 'a'} {word}"
+
+
+def _first_repeat(items: list[Any]) -> Any:
+    seen: list[Any] = []
+    for item in items:
+        if item in seen:
+            return item
+        seen.append(item)
+    return None
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
