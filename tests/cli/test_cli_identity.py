@@ -119,3 +119,41 @@ def test_without_a_terminal_the_password_must_be_given(cli: Cli, users: UserServ
     code, _, err = cli("user", "create", "--tenant", "acme", "ann@example.com")
     assert code == 1 and "pass --password" in err
     assert users.list_users() == []
+
+
+def test_offboarding_deactivates_at_once_and_reactivation_brings_no_token_back(cli: Cli, users: UserService):
+    users.create_user("leaver@example.com", password="s3cret-pass", roles=["admin"])
+    secrets = [users.create_token("leaver@example.com", name)[1] for name in ("ci", "laptop")]
+    listing = cli.ok("token", "list", "--tenant", "acme", "--user", "leaver@example.com")
+    assert [line.split()[2:4] for line in listing.splitlines()] == [["laptop", "active"], ["ci", "active"]]
+    assert "trl_" not in listing.replace(secrets[0][:12], "").replace(secrets[1][:12], "")  # prefixes only
+
+    out = cli.ok("user", "deactivate", "--tenant", "acme", "leaver@example.com")
+    assert "leaver@example.com is deactivated; 2 API token(s) revoked" in out
+    for secret in secrets:  # the very next request is refused
+        with pytest.raises(Unauthenticated, match="revoked"):
+            users.actor_for_token(secret)
+    assert users.authenticate("leaver@example.com", "s3cret-pass") is None
+    assert {line.split()[3] for line in
+            cli.ok("token", "list", "--tenant", "acme", "--user", "leaver@example.com").splitlines()} == {"revoked"}
+
+    assert "tokens revoked on deactivation stay revoked" in cli.ok("user", "reactivate", "--tenant", "acme",
+                                                                   "leaver@example.com")
+    with pytest.raises(Unauthenticated, match="revoked"):
+        users.actor_for_token(secrets[0])
+    assert users.authenticate("leaver@example.com", "s3cret-pass") is not None
+
+    out = cli.ok("user", "set-password", "--tenant", "acme", "leaver@example.com", "--password", "n3w-passphrase")
+    assert "has a new password" in out
+    assert users.authenticate("leaver@example.com", "s3cret-pass") is None
+    assert users.authenticate("leaver@example.com", "n3w-passphrase") is not None
+    assert "API tokens only" in cli.ok("user", "set-password", "--tenant", "acme", "leaver@example.com",
+                                       "--no-password")
+    assert users.authenticate("leaver@example.com", "n3w-passphrase") is None
+
+    assert "no longer holds admin (roles: none)" in cli.ok("role", "remove", "--tenant", "acme",
+                                                           "leaver@example.com", "admin")
+    code, _, err = cli("role", "remove", "--tenant", "acme", "leaver@example.com", "admin")
+    assert code == 1 and "does not hold the role 'admin'" in err
+    code, _, err = cli("user", "deactivate", "--tenant", "acme", "nobody@example.com")
+    assert code == 1 and "no user with email 'nobody@example.com'" in err

@@ -172,7 +172,7 @@ class GraphQLEndpoints:
             actor = self._actor(tenant, token)
             if not actor.policy.is_admin:
                 raise HttpProblem(403, "FORBIDDEN", "only admins may use the metadata API")
-            return MetadataContext(tenant, actor, self.services.store(tenant))
+            return MetadataContext(tenant, actor, self.services.store(tenant), self.services.users(tenant))
 
         async def run(tenant: str, token: str, graphql: GraphQLRequest) -> Response:
             return await _execute(METADATA_SCHEMA, graphql, await in_thread(admin, tenant, token))

@@ -111,3 +111,43 @@ async def test_a_destructive_plan_is_flagged_and_refused_unless_allowed(api: Api
     assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     done = await meta(api, 'mutation { publish(message: "drop", allowDestructive: true) { number } }')
     assert done["publish"]["number"] == 2
+
+
+async def test_admins_offboard_a_user_and_the_token_stops_at_the_next_request(api: Api) -> None:
+    listed = (await meta(api, "{ users { email active hasPassword roles } }"))["users"]
+    assert [(u["email"], u["roles"]) for u in listed] == [
+        ("ann@example.com", ["admin"]), ("rob@example.com", ["rep"]), ("sue@example.com", ["support"])]
+    tokens = (await meta(api, '{ userTokens(email: "rob@example.com") { id prefix state } }'))["userTokens"]
+    assert [t["state"] for t in tokens] == ["active"] and api.rep.startswith(tokens[0]["prefix"])
+    assert (await api.post("{ me { email } }", token="rep")).status_code == 200
+
+    done = (await meta(api, 'mutation { deactivateUser(email: "rob@example.com") { active } }'))["deactivateUser"]
+    assert done == {"active": False}
+    response = await api.post("{ me { email } }", token="rep")
+    assert response.status_code == 401 and "revoked" in response.json()["errors"][0]["message"]
+    states = (await meta(api, '{ userTokens(email: "rob@example.com") { state } }'))["userTokens"]
+    assert states == [{"state": "revoked"}]
+
+    await meta(api, 'mutation { reactivateUser(email: "rob@example.com") { active } }')
+    assert (await api.post("{ me { email } }", token="rep")).status_code == 401  # its tokens stay revoked
+    roles = (await meta(api, 'mutation { removeRole(email: "rob@example.com", role: "rep") { roles } }'))
+    assert roles == {"removeRole": {"roles": []}}
+    reset = await meta(api, 'mutation { resetPassword(email: "rob@example.com", password: "n3w-passphrase") '
+                            '{ hasPassword } }')
+    assert reset == {"resetPassword": {"hasPassword": True}}
+
+
+async def test_user_administration_refuses_bad_input_and_non_admins(api: Api) -> None:
+    response = await api.post('mutation { deactivateUser(email: "nobody@example.com") { active } }',
+                              path="metadata/graphql")
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["problems"] == [{"path": "email", "message":
+                                                "no user with email 'nobody@example.com'; "
+                                                "create one with `trellis user create`"}]
+    response = await api.post('mutation { resetPassword(email: "rob@example.com", password: "short") { id } }',
+                              path="metadata/graphql")
+    assert "at least 8 characters" in response.json()["errors"][0]["extensions"]["problems"][0]["message"]
+    response = await api.post('mutation { deactivateUser(email: "ann@example.com") { active } }', token="rep",
+                              path="metadata/graphql")
+    assert response.status_code == 403

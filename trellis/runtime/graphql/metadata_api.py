@@ -1,5 +1,6 @@
 """The metadata API, for the designer and tools: read the current release and the drafts,
-validate and plan a change, publish it, browse history and diffs. Admins only.
+validate and plan a change, publish it, browse history and diffs; and user administration
+(`users_api`). Admins only.
 
 Served at `/t/<tenant>/metadata/graphql`. Its schema is fixed (it describes metadata, not a
 tenant's objects), so it is built once, at import. Publishing here is the same
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.tools import merge_types
 
 from trellis.metadata.diff import diff_sets
 from trellis.metadata.errors import MetadataError, MetadataInvalid
@@ -27,6 +29,8 @@ from trellis.runtime.graphql.errors import ApiError, bad_input
 from trellis.runtime.graphql.limits import Limits
 from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES
 from trellis.runtime.graphql.schema import TenantSchema
+from trellis.runtime.graphql.users_api import UsersMutation, UsersQuery
+from trellis.runtime.identity import UserService
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, ReleaseInfo, ReleaseNotFound
 
 
@@ -35,6 +39,7 @@ class MetadataContext:
     tenant: str
     actor: Actor
     store: MetadataStore
+    users: UserService
 
 
 def _store(info: strawberry.Info) -> MetadataStore:
@@ -268,4 +273,6 @@ class Mutation:
         return Release.of(result.release)
 
 
-SCHEMA = TenantSchema(query=Query, mutation=Mutation, extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES)
+SCHEMA = TenantSchema(query=merge_types("Query", (Query, UsersQuery)),
+                      mutation=merge_types("Mutation", (Mutation, UsersMutation)),
+                      extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES)

@@ -117,8 +117,17 @@ class UserService:
         return [_as_user(row, held.get(row.id, ())) for row in rows]
 
     def set_active(self, email: str, active: bool) -> User:
-        """Deactivate (or reactivate) a user: an inactive user's password and tokens stop working."""
-        return self._update_user(email, active=active)
+        """Deactivate (or reactivate) a user. Deactivating revokes every token the user holds, in
+        the same transaction, so reactivating later brings none of them back: the user signs in
+        with their password again and gets new tokens."""
+        now = self.clock()
+        with self.db.write() as conn:
+            row = self._require(conn, email)
+            conn.execute(update(users).where(users.c.id == row.id).values(active=active, updated_at=now))
+            if not active:
+                conn.execute(update(api_tokens).where(
+                    (api_tokens.c.user_id == row.id) & api_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
+        return self.get_user(email)
 
     def set_password(self, email: str, password: str | None) -> User:
         """Set a new password, or None to leave the user with API tokens only."""
