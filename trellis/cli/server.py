@@ -10,6 +10,7 @@ from typing import TextIO
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.cli.options import Commands
 from trellis.metadata.loader import load_folder
+from trellis.platform.files import write_private
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.identity import Unauthenticated, UserService
@@ -96,10 +97,7 @@ def _demo_token(users: UserService, path: Path) -> str:
         except Unauthenticated:
             pass  # revoked or expired: make a new one below
     _, secret = users.create_token(DEMO_ADMIN, name="demo", expires_days=30)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret + "\n")
+    write_private(path, secret + "\n")
     return secret
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select
 from trellis.platform import migrations
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, postgresql_engine, quote_schema, sqlite_engine
+from trellis.platform.files import private_dir, private_file
 from trellis.platform.settings import Settings, check_locale, check_timezone
 from trellis.platform.system_tables import tenants as tenants_table
 
@@ -73,15 +74,16 @@ class Installation:
             url = self.settings.database_url
             assert url is not None
             return Database(self._engine(url, lambda: postgresql_engine(url)), CONTROL_SCHEMA)
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.settings.data_dir / "control.db"
+        path = private_file(private_dir(self.settings.data_dir) / "control.db")
         return Database(self._engine(str(path), lambda: sqlite_engine(path)))
 
     def _tenant_database(self, location: str) -> Database:
         if self.settings.is_postgresql:
             return Database(self.control.engine, location)
         path = Path(location)
-        return Database(self._engine(location, lambda: sqlite_engine(path)))
+        if not path.exists():
+            raise TenantError(f"the tenant's database {path} is missing; restore it from a backup")
+        return Database(self._engine(location, lambda: sqlite_engine(private_file(path))))
 
     def dispose(self) -> None:
         with self._lock:
@@ -141,15 +143,14 @@ class Installation:
         return Tenant(name, tz, loc, location, created_at)
 
     def _build_sqlite_tenant(self, name: str) -> Path:
-        folder = self.settings.data_dir / "tenants"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.settings.data_dir / "tenants")
         final = folder / f"{name}.db"
         if final.exists():
             raise TenantError(f"tenant {name!r}: {final} exists but is not registered; move it aside first")
         building = folder / f".{name}.building.db"
         for leftover in folder.glob(f".{name}.building.db*"):
             leftover.unlink()
-        engine = sqlite_engine(building)
+        engine = sqlite_engine(private_file(building))
         try:
             db = Database(engine)
             with db.write() as conn:
