@@ -18,7 +18,7 @@ from trellis.cli.options import Commands, with_tenant
 from trellis.metadata import MetadataInvalid, validate_set
 from trellis.platform.clock import utc_now
 from trellis.platform.tenancy import Installation
-from trellis.runtime.automation.preview import preview
+from trellis.runtime.automation.preview import PreviewItem, preview
 from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.automation.worker import TickReport, Worker
 from trellis.runtime.channels import ChannelConfigError, ChannelSettings
@@ -74,8 +74,7 @@ def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         print(f"error: --{error}", file=sys.stderr)
         return 1
     if args.json:
-        json.dump([{**item.__dict__, "day": item.day.isoformat(), "due_at": item.due_at.isoformat()}
-                   for item in items], out, ensure_ascii=False, indent=2)
+        json.dump([_preview_json(item) for item in items], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
     day = None
@@ -87,14 +86,23 @@ def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         head = f"  {when} {item.rule} {item.object}/{item.record_id} {item.step}".rstrip()
         if item.outcome != "fired":
             print(f"{head}: {item.outcome}: {item.reason}", file=out)
-        elif item.channel is None:
+        elif item.kind is None:
             print(f"{head}: fires, nothing to send (no recipient)", file=out)
         else:
-            print(f"{head} → {item.channel} {item.recipient}: {item.subject or ''}", file=out)
+            print(f"{head} → {item.channel or item.kind} {item.recipient}: {item.subject or ''}", file=out)
             for line in (item.body or "").splitlines():
                 print(f"      {line}", file=out)
-    print(f"\n{sum(1 for i in items if i.channel)} messages and actions in the next {args.days} days", file=out)
+    print(f"\n{sum(1 for i in items if i.kind)} messages and actions in the next {args.days} days", file=out)
     return 0
+
+
+def _preview_json(item: PreviewItem) -> dict[str, object]:
+    """An item as this command has always printed it: `channel` names the action type of an
+    action that sends no message."""
+    shown = {**item.__dict__, "day": item.day.isoformat(), "due_at": item.due_at.isoformat(),
+             "channel": item.channel or item.kind}
+    del shown["kind"]
+    return shown
 
 
 def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -133,7 +141,7 @@ def _deliveries(args: argparse.Namespace, inst: Installation, out: TextIO) -> in
         query = query.where(d.c.status == args.status)
     with inst.database(args.tenant).read() as conn:
         for r in conn.execute(query).mappings():
-            print(f"{r['id']} {r['status']} {r['channel']} {r['recipient'] or '-'} rule {r['rule']} "
+            print(f"{r['id']} {r['status']} {r['channel'] or r['kind']} {r['recipient'] or '-'} rule {r['rule']} "
                   f"record {r['record_id']} attempts {r['attempts']}"
                   f"{': ' + r['last_error'] if r['last_error'] else ''}", file=out)
     return 0

@@ -32,7 +32,8 @@ class PreviewItem:
     step: str
     outcome: str  # fired, skipped, failed
     reason: str | None
-    channel: str | None
+    kind: str | None  # the action type; None when the firing plans nothing
+    channel: str | None  # the message channel; None for an action that sends no message
     recipient: str | None
     subject: str | None
     body: str | None
@@ -59,10 +60,10 @@ def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, n
                             object=rule.object, record_id=firing.record_id, step=firing.step,
                             outcome=plan.outcome, reason=plan.reason)
                 if not plan.deliveries:
-                    items.append(PreviewItem(**base, channel=None, recipient=None, subject=None, body=None))
+                    items.append(PreviewItem(**base, kind=None, channel=None, recipient=None, subject=None, body=None))
                 for d in plan.deliveries:
-                    items.append(PreviewItem(**base, channel=d.channel, recipient=d.recipient,
+                    items.append(PreviewItem(**base, kind=d.kind, channel=d.channel or None, recipient=d.recipient,
                                              subject=d.payload.get("subject") or d.payload.get("title"),
                                              body=d.payload.get("body") or d.payload.get("description")))
-    items.sort(key=lambda i: (i.due_at, i.rule, i.record_id, i.channel or "", i.recipient or ""))
+    items.sort(key=lambda i: (i.due_at, i.rule, i.record_id, i.channel or i.kind or "", i.recipient or ""))
     return items
