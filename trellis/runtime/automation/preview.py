@@ -1,5 +1,6 @@
 """Preview: every message and action the timed rules would cause over the next days, rendered,
-without sending or recording anything — for the published rules or for the drafts.
+without sending or recording anything — for the published rules or for the drafts
+(`draft_registry`).
 
 It runs the scheduler's own search (`due_firings`) and the planner the scheduler uses, in a
 read transaction, so what the preview shows is what the worker will do (as of now: a record
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from trellis.metadata import MetadataInvalid, validate_set
 from trellis.platform.db import Database
 from trellis.runtime.automation.firing import Planner
 from trellis.runtime.automation.scheduler import due_firings
 from trellis.runtime.errors import NotFound
 from trellis.runtime.expressions import EvaluationContext
-from trellis.runtime.registry import Registry
+from trellis.runtime.registry import Registry, registry_for
+from trellis.runtime.releases import MetadataStore
 
 MAX_DAYS = 366
 
@@ -37,6 +40,16 @@ class PreviewItem:
     recipient: str | None
     subject: str | None
     body: str | None
+
+
+def draft_registry(store: MetadataStore, current: Registry) -> Registry:
+    """The tenant's drafts over the current release, to preview them: validated as publishing
+    them would be (MetadataInvalid otherwise), over the current release's tables."""
+    drafts = store.draft_set()
+    errors = validate_set(drafts)
+    if errors:
+        raise MetadataInvalid(errors)
+    return registry_for(current.tenant, current.release, drafts)
 
 
 def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, now: datetime, days: int,
