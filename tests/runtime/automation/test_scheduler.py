@@ -214,7 +214,7 @@ def test_a_schedule_rule_reads_a_table_larger_than_a_page_a_page_at_a_time(world
     table = registry.tables["contract"].name
     pages: list[str] = []
 
-    def page_read(conn, cursor, statement: str, *_: object) -> None:  # type: ignore[no-untyped-def]
+    def page_read(conn: object, cursor: object, statement: str, *_: object) -> None:
         if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement and "LIMIT" in statement:
             pages.append(statement)
 

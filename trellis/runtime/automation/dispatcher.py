@@ -44,7 +44,7 @@ class RetryPolicy:
     ceiling: timedelta = timedelta(hours=1)
 
     def delay(self, attempts: int) -> timedelta:
-        return min(self.ceiling, self.base * (2 ** max(0, attempts - 1)))
+        return min(self.ceiling, self.base * (1 << max(0, attempts - 1)))
 
 
 @dataclass

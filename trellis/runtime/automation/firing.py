@@ -11,7 +11,7 @@ re-run see the same due reminder without sending it twice. Preview calls `plan` 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,8 @@ class Planner:
 
     # -- reading records -----------------------------------------------------------------------
 
-    def prepare(self, compiled: CompiledObject, rows: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    def prepare(self, compiled: CompiledObject,
+                rows: Iterable[Mapping[Any, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Each row with its live formulas computed and its related records, read in batches:
         conditions and templates see a record as a reader would."""
         records = [dict(row) for row in rows]

@@ -9,7 +9,7 @@ edited before the day comes is planned again then).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -69,14 +69,15 @@ def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, n
                 plan = planner.plan(firing)
                 if rule.kind == "schedule" and plan.outcome == "skipped":
                     continue
-                base = dict(day=firing.due_at.astimezone(timezone).date(), due_at=firing.due_at, rule=rule.name,
-                            object=rule.object, record_id=firing.record_id, step=firing.step,
-                            outcome=plan.outcome, reason=plan.reason)
+                fired = PreviewItem(day=firing.due_at.astimezone(timezone).date(), due_at=firing.due_at,
+                                    rule=rule.name, object=rule.object, record_id=firing.record_id, step=firing.step,
+                                    outcome=plan.outcome, reason=plan.reason, kind=None, channel=None, recipient=None,
+                                    subject=None, body=None)
                 if not plan.deliveries:
-                    items.append(PreviewItem(**base, kind=None, channel=None, recipient=None, subject=None, body=None))
+                    items.append(fired)
                 for d in plan.deliveries:
-                    items.append(PreviewItem(**base, kind=d.kind, channel=d.channel or None, recipient=d.recipient,
-                                             subject=d.payload.get("subject") or d.payload.get("title"),
-                                             body=d.payload.get("body") or d.payload.get("description")))
+                    items.append(replace(fired, kind=d.kind, channel=d.channel or None, recipient=d.recipient,
+                                         subject=d.payload.get("subject") or d.payload.get("title"),
+                                         body=d.payload.get("body") or d.payload.get("description")))
     items.sort(key=lambda i: (i.due_at, i.rule, i.record_id, i.channel or i.kind or "", i.recipient or ""))
     return items

@@ -16,6 +16,7 @@ from trellis.platform.ids import new_id
 from trellis.runtime.automation.actions.base import Delivery, Firing, PerformContext, PlanContext, PlannedDelivery
 from trellis.runtime.automation.rules import CompiledAction
 from trellis.runtime.channels import InAppChannel, OutgoingMessage
+from trellis.runtime.identity.people import Person
 from trellis.runtime.inbox.tables import tasks
 
 
@@ -29,8 +30,9 @@ class CreateTask:
         due = None
         if "due_in_days" in spec:
             due = (ctx.context.today + timedelta(days=spec["due_in_days"])).isoformat()
+        assignees: list[Person | None] = [*ctx.people_named(firing, spec["assignee"])] or [None]  # None: unassigned
         out = []
-        for person in ctx.people_named(firing, spec["assignee"]) or [None]:
+        for person in assignees:
             context = ctx.template_context(firing, person)
             payload = {"title": ctx.templates.render(spec["title"], context),
                        "description": ctx.templates.render(spec["description"], context)
