@@ -1,8 +1,8 @@
 """A rule firing for one record: re-check the condition, work out every side effect, record it.
 
-`Planner.plan` turns a `Firing` into a `Plan`: fired (with the deliveries it causes: each
-message to each recipient rendered, each record action's values evaluated), skipped (and why)
-or failed (and why). Nothing is sent here. `Planner.record` writes plans to the run history
+`Planner.plan` turns a `Firing` into a `Plan`: fired (with the deliveries it causes, each
+action's planned by its type in automation.actions: each message to each recipient rendered,
+each record action's values evaluated), skipped (and why) or failed (and why). Nothing is sent here. `Planner.record` writes plans to the run history
 and the delivery ledger in the caller's transaction; the unique keys there make a second
 recording of the same firing a no-op, which is what lets several schedulers, a restart or a
 re-run see the same due reminder without sending it twice. Preview calls `plan` and stops.
@@ -50,7 +50,7 @@ class Planner:
         self.context = context
         self.locale = locale
         self.release = registry.release if release is None else release
-        self.actions = PlanContext(registry, context, locale, People(conn), depth)
+        self.plan_context = PlanContext(registry, context, locale, People(conn), depth)
 
     # -- reading records -----------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ class Planner:
         plan = Plan(firing, "fired")
         for action in rule.actions:
             try:
-                plan.deliveries.extend(action_type(action.type).plan(firing, action, self.actions))
+                plan.deliveries.extend(action_type(action.type).plan(firing, action, self.plan_context))
             except (EvaluationError, TemplateError) as error:
                 return Plan(firing, "failed", f"action {action.index + 1} ({action.type}): {error}")
         return plan
