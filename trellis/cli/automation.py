@@ -9,21 +9,17 @@ import signal
 import sys
 import threading
 from datetime import timedelta
-from typing import Any, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-
 from trellis.cli.options import Commands, with_tenant
-from trellis.metadata import MetadataInvalid, validate_set
 from trellis.platform.clock import utc_now
 from trellis.platform.tenancy import Installation
-from trellis.runtime.automation.preview import preview
-from trellis.runtime.automation.tables import deliveries, workflow_runs
+from trellis.runtime.automation.ledger import list_deliveries, requeue, run_history
+from trellis.runtime.automation.preview import PreviewItem, draft_registry, preview
 from trellis.runtime.automation.worker import TickReport, Worker
 from trellis.runtime.channels import ChannelConfigError, ChannelSettings
-from trellis.runtime.records.related import LOOKUP_BATCH
-from trellis.runtime.registry import Registry, registry_for
+from trellis.runtime.registry import Registry
 from trellis.runtime.services import TenantServices
 
 
@@ -54,13 +50,7 @@ def _print_tick(report: TickReport, out: TextIO) -> None:
 def _registry(args: argparse.Namespace, services: TenantServices) -> Registry:
     """The current release, or with --drafts the drafts on top of it (validated like a publish)."""
     registry = services.registry(args.tenant)
-    if not args.drafts:
-        return registry
-    drafts = services.store(args.tenant).draft_set()
-    errors = validate_set(drafts)
-    if errors:
-        raise MetadataInvalid(errors)
-    return registry_for(args.tenant, registry.release, drafts)
+    return draft_registry(services.store(args.tenant), registry) if args.drafts else registry
 
 
 def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -74,8 +64,7 @@ def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         print(f"error: --{error}", file=sys.stderr)
         return 1
     if args.json:
-        json.dump([{**item.__dict__, "day": item.day.isoformat(), "due_at": item.due_at.isoformat()}
-                   for item in items], out, ensure_ascii=False, indent=2)
+        json.dump([_preview_json(item) for item in items], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
     day = None
@@ -87,70 +76,46 @@ def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         head = f"  {when} {item.rule} {item.object}/{item.record_id} {item.step}".rstrip()
         if item.outcome != "fired":
             print(f"{head}: {item.outcome}: {item.reason}", file=out)
-        elif item.channel is None:
+        elif item.kind is None:
             print(f"{head}: fires, nothing to send (no recipient)", file=out)
         else:
-            print(f"{head} → {item.channel} {item.recipient}: {item.subject or ''}", file=out)
+            print(f"{head} → {item.channel or item.kind} {item.recipient}: {item.subject or ''}", file=out)
             for line in (item.body or "").splitlines():
                 print(f"      {line}", file=out)
-    print(f"\n{sum(1 for i in items if i.channel)} messages and actions in the next {args.days} days", file=out)
+    print(f"\n{sum(1 for i in items if i.kind)} messages and actions in the next {args.days} days", file=out)
     return 0
+
+
+def _preview_json(item: PreviewItem) -> dict[str, object]:
+    """An item as this command has always printed it: `channel` names the action type of an
+    action that sends no message."""
+    shown = {**item.__dict__, "day": item.day.isoformat(), "due_at": item.due_at.isoformat(),
+             "channel": item.channel or item.kind}
+    del shown["kind"]
+    return shown
 
 
 def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    runs = workflow_runs
-    query = select(runs).order_by(runs.c.fired_at.desc(), runs.c.id.desc()).limit(args.limit)
-    if args.rule:
-        query = query.where(runs.c.rule == args.rule)
-    if args.record:
-        query = query.where(runs.c.record_id == args.record)
-    with inst.database(args.tenant).read() as conn:
-        rows = conn.execute(query).mappings().all()
-        counts = _delivery_counts(conn, [r["id"] for r in rows])
-    for r in rows:
-        sent = counts.get(r["id"], {})
-        tally = ", ".join(f"{n} {status}" for status, n in sorted(sent.items()))
-        print(f"{r['fired_at']:%Y-%m-%d %H:%M} {r['rule']} {r['object']}/{r['record_id']} {r['step']} "
-              f"due {r['due_at']:%Y-%m-%d %H:%M}Z: {r['outcome']}"
-              f"{': ' + r['reason'] if r['reason'] else ''}{' (' + tally + ')' if tally else ''}", file=out)
+    for run in run_history(inst.database(args.tenant), rule=args.rule, record_id=args.record, limit=args.limit):
+        tally = ", ".join(f"{n} {status}" for status, n in sorted(run.deliveries.items()))
+        print(f"{run.fired_at:%Y-%m-%d %H:%M} {run.rule} {run.object}/{run.record_id} {run.step} "
+              f"due {run.due_at:%Y-%m-%d %H:%M}Z: {run.outcome}"
+              f"{': ' + run.reason if run.reason else ''}{' (' + tally + ')' if tally else ''}", file=out)
     return 0
 
 
-def _delivery_counts(conn: Any, run_ids: list[str]) -> dict[str, dict[str, int]]:
-    d = deliveries
-    counts: dict[str, dict[str, int]] = {}
-    for start in range(0, len(run_ids), LOOKUP_BATCH):
-        for row in conn.execute(select(d.c.run_id, d.c.status).where(d.c.run_id.in_(run_ids[start:start + LOOKUP_BATCH]))):
-            tally = counts.setdefault(row.run_id, {})
-            tally[row.status] = tally.get(row.status, 0) + 1
-    return counts
-
-
 def _deliveries(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    d = deliveries
-    query = select(d).order_by(d.c.created_at.desc(), d.c.id.desc()).limit(args.limit)
-    if args.status:
-        query = query.where(d.c.status == args.status)
-    with inst.database(args.tenant).read() as conn:
-        for r in conn.execute(query).mappings():
-            print(f"{r['id']} {r['status']} {r['channel']} {r['recipient'] or '-'} rule {r['rule']} "
-                  f"record {r['record_id']} attempts {r['attempts']}"
-                  f"{': ' + r['last_error'] if r['last_error'] else ''}", file=out)
+    for d in list_deliveries(inst.database(args.tenant), status=args.status, limit=args.limit):
+        print(f"{d.id} {d.status} {d.channel or d.kind} {d.recipient or '-'} rule {d.rule} "
+              f"record {d.record_id} attempts {d.attempts}{': ' + d.last_error if d.last_error else ''}", file=out)
     return 0
 
 
 def _retry(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    """Dead letters back into the queue, after the cause (a wrong address, a gateway down for
-    days) was fixed; each keeps its ledger key, so nothing already sent goes out again."""
-    d = deliveries
-    with inst.database(args.tenant).write() as conn:
-        where = d.c.status == "dead"
-        if args.ids:
-            where = where & d.c.id.in_(args.ids)
-        done = conn.execute(update(d).where(where).values(status="pending", attempts=0, next_attempt_at=utc_now(),
-                                                          claimed_until=None))
-    print(f"{args.tenant}: {done.rowcount} dead deliveries queued again", file=out)
-    return 0 if done.rowcount or not args.ids else 1
+    """Dead letters back into the queue (all, or the ids given)."""
+    queued = requeue(inst.database(args.tenant), args.ids or None)
+    print(f"{args.tenant}: {queued} dead deliveries queued again", file=out)
+    return 0 if queued or not args.ids else 1
 
 
 def _channels_set(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:

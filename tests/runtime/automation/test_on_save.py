@@ -56,8 +56,9 @@ def test_after_save_rule_runs_every_action_once_after_the_commit(world: World):
     records.update(Actor.system(), "contract", contract, {"status": "cancelled"})
     runs = world.runs()
     assert [(r["trigger"], r["outcome"]) for r in runs] == [("updated", "fired")]
-    assert [d["channel"] for d in world.deliveries()] == \
-        ["in_app", "in_app", "update_record", "update_record", "create_task", "create_record"]
+    assert [(d["kind"], d["channel"]) for d in world.deliveries()] == [
+        ("notify", "in_app"), ("notify", "in_app"), ("update_record", ""), ("update_record", ""),
+        ("create_task", ""), ("create_record", "")]
     report = world.dispatch()
     assert (report.sent, report.dead) == (6, 0)
     assert world.dispatch().claimed == 0  # nothing left, nothing twice

@@ -8,10 +8,12 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from tests.runtime.automation.world import REMINDER, SHANGHAI, World
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
+from trellis.runtime.automation.scheduler import PAGE
 
 
 @pytest.fixture
@@ -198,6 +200,35 @@ def test_a_schedule_rule_fires_for_each_matching_record_at_each_tick(world: Worl
         ("schedule", local(date(2026, 3, 2), 9)), ("schedule", local(date(2026, 3, 9), 9))]
     assert world.runs(record_id=cancelled) == []  # not matching a schedule is not news: no run rows
     assert len(world.notifications()) == 2
+
+
+def test_a_schedule_rule_reads_a_table_larger_than_a_page_a_page_at_a_time(world: World):
+    weekly = {**REMINDER, "trigger": {"type": "schedule", "cron": "0 9 * * MON"},
+              "catch_up": {"policy": "send_late", "within_days": 30}}
+    registry = world.publish(weekly=weekly)
+    account, owner = world.account(), world.users["alice@acme.test"]
+    world.records().create_many(Actor.system(), "contract", [
+        {"name": f"C{i}", "end_date": "2026-06-30", "account": account, "owner_id": owner,
+         "status": "active" if i % 2 == 0 else "cancelled"} for i in range(2 * PAGE + 1)])
+    world.scan()  # Sunday 2026-03-01 08:00 local: the watermark starts here
+    table = registry.tables["contract"].name
+    pages: list[str] = []
+
+    def page_read(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement and "LIMIT" in statement:
+            pages.append(statement)
+
+    world.clock.at(date(2026, 3, 9), 10)  # two Mondays fell due since: one scan catches both up
+    event.listen(world.db.engine, "before_cursor_execute", page_read)
+    try:
+        report = world.scan()
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", page_read)
+    assert report.counts == {"weekly": {"fired": 2 * (PAGE + 1), "skipped": 0, "failed": 0}}
+    assert len(pages) == 3  # 500 + 500 + 1 records, each page read once for both Mondays
+    runs = world.runs(rule="weekly")
+    assert len({(r["record_id"], r["due_at"]) for r in runs}) == len(runs) == 2 * (PAGE + 1)
+    assert {r["due_at"] for r in runs} == {local(date(2026, 3, 2), 9), local(date(2026, 3, 9), 9)}
 
 
 def test_a_date_rule_can_follow_each_customers_time_zone(world: World):

@@ -124,7 +124,7 @@ async def test_admins_offboard_a_user_and_the_token_stops_at_the_next_request(ap
     done = (await meta(api, 'mutation { deactivateUser(email: "rob@example.com") { active } }'))["deactivateUser"]
     assert done == {"active": False}
     response = await api.post("{ me { email } }", token="rep")
-    assert response.status_code == 401 and "revoked" in response.json()["errors"][0]["message"]
+    assert response.status_code == 401 and "deactivated" in response.json()["errors"][0]["message"]
     states = (await meta(api, '{ userTokens(email: "rob@example.com") { state } }'))["userTokens"]
     assert states == [{"state": "revoked"}]
 

@@ -7,36 +7,33 @@ makes claiming one-at-a-time. Each row is then delivered on its own and marked i
 transaction, and only if the lease is still ours — a worker that outlived its lease cannot
 overwrite what its successor did.
 
-A message goes to its channel adapter; the receiver acknowledging it is what makes it `sent`.
-A record action (update or create a record, create a task) runs through the records service
-inside the transaction that marks the row sent, so it happens exactly once. Failures the
-channel calls retryable go back to `pending` with exponential backoff; the others, and the
-last retry, go to `dead` with the reason.
+Each row is performed by its action type (`kind`, see automation.actions). A message goes to
+its channel adapter first; the receiver acknowledging it is what makes it `sent`. An atomic
+type (update or create a record, create a task) performs inside the transaction that marks the
+row sent, so it happens exactly once. Failures the type calls retryable go back to `pending`
+with exponential backoff; the others, and the last retry, go to `dead` with the reason.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from trellis.platform.clock import Clock
 from trellis.platform.db import Database, JoinedDatabase
-from trellis.platform.ids import new_id
-from trellis.runtime.access import Actor
+from trellis.runtime.automation.actions import ActionType, Delivery, PerformContext, UnknownActionType, action_type
 from trellis.runtime.automation.tables import deliveries
-from trellis.runtime.channels import ChannelSettings, DeliveryError, OutgoingMessage
+from trellis.runtime.channels import ChannelSettings, DeliveryError
 from trellis.runtime.errors import Conflict, RuntimeProblem
-from trellis.runtime.inbox.tables import notifications, tasks
 from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
-
-RECORD_ACTIONS = frozenset({"update_record", "create_record", "create_task", "start_approval"})
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class RetryPolicy:
     ceiling: timedelta = timedelta(hours=1)
 
     def delay(self, attempts: int) -> timedelta:
-        return min(self.ceiling, self.base * (2 ** max(0, attempts - 1)))
+        return min(self.ceiling, self.base * (1 << max(0, attempts - 1)))
 
 
 @dataclass
@@ -64,7 +61,7 @@ class Dispatcher:
     """Delivers one tenant's ledger rows."""
 
     def __init__(self, db: Database, registry: Registry, timezone: ZoneInfo, locale: str,
-                 clock: Callable[[], datetime], *, hooks: Sequence[WriteHook], batch: int = 100,
+                 clock: Clock, *, hooks: Sequence[WriteHook], batch: int = 100,
                  lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy()):
         self.db = db
         self.hooks = hooks  # record actions write through the same hooks as every other write
@@ -75,7 +72,6 @@ class Dispatcher:
         self.batch = batch
         self.lease = lease
         self.retry = retry
-        self.channels = ChannelSettings(db)
 
     def run(self, limit: int | None = None) -> DispatchReport:
         """Claim and deliver batches until nothing is due (or `limit` rows were claimed)."""
@@ -90,100 +86,80 @@ class Dispatcher:
                 setattr(report, outcome, getattr(report, outcome) + 1)
         return report
 
-    def _claim(self, size: int) -> tuple[list[Mapping[str, Any]], datetime]:
+    def _claim(self, size: int) -> tuple[list[Delivery], datetime]:
         d = deliveries
         now = self.clock()
         lease = now + self.lease
         with self.db.write() as conn:
             due = or_(and_(d.c.status == "pending", d.c.next_attempt_at <= now),
                       and_(d.c.status == "sending", d.c.claimed_until < now))
-            rows = conn.execute(select(d).where(due).order_by(d.c.next_attempt_at, d.c.id).limit(size)
-                                .with_for_update(skip_locked=True)).mappings().all()
+            rows = conn.execute(select(d.c.id, d.c.kind, d.c.channel, d.c.recipient, d.c.payload, d.c.attempts)
+                                .where(due).order_by(d.c.next_attempt_at, d.c.id).limit(size)
+                                .with_for_update(skip_locked=True)).all()
             if rows:
-                conn.execute(update(d).where(d.c.id.in_([r["id"] for r in rows]))
+                conn.execute(update(d).where(d.c.id.in_([r.id for r in rows]))
                              .values(status="sending", claimed_until=lease, attempts=d.c.attempts + 1))
-        return [{**r, "attempts": r["attempts"] + 1} for r in rows], lease
+        return [Delivery(r.id, r.kind, r.channel, r.recipient, json.loads(r.payload), r.attempts + 1)
+                for r in rows], lease
 
-    def _deliver(self, row: Mapping[str, Any], lease: datetime) -> str:
-        payload = json.loads(row["payload"])
-        if row["channel"] in RECORD_ACTIONS:
-            return self._act(row, payload, lease)
-        message = OutgoingMessage(id=row["id"], channel=row["channel"], recipient=row["recipient"],
-                                  subject=payload.get("subject", ""), body=payload.get("body", ""), data=payload)
+    def _deliver(self, delivery: Delivery, lease: datetime) -> str:
         try:
-            self.channels.channel(row["channel"]).send(message)
-        except DeliveryError as error:
-            return self._failed(row, lease, error)
-        with self.db.write() as conn:  # a lease lost meanwhile leaves the row to its new holder
-            self._mark(conn, row, lease, status="sent", sent_at=self.clock(), last_error=None)
-        return "sent"
-
-    def _act(self, row: Mapping[str, Any], payload: Mapping[str, Any], lease: datetime) -> str:
+            action = action_type(delivery.kind)
+        except UnknownActionType as error:  # a row of a type this version does not know
+            return self._failed(delivery, lease, DeliveryError(str(error), retryable=False))
         try:
-            with self.db.write() as conn:
-                if not self._still_ours(conn, row, lease):
-                    return "dead"  # another worker took it over after our lease ran out
-                with conn.begin_nested():
-                    self._perform(conn, row, payload)
-                self._mark(conn, row, lease, status="sent", sent_at=self.clock(), last_error=None)
-                return "sent"
+            if action.atomic:
+                return self._perform_atomically(action, delivery, lease)
+            action.perform(delivery, self._context(self.db))
         except RuntimeProblem as problem:  # a record changed meanwhile: retry; refused values: they will not change
             details = "; ".join(str(p) for p in problem.problems)
-            return self._failed(row, lease, DeliveryError(f"{problem.message}{': ' + details if details else ''}",
-                                                          retryable=isinstance(problem, Conflict)))
+            return self._failed(delivery, lease, DeliveryError(f"{problem.message}{': ' + details if details else ''}",
+                                                               retryable=isinstance(problem, Conflict)))
         except DeliveryError as error:
-            return self._failed(row, lease, error)
+            return self._failed(delivery, lease, error)
+        with self.db.write() as conn:  # a lease lost meanwhile leaves the row to its new holder
+            self._mark(conn, delivery, lease, status="sent", sent_at=self.clock(), last_error=None)
+        return "sent"
 
-    def _perform(self, conn: Connection, row: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        kind = row["channel"]
-        if kind == "start_approval":
-            raise DeliveryError(f"approval process '{payload['process']}' cannot start: approvals are not "
-                                "available in this installation yet", retryable=False)
-        if kind == "create_task":
-            self._create_task(conn, row, payload)
-            return
-        records = RecordsService(JoinedDatabase(self.db, conn), self.registry, self.timezone.key, self.locale,
-                                 self.clock, hooks=self.hooks, depth=payload.get("depth", 1))
-        if kind == "update_record":
-            records.update(Actor.system(), payload["object"], payload["id"], payload["values"])
-        else:
-            records.create_many(Actor.system(), payload["object"], [payload["values"]])
+    def _perform_atomically(self, action: ActionType, delivery: Delivery, lease: datetime) -> str:
+        """Perform and mark the row sent in one transaction: both happen, or neither."""
+        with self.db.write() as conn:
+            if not self._still_ours(conn, delivery, lease):
+                return "dead"  # another worker took it over after our lease ran out
+            with conn.begin_nested():
+                action.perform(delivery, self._context(JoinedDatabase(self.db, conn)))
+            self._mark(conn, delivery, lease, status="sent", sent_at=self.clock(), last_error=None)
+            return "sent"
 
-    def _create_task(self, conn: Connection, row: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        now = self.clock()
-        task_id = new_id()
-        conn.execute(tasks.insert().values(
-            id=task_id, title=payload["title"], description=payload.get("description") or "",
-            assignee_id=payload.get("assignee_id"), object=payload.get("object"), record_id=payload.get("record_id"),
-            due_date=date.fromisoformat(payload["due_date"]) if payload.get("due_date") else None,
-            status="open", delivery_id=row["id"], created_at=now, completed_at=None))
-        if payload.get("assignee_id"):
-            conn.execute(notifications.insert().values(
-                id=new_id(), user_id=payload["assignee_id"], title=payload["title"],
-                body=payload.get("description") or "", object=payload.get("object"),
-                record_id=payload.get("record_id"), delivery_id=None, created_at=now, read_at=None))
+    def _context(self, db: Database) -> PerformContext:
+        def records(depth: int) -> RecordsService:
+            return RecordsService(db, self.registry, self.timezone.key, self.locale, self.clock, hooks=self.hooks,
+                                  depth=depth)
 
-    def _failed(self, row: Mapping[str, Any], lease: datetime, error: DeliveryError) -> str:
-        attempts = row["attempts"]
+        return PerformContext(db, self.registry, self.timezone, self.locale, self.clock,
+                              ChannelSettings(db, self.clock), records)
+
+    def _failed(self, delivery: Delivery, lease: datetime, error: DeliveryError) -> str:
+        attempts = delivery.attempts
         retry = error.retryable and attempts < self.retry.max_attempts
         with self.db.write() as conn:
             if retry:
-                self._mark(conn, row, lease, status="pending", last_error=f"attempt {attempts}: {error.reason}",
+                self._mark(conn, delivery, lease, status="pending", last_error=f"attempt {attempts}: {error.reason}",
                            next_attempt_at=self.clock() + self.retry.delay(attempts), claimed_until=None)
                 return "retrying"
             why = error.reason if not error.retryable else f"gave up after {attempts} attempts: {error.reason}"
-            self._mark(conn, row, lease, status="dead", last_error=why, claimed_until=None)
+            self._mark(conn, delivery, lease, status="dead", last_error=why, claimed_until=None)
             return "dead"
 
     @staticmethod
-    def _still_ours(conn: Connection, row: Mapping[str, Any], lease: datetime) -> bool:
+    def _still_ours(conn: Connection, delivery: Delivery, lease: datetime) -> bool:
         d = deliveries
-        return conn.execute(select(d.c.id).where(d.c.id == row["id"], d.c.status == "sending",
+        return conn.execute(select(d.c.id).where(d.c.id == delivery.id, d.c.status == "sending",
                                                  d.c.claimed_until == lease).with_for_update()).first() is not None
 
     @staticmethod
-    def _mark(conn: Connection, row: Mapping[str, Any], lease: datetime, **values: Any) -> bool:
+    def _mark(conn: Connection, delivery: Delivery, lease: datetime, **values: Any) -> bool:
         d = deliveries
-        done = conn.execute(update(d).where(d.c.id == row["id"], d.c.status == "sending", d.c.claimed_until == lease)
-                            .values(**values))
+        done = conn.execute(update(d).where(d.c.id == delivery.id, d.c.status == "sending",
+                                            d.c.claimed_until == lease).values(**values))
         return done.rowcount == 1

@@ -1,5 +1,6 @@
 """Preview: every message and action the timed rules would cause over the next days, rendered,
-without sending or recording anything — for the published rules or for the drafts.
+without sending or recording anything — for the published rules or for the drafts
+(`draft_registry`).
 
 It runs the scheduler's own search (`due_firings`) and the planner the scheduler uses, in a
 read transaction, so what the preview shows is what the worker will do (as of now: a record
@@ -8,16 +9,18 @@ edited before the day comes is planned again then).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from trellis.metadata import MetadataInvalid, validate_set
 from trellis.platform.db import Database
 from trellis.runtime.automation.firing import Planner
 from trellis.runtime.automation.scheduler import due_firings
 from trellis.runtime.errors import NotFound
 from trellis.runtime.expressions import EvaluationContext
-from trellis.runtime.registry import Registry
+from trellis.runtime.registry import Registry, registry_for
+from trellis.runtime.releases import MetadataStore
 
 MAX_DAYS = 366
 
@@ -32,10 +35,21 @@ class PreviewItem:
     step: str
     outcome: str  # fired, skipped, failed
     reason: str | None
-    channel: str | None
+    kind: str | None  # the action type; None when the firing plans nothing
+    channel: str | None  # the message channel; None for an action that sends no message
     recipient: str | None
     subject: str | None
     body: str | None
+
+
+def draft_registry(store: MetadataStore, current: Registry) -> Registry:
+    """The tenant's drafts over the current release, to preview them: validated as publishing
+    them would be (MetadataInvalid otherwise), over the current release's tables."""
+    drafts = store.draft_set()
+    errors = validate_set(drafts)
+    if errors:
+        raise MetadataInvalid(errors)
+    return registry_for(current.tenant, current.release, drafts)
 
 
 def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, now: datetime, days: int,
@@ -55,14 +69,15 @@ def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, n
                 plan = planner.plan(firing)
                 if rule.kind == "schedule" and plan.outcome == "skipped":
                     continue
-                base = dict(day=firing.due_at.astimezone(timezone).date(), due_at=firing.due_at, rule=rule.name,
-                            object=rule.object, record_id=firing.record_id, step=firing.step,
-                            outcome=plan.outcome, reason=plan.reason)
+                fired = PreviewItem(day=firing.due_at.astimezone(timezone).date(), due_at=firing.due_at,
+                                    rule=rule.name, object=rule.object, record_id=firing.record_id, step=firing.step,
+                                    outcome=plan.outcome, reason=plan.reason, kind=None, channel=None, recipient=None,
+                                    subject=None, body=None)
                 if not plan.deliveries:
-                    items.append(PreviewItem(**base, channel=None, recipient=None, subject=None, body=None))
+                    items.append(fired)
                 for d in plan.deliveries:
-                    items.append(PreviewItem(**base, channel=d.channel, recipient=d.recipient,
-                                             subject=d.payload.get("subject") or d.payload.get("title"),
-                                             body=d.payload.get("body") or d.payload.get("description")))
-    items.sort(key=lambda i: (i.due_at, i.rule, i.record_id, i.channel or "", i.recipient or ""))
+                    items.append(replace(fired, kind=d.kind, channel=d.channel or None, recipient=d.recipient,
+                                         subject=d.payload.get("subject") or d.payload.get("title"),
+                                         body=d.payload.get("body") or d.payload.get("description")))
+    items.sort(key=lambda i: (i.due_at, i.rule, i.record_id, i.channel or i.kind or "", i.recipient or ""))
     return items

@@ -9,17 +9,21 @@ watermark, all in one transaction. The run history's unique key makes a firing t
 scheduler (or an earlier, interrupted scan) already recorded a no-op, so restarts and races
 never fire twice; on PostgreSQL the watermark row is locked with SKIP LOCKED so concurrent
 schedulers split the rules between them instead of queueing.
+
+A schedule rule visits every record of its object at each tick: it reads the table a page at a
+time (keyset on id) and firings are judged and recorded a page at a time, so a scan's memory
+stays bounded however large the table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, RowMapping, Table, and_, select, update
 
 from trellis.metadata.model import FieldType
 from trellis.platform.db import Database
@@ -34,6 +38,8 @@ from trellis.runtime.values.coercion import to_json
 
 #: A firing handled within this much of its due instant is on time; later, catch-up rules apply.
 GRACE = timedelta(hours=1)
+#: Records a schedule rule reads at a time, and firings judged and recorded at a time.
+PAGE = 500
 
 
 @dataclass
@@ -78,9 +84,9 @@ class Scheduler:
                 return
             context = EvaluationContext(self.timezone, now)
             planner = Planner(conn, self.registry, context, self.locale)
-            firings = list(due_firings(conn, planner, rule, start, now, self.timezone))
-            plans = self._judge(conn, planner, firings, now)
-            report.add(rule.name, planner.record(plans))
+            report.add(rule.name, [])  # scanned, even when nothing fell due
+            for firings in _chunks(due_firings(conn, planner, rule, start, now, self.timezone), PAGE):
+                report.add(rule.name, planner.record(self._judge(conn, planner, firings, now)))
             conn.execute(update(workflow_watermarks).where(workflow_watermarks.c.rule == rule.name)
                          .values(scanned_to=now, release=self.registry.release))
 
@@ -127,7 +133,8 @@ class Scheduler:
 
 def due_firings(conn: Connection, planner: Planner, rule: CompiledWorkflowRule, start: datetime, end: datetime,
                 tenant_zone: ZoneInfo) -> Iterator[Firing]:
-    """The firings of one timed rule whose due instant lies in (start, end], in due order."""
+    """The firings of one timed rule whose due instant lies in (start, end], in due order (a
+    schedule rule's: in due order within each page of records, read once for all its ticks)."""
     compiled = planner.registry.compiled[rule.object]
     table = compiled.table
     if rule.date is not None:
@@ -160,11 +167,36 @@ def due_firings(conn: Connection, planner: Planner, rule: CompiledWorkflowRule, 
     instants = rule.cron.between(start, end, zone)
     if not instants:
         return
-    rows = conn.execute(select(table).where(table.c.deleted_at.is_(None)).order_by(table.c.id)).mappings().all()
-    prepared = planner.prepare(compiled, rows)
-    for instant in instants:
-        for record, related in prepared:
-            yield Firing(rule, record, related, "schedule", instant.astimezone(UTC))
+    for page in _pages(conn, table):
+        prepared = planner.prepare(compiled, page)
+        for instant in instants:
+            for record, related in prepared:
+                yield Firing(rule, record, related, "schedule", instant.astimezone(UTC))
+
+
+def _pages(conn: Connection, table: Table, size: int = PAGE) -> Iterator[Sequence[RowMapping]]:
+    """The table's live records by id, `size` at a time (keyset: each page starts after the last
+    id of the one before, so no page rescans what came before it)."""
+    query = select(table).where(table.c.deleted_at.is_(None)).order_by(table.c.id).limit(size)
+    after: str | None = None
+    while True:
+        rows = conn.execute(query if after is None else query.where(table.c.id > after)).mappings().all()
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = rows[-1]["id"]
+
+
+def _chunks(firings: Iterable[Firing], size: int) -> Iterator[list[Firing]]:
+    chunk: list[Firing] = []
+    for firing in firings:
+        chunk.append(firing)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _anchor_range(trigger: DateTrigger, offset: int, start: datetime, end: datetime, zone: ZoneInfo,

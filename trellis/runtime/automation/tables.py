@@ -1,4 +1,4 @@
-"""Rule watermarks, run history and the delivery ledger (migration t0004).
+"""Rule watermarks, run history and the delivery ledger (migrations t0004, t0005).
 
 Defined on the shared tenant `MetaData` beside the feature that owns them; the migrations in
 `migrations/tenant/` create them and tests/platform/test_system_tables.py keeps both in step.
@@ -44,6 +44,11 @@ workflow_runs = Table(
 #: The ledger and outbox in one: every side effect of a firing (a message to one recipient
 #: over one channel, a record action, a webhook call) is one row with a unique key, written in
 #: the transaction that fired, and delivered afterwards by the dispatcher.
+#:
+#: `kind` is the action type that planned the row and performs it (automation.actions);
+#: `channel` is the message channel, '' for actions that send no message. `kind` is not part of
+#: the unique key: the key's `action` (the action's position in the rule) already decides it,
+#: since a firing is recorded once (uq_workflow_runs__firing) from one release of the rule.
 deliveries = Table(
     "deliveries",
     tenant_metadata,
@@ -54,7 +59,7 @@ deliveries = Table(
     Column("step", String(32), nullable=False),
     Column("due_at", UtcDateTime(), nullable=False),
     Column("action", Integer, nullable=False),  # position of the action in the rule
-    Column("channel", String(32), nullable=False),  # email, sms, wecom, webhook, in_app, or the action type
+    Column("channel", String(32), nullable=False),  # email, sms, wecom, webhook, in_app; '' for no message
     Column("recipient", String(320), nullable=False),
     Column("payload", Text, nullable=False),  # JSON: what to send, rendered when it fired
     Column("status", String(16), nullable=False),  # pending, sending, sent, dead
@@ -64,6 +69,7 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=True),
+    Column("kind", String(32), nullable=False),  # notify, webhook, update_record, create_task, ... (t0005: last)
     UniqueConstraint("rule", "record_id", "step", "due_at", "action", "channel", "recipient",
                      name="uq_deliveries__ledger"),
     Index("ix_deliveries__queue", "status", "next_attempt_at"),

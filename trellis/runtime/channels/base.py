@@ -80,15 +80,15 @@ class ConfigSchema:
         (with any secret in it masked, since error messages end up in logs)."""
         if not isinstance(config, Mapping):
             raise ChannelConfigError(f"the {self.channel} settings must be an object, got {type(config).__name__}")
-        config = copy.deepcopy(dict(config))
+        values: dict[str, Any] = copy.deepcopy(dict(config))
         known = ", ".join(self.settings)
         problems = [FieldProblem(key, f"unknown setting (expected one of: {known}){suggest(key, self.settings)}")
-                    for key in config if key not in self.settings]
-        problems += field_problems(self._validator, config)
+                    for key in values if key not in self.settings]
+        problems += field_problems(self._validator, values)
         if problems:
-            shown = [FieldProblem(f"{self.channel}.{p.path}", self._hide_secrets(config, p.message)) for p in problems]
+            shown = [FieldProblem(f"{self.channel}.{p.path}", self._hide_secrets(values, p.message)) for p in problems]
             raise ChannelConfigError(f"the {self.channel} settings are not valid", shown)
-        return config
+        return values
 
     def masked(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The settings as admins see them: every secret that is set replaced by MASK."""

@@ -108,7 +108,11 @@ class InboxFields:
             f("rule", "rule", "str"), f("object", "object", "str"), f("record_id", "recordId", "str"),
             f("step", "step", "str", description="The offset of a date rule (`-7d`), else empty."),
             f("outcome", "outcome", "str", description="fired, skipped or failed"),
-            f("reason", "reason", "str | None"), f("channel", "channel", "str | None"),
+            f("reason", "reason", "str | None"),
+            f("kind", "kind", "str | None", description="The action type (notify, webhook, update_record, ...); "
+                                                       "null when the firing does nothing."),
+            f("channel", "channel", "str | None", description="The message channel (email, sms, wecom, webhook, "
+                                                             "in_app); null for an action that sends no message."),
             f("recipient", "recipient", "str | None"), f("subject", "subject", "str | None"),
             f("body", "body", "str | None")],
             "One message or action a timed rule would cause, rendered (nothing is sent).").__name__

@@ -231,12 +231,12 @@ class UserService:
                 .where(api_tokens.c.token_hash == token_hash(secret))).first()
             if found is None:
                 raise Unauthenticated("unknown API token")
+            if not found.active:  # its tokens were revoked with it; this says why
+                raise Unauthenticated(f"the API token's user {found.email} is deactivated")
             if found.revoked_at is not None:
                 raise Unauthenticated(f"the API token was revoked on {found.revoked_at:%Y-%m-%d %H:%M} UTC")
             if found.expires_at is not None and found.expires_at <= now:
                 raise Unauthenticated(f"the API token expired on {found.expires_at:%Y-%m-%d %H:%M} UTC")
-            if not found.active:
-                raise Unauthenticated(f"the API token's user {found.email} is deactivated")
             actor = self._actor(conn, found)
         if found.last_used_at is None or now - found.last_used_at >= LAST_USED_GRANULARITY:
             self._mark_used(found.token_id, now)

@@ -1,0 +1,161 @@
+"""What every action type shares: the firing it plans for, the ledger rows it plans, the claimed
+row it performs, what it plans and performs with, and the `ActionType` interface itself.
+
+Planning and performing are apart on purpose: a firing is planned inside the transaction that
+saved the record or scanned the rule, and must not reach the outside world (if that transaction
+rolls back, nothing may have happened); the dispatcher performs each planned row later, once.
+So everything a perform needs is decided at planning — recipients resolved, templates rendered,
+values evaluated — and travels in the ledger row's JSON payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from trellis.platform.clock import Clock
+from trellis.platform.db import Database
+from trellis.runtime.automation.rules import CompiledAction, CompiledWorkflowRule
+from trellis.runtime.channels import ChannelSettings
+from trellis.runtime.expressions import EvaluationContext, evaluate
+from trellis.runtime.identity.people import People, Person
+from trellis.runtime.registry import Registry
+from trellis.runtime.templates import Templates
+from trellis.runtime.values.coercion import to_json
+
+if TYPE_CHECKING:  # records.service still imports automation (on_save) while it loads
+    from trellis.runtime.records.service import RecordsService
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A rule meeting one record at one instant."""
+
+    rule: CompiledWorkflowRule
+    record: Mapping[str, Any]  # stored values, live formulas computed
+    related: Mapping[str, Mapping[str, Any] | None]  # lookup field -> related record
+    trigger: str  # created, updated, deleted, date, schedule
+    due_at: datetime
+    step: str = ""  # '-30d' for a date rule's offset
+    offset: int | None = None
+    anchor: str | None = None  # the date value a date rule fired for
+
+    @property
+    def record_id(self) -> str:
+        return str(self.record.get("id") or "")
+
+    def about(self) -> dict[str, str]:
+        """The record a side effect is about, as payloads carry it."""
+        return {"object": self.rule.object, "record_id": self.record_id}
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """One ledger row to be: what one action does for one recipient (or once, without one)."""
+
+    action: int  # the action's position in the rule
+    kind: str  # the action type
+    channel: str  # the message channel (email, sms, wecom, webhook, in_app); '' for other actions
+    recipient: str  # address or user id; '' when the action has none (part of the ledger key)
+    payload: Mapping[str, Any]  # JSON: everything `perform` needs, rendered now
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A ledger row the dispatcher claimed, as an action performs it."""
+
+    id: str  # also the idempotency key receivers and inbox rows dedupe on
+    kind: str
+    channel: str
+    recipient: str
+    payload: Mapping[str, Any]
+    attempts: int  # this attempt included
+
+
+class PlanContext:
+    """What actions plan with, in one transaction of one tenant: the release, the evaluation
+    context, the people lookups (cached for the whole planning call) and the templates."""
+
+    def __init__(self, registry: Registry, context: EvaluationContext, locale: str, people: People, depth: int):
+        self.registry = registry
+        self.context = context
+        self.locale = locale
+        self.people = people
+        self.depth = depth  # how many rule-caused writes led here: record actions write with depth + 1
+        self.templates = Templates(locale, context.timezone)
+
+    def values(self, firing: Firing, action: CompiledAction) -> dict[str, Any]:
+        """The action's `values` expressions evaluated for the firing's record, as JSON."""
+        return {name: to_json(evaluate(expr, firing.record, firing.related, self.context))
+                for name, expr in action.values.items()}
+
+    def people_named(self, firing: Firing, target: Mapping[str, Any]) -> list[Person]:
+        """The active users one `{"role"|"user"|"user_field": …}` entry of a rule names."""
+        (key, value), = target.items()
+        if key == "role":
+            return self.people.in_role(value)
+        if key == "user":
+            person = self.people.by_email(value)
+            return [person] if person else []
+        user_id = read_path(firing, value)
+        person = self.people.by_id(str(user_id)) if user_id else None
+        return [person] if person else []
+
+    def template_context(self, firing: Firing, person: Person | None, address: str | None = None) -> dict[str, Any]:
+        """What a template sees: the record, its related records by lookup field, the rule, the
+        recipient (name is blank for a plain address), the offset and due instant of a date rule."""
+        due_local = firing.due_at.astimezone(self.context.timezone)
+        return {
+            "record": firing.record,
+            "related": {k: v or {} for k, v in firing.related.items()},
+            "rule": {"name": firing.rule.name, "label": firing.rule.title(self.locale)},
+            "recipient": {"name": person.name if person else None, "email": person.email if person else None,
+                          "address": address or (person.email if person else None)},
+            "offset": firing.offset,
+            "due": due_local,
+            "today": self.context.today,
+        }
+
+
+def read_path(firing: Firing, path: str) -> Any:
+    """`field` of the record or `lookup.field` of a related record (None when the lookup is blank)."""
+    base, _, attr = path.partition(".")
+    if not attr:
+        return firing.record.get(base)
+    related = firing.related.get(base)
+    return related.get(attr) if related else None
+
+
+@dataclass(frozen=True)
+class PerformContext:
+    """What actions perform with. For an `atomic` type `db` is the transaction that marks the
+    row sent (joined as a savepoint), and `channels` and `records` write through it too."""
+
+    db: Database
+    registry: Registry
+    timezone: ZoneInfo
+    locale: str
+    clock: Clock
+    channels: ChannelSettings
+    records: Callable[[int], RecordsService]  # the records service writing at a rule depth
+
+
+class ActionType(Protocol):
+    """One kind of workflow action. See the package docstring for how to add one."""
+
+    name: str  # the `type` of the action in a rule
+    after_save: bool  # False: applied to the record before it is saved (on_save); never planned
+    atomic: bool  # True: performed inside the transaction that marks its ledger row sent
+
+    def plan(self, firing: Firing, action: CompiledAction, ctx: PlanContext) -> list[PlannedDelivery]:
+        """The ledger rows one firing of the action causes ([] for nothing to do). Raise
+        EvaluationError or TemplateError when it cannot be planned: the run fails with the reason."""
+        ...
+
+    def perform(self, delivery: Delivery, ctx: PerformContext) -> None:
+        """Do it. Raise DeliveryError (retryable or not), or let the records service's
+        RuntimeProblem through (a Conflict is retried, anything else is a dead letter)."""
+        ...
