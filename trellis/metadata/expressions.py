@@ -170,11 +170,13 @@ def analyse(source: str) -> Analysis:
     attributes: set[tuple[str, str]] = set()
     functions: set[str] = set()
     not_bare: set[int] = set()  # ids of Name nodes that are a callee or the base of `x.y`
+    # `parse` lets through only a name as a callee or as the base of `x.y`, so the tests on
+    # `func` and `value` below always hold; they tell the type checker what `parse` guarantees.
     for node in ast.walk(tree):  # breadth first: a parent is seen before its children
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             functions.add(node.func.id)
             not_bare.add(id(node.func))
-        elif isinstance(node, ast.Attribute):
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             attributes.add((node.value.id, node.attr))
             not_bare.add(id(node.value))
         elif isinstance(node, ast.Name) and id(node) not in not_bare:
@@ -211,9 +213,9 @@ def check(
     return problems
 
 
-def _column(text: str, node: ast.AST) -> int | None:
+def _column(text: str, node: ast.expr | ast.stmt) -> int | None:
     """1-based character column of a node on the first line (ast counts UTF-8 bytes)."""
-    if getattr(node, "lineno", None) != 1:
+    if node.lineno != 1:
         return None
     first_line = text.split("\n", 1)[0].encode("utf-8")
     return len(first_line[: node.col_offset].decode("utf-8", "replace")) + 1
@@ -249,16 +251,16 @@ class _Whitelist:
     def __init__(self, text: str):
         self.text = text
 
-    def refuse(self, node: ast.AST, message: str) -> ExpressionError:
+    def refuse(self, node: ast.expr, message: str) -> ExpressionError:
         return ExpressionError(message, _column(self.text, node))
 
-    def visit(self, node: ast.AST) -> None:
+    def visit(self, node: ast.expr) -> None:
         method = getattr(self, f"visit_{type(node).__name__}", None)
         if method is None:
             raise self.refuse(node, f"{_describe(node)} is not allowed")
         method(node)
 
-    def check_operator(self, owner: ast.AST, operator: ast.AST, allowed: tuple[type, ...]) -> None:
+    def check_operator(self, owner: ast.expr, operator: ast.AST, allowed: tuple[type, ...]) -> None:
         if not isinstance(operator, allowed):
             raise self.refuse(owner, f"{_describe(operator)} is not allowed")
 

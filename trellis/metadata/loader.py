@@ -8,9 +8,9 @@ one `MetadataInvalid` rather than stopping at the first.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from trellis.metadata.errors import MetadataError, MetadataInvalid, json_path
 from trellis.metadata.kinds import FOLDER_KINDS
@@ -93,37 +93,50 @@ def _validated(
     return metadata
 
 
-def _read_item(file: Path, relative: str, errors: list[MetadataError]) -> Any | None:
+class _Fail(Protocol):
+    """Records why an item file cannot be used: a sentence, at a JSON path inside the file."""
+
+    def __call__(self, message: str, path: str = "$") -> None: ...
+
+
+def _read_item(file: Path, relative: str, errors: list[MetadataError]) -> dict[str, Any] | None:
     """The parsed JSON of one item file, or None after appending why it cannot be read."""
 
     def fail(message: str, path: str = "$") -> None:
         errors.append(MetadataError(relative, path, message))
 
     if file.is_dir():
-        return fail("unexpected folder: a kind folder holds only .json files")
+        fail("unexpected folder: a kind folder holds only .json files")
+        return None
     if not file.name.endswith(".json"):
-        return fail("not a .json file: a kind folder holds only .json files (dotfiles are ignored)")
+        fail("not a .json file: a kind folder holds only .json files (dotfiles are ignored)")
+        return None
     if not file.is_file():
-        return fail("not a regular file")
+        fail("not a regular file")
+        return None
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            return fail(f"the file is {_mib(size)} ({size} bytes); {TOO_BIG}")
+            fail(f"the file is {_mib(size)} ({size} bytes); {TOO_BIG}")
+            return None
         with file.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
     except OSError as exc:
-        return fail(f"the file cannot be read: {exc.strerror or exc}")
+        fail(f"the file cannot be read: {exc.strerror or exc}")
+        return None
     if len(data) > MAX_FILE_BYTES:
-        return fail(f"the file has grown while being read; {TOO_BIG}")
+        fail(f"the file has grown while being read; {TOO_BIG}")
+        return None
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return fail(f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line} (offset {exc.start})")
+        fail(f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line} (offset {exc.start})")
+        return None
     return _parse_json(text, fail)
 
 
-def _parse_json(text: str, fail: Callable[..., None]) -> Any | None:
+def _parse_json(text: str, fail: _Fail) -> dict[str, Any] | None:
     """json.loads, with a sentence for each way it can refuse; duplicate keys are reported too."""
     duplicates: list[tuple[dict[str, Any], str]] = []
 
@@ -141,13 +154,17 @@ def _parse_json(text: str, fail: Callable[..., None]) -> Any | None:
     try:
         document = json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
-        return fail(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        fail(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        return None
     except RecursionError:
-        return fail(TOO_DEEP)
+        fail(TOO_DEEP)
+        return None
     except ValueError as exc:  # NaN/Infinity, integers too long to convert
-        return fail(f"invalid JSON: {exc}")
+        fail(f"invalid JSON: {exc}")
+        return None
     if not isinstance(document, dict):
-        return fail(_not_an_object(document))
+        fail(_not_an_object(document))
+        return None
     for owner, key in duplicates:
         message = f"duplicate key '{key}': JSON keys must be unique (the later one would silently win)"
         fail(message, _path_of(document, owner))

@@ -19,6 +19,8 @@ def meta_schema(kind: str) -> dict[str, Any]:
     """The meta-schema of `kind` as written, checked against JSON Schema 2020-12 itself."""
     text = resources.files("trellis.metadata").joinpath(f"meta_schemas/{kind}.schema.json").read_text("utf-8")
     schema = json.loads(text)
+    if not isinstance(schema, dict):
+        raise TypeError(f"meta_schemas/{kind}.schema.json must hold a JSON object, not {type(schema).__name__}")
     Draft202012Validator.check_schema(schema)
     return schema
 

@@ -116,7 +116,9 @@ def check_object(name: str, document: Mapping[str, Any], broken: Sequence[Parts]
             broken_keys.add(str(parts[0]))
     if "properties" in broken_keys or not isinstance(document.get("properties"), dict):
         return None
-    properties = {k: v if isinstance(v, dict) else {} for k, v in document["properties"].items()}
+    properties: dict[str, Mapping[str, Any]] = {
+        k: v if isinstance(v, dict) else {} for k, v in document["properties"].items()
+    }
     obj = ObjectView(name, document, properties, frozenset(broken_keys))
     for field_name, schema in properties.items():
         problem = names.check_field_name(field_name)

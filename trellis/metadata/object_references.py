@@ -87,7 +87,9 @@ class _References:
     def lookups(self, obj: ObjectView) -> Iterator[Problem]:
         for field_name, schema in obj.sound.items():
             target, reverse = schema.get("x-ref"), schema.get("x-reverse")
-            if target is not None and target not in self.all_names:
+            if target is None:
+                continue  # not a lookup (an x-reverse without x-ref fails the meta-schema)
+            if target not in self.all_names:
                 message = f"the lookup points to '{target}', which is not an object"
                 yield ("properties", field_name, "x-ref"), message + self.known_objects(target)
             elif reverse is not None and target in self.objects:

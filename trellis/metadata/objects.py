@@ -47,7 +47,7 @@ def json_type(schema: Mapping[str, Any]) -> str | None:
 
 def classify(schema: Mapping[str, Any]) -> FieldType | None:
     """The field type a property schema describes, or None when it is not one we store."""
-    kind = schema.get("x-kind")
+    kind: str = schema.get("x-kind", "")  # no x-kind ("") leaves each JSON type's default
     declared = json_type(schema)
     if "x-ref" in schema:
         return FieldType.LOOKUP if declared == "string" else None
@@ -153,7 +153,7 @@ def compile_object(name: str, document: Mapping[str, Any]) -> ObjectDef:
 
 def live_formulas(properties: Mapping[str, Mapping[str, Any]]) -> set[str]:
     """Formula fields that read the clock, directly or through another live formula."""
-    uses: dict[str, tuple[set[str], set[str]]] = {}
+    uses: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # field -> (names, functions) it reads
     for field_name, schema in properties.items():
         if "x-formula" in schema:
             analysis = analyse(schema["x-formula"])

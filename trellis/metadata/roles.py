@@ -35,7 +35,8 @@ def check_role_name(name: str) -> str | None:
 
 def grants_of(document: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
     """The per-object grants of a role document ({} when it grants nothing)."""
-    return document.get("objects", {})
+    grants: Mapping[str, Mapping[str, Any]] = document.get("objects", {})  # shape: role.schema.json
+    return grants
 
 
 def sound_grants(

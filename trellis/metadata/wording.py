@@ -95,7 +95,8 @@ _FORMATS = {"email": "a valid email address", "uri": "a valid URL such as https:
 
 def sentence(error: ValidationError, voice: Voice = AUTHOR) -> str:
     """What was expected and what was found, for one jsonschema error."""
-    v, expected, found = error.validator, error.validator_value, error.instance
+    v = error.validator
+    expected, found = _values(error)
     show = voice.show
     if v in voice.limits:
         return _limit(voice, str(v), expected, found)
@@ -114,6 +115,17 @@ def sentence(error: ValidationError, voice: Voice = AUTHOR) -> str:
     if v == "format":
         return f"expected {_FORMATS.get(expected, f'a valid {expected}')}; got {show(found)}"
     return error.message
+
+
+def _values(error: ValidationError) -> tuple[Any, Any]:
+    """The keyword's value in the schema and the instance it refused, both JSON values.
+
+    The stubs allow `Unset` for both, which only an error built by hand can have: a validator
+    sets them on every error it yields (`None` and the instance for a `false` subschema).
+    """
+    expected: Any = error.validator_value
+    found: Any = error.instance
+    return expected, found
 
 
 def _limit(voice: Voice, keyword: str, limit: Any, found: Any) -> str:
@@ -137,21 +149,24 @@ def translate(error: ValidationError) -> Iterator[tuple[Parts, str]]:
     and `const`; an object's descriptions are for people reading a form, hence only here.
     """
     parts = list(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(known), key=str):
+    expected, found = _values(error)
+    # A `false` subschema refuses with a bool for its schema (and no keyword): it describes nothing.
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    if error.validator == "additionalProperties" and isinstance(found, dict):
+        known = list(schema.get("properties", {}))
+        for key in sorted(set(found) - set(known), key=str):
             yield [*parts, key], _unknown_keyword(str(key), known)
     elif error.validator == "required":
-        for key in error.validator_value:
-            if key not in error.instance:
+        for key in expected:
+            if key not in found:
                 yield parts, f'expected the keyword "{key}"; it is missing'
     elif error.validator == "dependentRequired":
-        for key, needs in error.validator_value.items():
+        for key, needs in expected.items():
             for need in needs:
-                if key in error.instance and need not in error.instance:
+                if key in found and need not in found:
                     yield [*parts, key], f"{key} needs {need} as well; {need} is missing"
-    elif "description" in error.schema and error.validator in ("type", "pattern", "const"):
-        yield parts, f"expected {error.schema['description']}; got {AUTHOR.show(error.instance)}"
+    elif "description" in schema and error.validator in ("type", "pattern", "const"):
+        yield parts, f"expected {schema['description']}; got {AUTHOR.show(found)}"
     else:
         yield parts, sentence(error, AUTHOR)
 
