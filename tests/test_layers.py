@@ -32,6 +32,9 @@ RUNTIME_CORE = ("access", "compiled", "errors", "expressions", "query", "records
                 "storage", "templates", "values", "identity")
 RUNTIME_FEATURES = ("automation", "channels", "inbox", "graphql", "services", "worker")
 
+#: Features must not import the composition that sits above them.
+COMPOSITION = ("services", "worker")
+
 #: The registry compiles every kind of a release, so it may import each feature's compile step.
 COMPILE_STEPS = {"registry": frozenset({"trellis.runtime.automation.rules"})}
 
@@ -79,6 +82,8 @@ def _runtime_rule(importer: list[str], target: list[str], imported: str, where: 
     own, other = importer[2] if len(importer) > 2 else "", target[2]
     if own in RUNTIME_CORE and other in RUNTIME_FEATURES:
         yield f"{where}: the runtime core ({own}) must not know the feature {other}; use a write hook"
+    if own in RUNTIME_FEATURES and own not in COMPOSITION and other in COMPOSITION:
+        yield f"{where}: the feature {own} must not import {other}, which composes the features"
     if own == "registry" and other in RUNTIME_FEATURES and imported not in COMPILE_STEPS["registry"]:
         yield f"{where}: the registry may import only the compile steps {sorted(COMPILE_STEPS['registry'])}"
 

@@ -17,10 +17,10 @@ from trellis.platform.clock import utc_now
 from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.ledger import list_deliveries, requeue, run_history
 from trellis.runtime.automation.preview import PreviewItem, draft_registry, preview
-from trellis.runtime.automation.worker import TickReport, Worker
 from trellis.runtime.channels import ChannelConfigError, ChannelSettings
 from trellis.runtime.registry import Registry
 from trellis.runtime.services import TenantServices
+from trellis.runtime.worker import TickReport, Worker
 
 
 def _worker(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
