@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trellis.metadata.model import FieldDef, FieldType, ObjectDef
+from trellis.metadata.model import FieldDef, FieldType, ObjectDef, localized
 from trellis.runtime.graphql.maker import Translator, TypeMaker
 from trellis.runtime.graphql.names import NameTable, camel, is_enum_value
 from trellis.runtime.query.aggregates import BUCKETS, GroupBy
@@ -334,7 +334,7 @@ class Inputs:
 
 def describe(labels: Mapping[str, str], extra: str = "") -> str | None:
     """A description from `x-label`: `Amount (合同金额)`."""
-    english = labels.get("en") or labels.get("*")
+    english = localized(labels, "en", "") or None
     chinese = labels.get("zh-CN")
     text = " ".join(t for t in (english, f"({chinese})" if chinese and chinese != english else "") if t)
     return " ".join(t for t in (text, extra) if t) or None

@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from trellis.metadata.expressions import suggest
+from trellis.metadata.suggestions import suggest
 from trellis.runtime.automation.actions.approvals import StartApproval
 from trellis.runtime.automation.actions.base import (
     ActionType,
