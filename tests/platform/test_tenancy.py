@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -137,3 +138,27 @@ def test_a_world_readable_database_is_narrowed_when_opened(tmp_path: Path):
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_init_makes_the_installation_key_readable_by_its_owner_only(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "data")
+    inst = Installation(settings)
+    try:
+        inst.init()
+        key = settings.data_dir / "secret.key"
+        assert _mode(key) == 0o600
+        sealed = inst.secrets.seal("s3cret")
+        assert "s3cret" not in sealed
+    finally:
+        inst.dispose()
+    again = Installation(settings)  # a restart reads the same key back
+    try:
+        assert again.secrets.open(sealed) == "s3cret"
+    finally:
+        again.dispose()
+    given = Installation(Settings(data_dir=tmp_path / "other", secret_key=Fernet.generate_key().decode()))
+    try:
+        given.init()
+        assert not (tmp_path / "other" / "secret.key").exists()  # the setting wins; no file is made
+    finally:
+        given.dispose()

@@ -30,6 +30,8 @@ class Settings:
     database_url: str | None = None
     default_timezone: str = DEFAULT_TIMEZONE
     default_locale: str = DEFAULT_LOCALE
+    #: The key that seals secrets at rest (see `trellis.platform.secrets`); None: `secret.key` in `data_dir`.
+    secret_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_timezone(self.default_timezone)
@@ -52,6 +54,7 @@ class Settings:
             database_url=env.get("TRELLIS_DATABASE_URL") or None,
             default_timezone=env.get("TRELLIS_TIMEZONE", DEFAULT_TIMEZONE),
             default_locale=env.get("TRELLIS_LOCALE", DEFAULT_LOCALE),
+            secret_key=env.get("TRELLIS_SECRET_KEY") or None,
         )
 
 

@@ -16,6 +16,7 @@ import threading
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.tenancy import Installation, Tenant
 from trellis.runtime.automation.on_save import RuleHooks
+from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.errors import NotFound
 from trellis.runtime.identity import UserService
 from trellis.runtime.records.hooks import WriteHook
@@ -70,6 +71,10 @@ class TenantServices:
             raise NotFound(f"tenant {tenant} has no published metadata yet; "
                            f"publish some with `trellis metadata apply DIR --tenant {tenant}`")
         return registry
+
+    def channels(self, tenant: str) -> ChannelSettings:
+        """The tenant's channel settings, sealed with the installation key."""
+        return ChannelSettings(self.installation.database(tenant), self.installation.secrets)
 
     def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)

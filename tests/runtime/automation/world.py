@@ -141,13 +141,14 @@ class World:
     def dispatcher(self, **options: Any) -> Dispatcher:
         assert self.registry is not None
         options.setdefault("retry", RetryPolicy(max_attempts=3, base=timedelta(seconds=10)))
-        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(), **options)
+        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(),
+                          secrets=self.installation.secrets, **options)
 
     def dispatch(self, **options: Any) -> DispatchReport:
         return self.dispatcher(**options).run()
 
     def configure(self, channel: str, config: dict[str, Any]) -> None:
-        ChannelSettings(self.db).configure(channel, config, "test", self.clock())
+        ChannelSettings(self.db, self.installation.secrets).configure(channel, config, "test", self.clock())
 
     # -- reading what happened -------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from trellis.platform.clock import Clock
 from trellis.platform.db import Database, JoinedDatabase
+from trellis.platform.secrets import SecretBox
 from trellis.runtime.automation.actions import ActionType, Delivery, PerformContext, UnknownActionType, action_type
 from trellis.runtime.automation.tables import deliveries
 from trellis.runtime.channels import ChannelSettings, DeliveryError
@@ -61,10 +62,11 @@ class Dispatcher:
     """Delivers one tenant's ledger rows."""
 
     def __init__(self, db: Database, registry: Registry, timezone: ZoneInfo, locale: str,
-                 clock: Clock, *, hooks: Sequence[WriteHook], batch: int = 100,
+                 clock: Clock, *, hooks: Sequence[WriteHook], secrets: SecretBox, batch: int = 100,
                  lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy()):
         self.db = db
         self.hooks = hooks  # record actions write through the same hooks as every other write
+        self.secrets = secrets  # opens the tenant's channel settings
         self.registry = registry
         self.timezone = timezone
         self.locale = locale
@@ -137,7 +139,7 @@ class Dispatcher:
                                   depth=depth)
 
         return PerformContext(db, self.registry, self.timezone, self.locale, self.clock,
-                              ChannelSettings(db, self.clock), records)
+                              ChannelSettings(db, self.secrets, self.clock), records)
 
     def _failed(self, delivery: Delivery, lease: datetime, error: DeliveryError) -> str:
         attempts = delivery.attempts
