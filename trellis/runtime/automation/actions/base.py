@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from trellis.platform.clock import Clock
@@ -22,12 +22,10 @@ from trellis.runtime.automation.rules import CompiledAction, CompiledWorkflowRul
 from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.expressions import EvaluationContext, evaluate
 from trellis.runtime.identity.people import People, Person
+from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
 from trellis.runtime.templates import Templates
 from trellis.runtime.values.coercion import to_json
-
-if TYPE_CHECKING:  # records.service still imports automation (on_save) while it loads
-    from trellis.runtime.records.service import RecordsService
 
 
 @dataclass(frozen=True)
