@@ -30,13 +30,14 @@ from trellis.runtime.graphql.inputs import Inputs
 from trellis.runtime.graphql.limits import Limits
 from trellis.runtime.graphql.maker import TypeMaker
 from trellis.runtime.graphql.names import NameTable
-from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES
+from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES, BigInt
 from trellis.runtime.graphql.types import Outputs
 from trellis.runtime.registry import Registry
 from trellis.runtime.release_slots import ReleaseSlots
 
 #: Names every generated annotation may use, besides the generated types themselves.
-BASE_NAMESPACE: dict[str, Any] = {"ID": strawberry.ID, "Date": dt.date, "DateTime": dt.datetime, "Decimal": Decimal}
+BASE_NAMESPACE: dict[str, Any] = {"ID": strawberry.ID, "Date": dt.date, "DateTime": dt.datetime, "Decimal": Decimal,
+                                  "BigInt": BigInt}
 
 
 def read_field(source: Any, name: str) -> Any:
