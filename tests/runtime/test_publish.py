@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from tests.helpers import insert_records, metadata_set, obj, rows, schema_snapshot
 from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore
 
@@ -257,3 +259,33 @@ def test_standard_columns_match_the_names_expressions_may_read():
     from trellis.metadata.names import STANDARD_COLUMNS
     from trellis.runtime.storage import standard_columns
     assert [c.name for c in standard_columns()] == list(STANDARD_COLUMNS)
+
+
+REMINDER = {
+    "object": "contract",
+    "trigger": {"type": "date", "field": "end_date", "offset": [-30, -7], "unit": "days"},
+    "actions": [{"type": "notify", "channel": "in_app", "to": [{"field": "owner_id"}],
+                 "subject": "{{ record.number }}", "body": "ends {{ record.end_date }}"}],
+}
+
+
+def test_a_date_rule_indexes_the_field_it_scans_as_a_step_of_the_plan(store: MetadataStore):
+    """The scheduler searches the date by range on every tick: publishing indexes it, shown in the
+    plan like any other step, and drops the index when no date rule scans the field any more."""
+    publish(store, account=ACCOUNT, contract=CONTRACT)
+    insert_records(store.db, metadata_set(account=ACCOUNT, contract=CONTRACT), "contract",
+                   [{"id": f"c{i}", "number": f"HT-{i}", "end_date": date(2026, i, 1)} for i in range(1, 4)])
+    with_rule = MetadataSet({**dict(metadata_set(account=ACCOUNT, contract=CONTRACT).items()),
+                             ("workflow_rule", "reminder"): REMINDER})
+    result = store.publish(with_rule, author="test", message="reminders")
+    assert [step.describe() for step in result.plan.steps] == ["create index ix_contract__end_date on obj_contract"]
+    indexes = {i[0]: i for i in schema_snapshot(store.db)["obj_contract"]["indexes"]}
+    assert indexes["ix_contract__end_date"][1:] == (("end_date",), False)
+    assert rows(store.db, "SELECT count(*) FROM obj_contract") == [(3,)]
+
+    indexed = obj({**CONTRACT["properties"], "end_date": {"type": "string", "format": "date", "x-index": True}})
+    asked = MetadataSet({**dict(with_rule.items()), ("object", "contract"): indexed})
+    assert store.publish(asked, author="test").plan.steps == ()  # the same index, asked for by name now
+
+    result = publish(store, account=ACCOUNT, contract=CONTRACT)  # rule gone, x-index gone
+    assert [step.describe() for step in result.plan.steps] == ["drop index ix_contract__end_date on obj_contract"]
