@@ -102,8 +102,8 @@ class World:
     def store(self) -> MetadataStore:
         return MetadataStore(self.db)
 
-    def publish(self, **rules: dict[str, Any]) -> Registry:
-        items = {("object", "account"): ACCOUNT, ("object", "contract"): CONTRACT, ("role", "manager"): MANAGER_ROLE}
+    def publish(self, contract: dict[str, Any] = CONTRACT, **rules: dict[str, Any]) -> Registry:
+        items = {("object", "account"): ACCOUNT, ("object", "contract"): contract, ("role", "manager"): MANAGER_ROLE}
         items.update({("workflow_rule", name): rule for name, rule in rules.items()})
         self.store.publish(MetadataSet({k: copy.deepcopy(v) for k, v in items.items()}), author="test")
         self.registry = build_registry("acme", self.store.current())  # type: ignore[arg-type]
