@@ -10,10 +10,11 @@ those same objects to the execution.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from graphql import (
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     Node,
@@ -25,7 +26,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from trellis.runtime.graphql.selection import fields_of
+from trellis.runtime.graphql.selection import SelectionFold
 
 MAX_DEPTH = 10  # nested selections, counted from the root field (introspection excluded)
 MAX_ALIASES = 30
@@ -45,48 +46,47 @@ def _fragments(context: ValidationContext) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
+class _Depth(SelectionFold[None]):
+    """How deeply fields nest under a node (introspection excluded: GraphiQL's own query is deep)."""
+
+    def field(self, node: FieldNode, key: None) -> int:
+        return 0 if node.name.value.startswith("__") else 1 + self.selection(node, key)
+
+    def combine(self, values: Iterable[int]) -> int:
+        return max(values, default=0)
+
+
+class _Aliases(SelectionFold[None]):
+    """How many aliases a node holds, a fragment counted at each of its spreads."""
+
+    def field(self, node: FieldNode, key: None) -> int:
+        return (node.alias is not None) + self.selection(node, key)
+
+
+def _operations(context: ValidationContext) -> list[OperationDefinitionNode]:
+    return [d for d in context.document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
 class DepthLimit(ValidationRule):
     def __init__(self, context: ValidationContext):
         super().__init__(context)
-        fragments = _fragments(context)
-        for operation in context.document.definitions:
-            if isinstance(operation, OperationDefinitionNode):
-                deepest = self._depth(operation, fragments, frozenset(), 0)
-                if deepest > MAX_DEPTH:
-                    name = operation.name.value if operation.name else "the operation"
-                    context.report_error(limit_error("depth", MAX_DEPTH, f"{name} is nested {deepest} levels deep; "
-                                                     f"at most {MAX_DEPTH} are allowed", [operation]))
-
-    def _depth(self, node: Node, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str], depth: int) -> int:
-        if depth > MAX_DEPTH:
-            return depth  # deep enough to refuse: stop walking
-        deepest = depth
-        for field, path in fields_of(node, fragments, seen):
-            if field.name.value.startswith("__"):
-                continue  # introspection (GraphiQL's own query is deep)
-            deepest = max(deepest, self._depth(field, fragments, path, depth + 1))
-        return deepest
+        depth = _Depth(_fragments(context))
+        for operation in _operations(context):
+            deepest = depth.selection(operation, None)
+            if deepest > MAX_DEPTH:
+                name = operation.name.value if operation.name else "the operation"
+                context.report_error(limit_error("depth", MAX_DEPTH, f"{name} is nested {deepest} levels deep; "
+                                                 f"at most {MAX_DEPTH} are allowed", [operation]))
 
 
 class AliasLimit(ValidationRule):
     def __init__(self, context: ValidationContext):
         super().__init__(context)
-        fragments = _fragments(context)
-        count = 0
-        for operation in context.document.definitions:
-            if isinstance(operation, OperationDefinitionNode):
-                count += self._aliases(operation, fragments, frozenset())
+        aliases = _Aliases(_fragments(context))
+        count = sum(aliases.selection(operation, None) for operation in _operations(context))
         if count > MAX_ALIASES:
             context.report_error(limit_error("aliases", MAX_ALIASES,
                                              f"the query uses {count} aliases; at most {MAX_ALIASES} are allowed"))
-
-    def _aliases(self, node: Node, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str]) -> int:
-        count = 0
-        for field, path in fields_of(node, fragments, seen):
-            count += (field.alias is not None) + self._aliases(field, fragments, path)
-            if count > MAX_ALIASES:
-                break
-        return count
 
 
 RULES: tuple[type[ValidationRule], ...] = (DepthLimit, AliasLimit)
