@@ -1,4 +1,4 @@
-"""Limits every GraphQL request meets: depth, aliases, tokens and page size, always on.
+"""Limits every GraphQL request meets: depth, aliases, tokens, page size and cost, always on.
 
 Strawberry's `ValidationCache` keys its cache on (schema, document, validation rules). Its own
 limiter extensions create a new rule class each time they are constructed — per request when
@@ -6,12 +6,17 @@ passed as factories — so the key never repeats and the cache never hits. Here 
 are built once, at import, and the parse and validation caches live at module level too; the
 `Limits` extension made per request (Strawberry's supported, concurrency-safe way) only hands
 those same objects to the execution.
+
+The cost (cost.py: the records a query may return) depends on the request's variables, which
+the validation cache does not see; it is estimated after the cached validation has passed, in
+time linear in the document, and refused with the same code before execution. Its limit is the
+installation's (`TRELLIS_GRAPHQL_MAX_COST`), handed to each schema's `Limits` when it is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache, partial
 
 from graphql import (
     FieldNode,
@@ -25,7 +30,9 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
+from trellis.runtime.graphql.cost import estimate
 from trellis.runtime.graphql.selection import SelectionFold
 
 MAX_DEPTH = 10  # nested selections, counted from the root field (introspection excluded)
@@ -33,13 +40,15 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5_000
 MAX_PAGE = 100  # first / last of any connection
 MAX_BATCH = 100  # items of a batch mutation
+MAX_COST = 50_000  # records one request may ask for, unless the installation says otherwise
 CACHE_SIZE = 1_024  # distinct query texts kept parsed and validated (bounded: clients choose them)
 
 LIMIT_CODE = "GRAPHQL_VALIDATION_FAILED"
 
 
-def limit_error(limit: str, maximum: int, message: str, nodes: list[Node] | None = None) -> GraphQLError:
-    return GraphQLError(message, nodes, extensions={"code": LIMIT_CODE, "limit": limit, "max": maximum})
+def limit_error(limit: str, maximum: int, message: str, nodes: list[Node] | None = None,
+                **details: int) -> GraphQLError:
+    return GraphQLError(message, nodes, extensions={"code": LIMIT_CODE, "limit": limit, "max": maximum, **details})
 
 
 def _fragments(context: ValidationContext) -> dict[str, FragmentDefinitionNode]:
@@ -101,7 +110,17 @@ def cache_info() -> dict[str, object]:
 
 
 class Limits(SchemaExtension):
-    """Adds the limit rules, and parses and validates through the module-level caches."""
+    """Adds the limit rules, parses and validates through the module-level caches, and refuses
+    a query whose cost is over `max_cost`. Made per request (see `with_max_cost`)."""
+
+    def __init__(self, *, max_cost: int = MAX_COST, execution_context: ExecutionContext | None = None):
+        super().__init__(execution_context=execution_context)
+        self.max_cost = max_cost
+
+    @classmethod
+    def with_max_cost(cls, max_cost: int) -> Callable[[], Limits]:
+        """What a schema's `extensions` takes: a factory of this extension with `max_cost`."""
+        return partial(cls, max_cost=max_cost)
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
@@ -122,5 +141,17 @@ class Limits(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None and context.pre_execution_errors is None:
             errors = _validate(context.schema._schema, context.graphql_document, context.validation_rules)
-            context.pre_execution_errors = list(errors)  # a copy: the cached list is shared
+            context.pre_execution_errors = list(errors) or self._over_cost()  # a copy: the cached list is shared
         yield
+
+    def _over_cost(self) -> list[GraphQLError]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        cost = estimate(context.schema._schema, context.graphql_document, context.operation_name,
+                        context.variables, MAX_PAGE, MAX_BATCH)
+        if cost <= self.max_cost:
+            return []
+        return [limit_error("cost", self.max_cost,
+                            f"the query may return up to {cost:,} records (page sizes multiplied through nested "
+                            f"connections); at most {self.max_cost:,} are allowed per request: ask for smaller pages "
+                            f"(first/last) or fewer nested connections", cost=cost)]
