@@ -152,13 +152,15 @@ class Database:
 
     @contextmanager
     def _started(self, conn: Connection) -> Iterator[None]:
-        """What every transaction sets up once begun: the schema, and the statement time limit."""
-        if self.schema is not None:
-            conn.exec_driver_sql(f"SET LOCAL search_path TO {quote_schema(self.schema)}")
+        """What every transaction sets up once begun: the schema, and the statement time limit
+        (on PostgreSQL both in one round trip)."""
+        schema = quote_schema(self.schema) if self.schema is not None else None
         if self.statement_timeout_ms is None:
+            if schema is not None:
+                conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
             yield
             return
-        with statement_timeout(conn, self.statement_timeout_ms):
+        with statement_timeout(conn, self.statement_timeout_ms, search_path=schema):
             yield
 
     def table_names(self) -> set[str]:

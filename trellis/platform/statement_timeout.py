@@ -68,11 +68,16 @@ def restart_each_statement(engine: Engine) -> None:
 
 
 @contextmanager
-def statement_timeout(conn: Connection, timeout_ms: int) -> Iterator[None]:
+def statement_timeout(conn: Connection, timeout_ms: int, search_path: str | None = None) -> Iterator[None]:
     """Inside an open transaction: stop any statement of it that runs longer than `timeout_ms`,
-    raising StatementTimeout (the transaction's rollback is the caller's `begin()`'s)."""
+    raising StatementTimeout (the transaction's rollback is the caller's `begin()`'s).
+
+    PostgreSQL: `search_path` (a quoted schema name), when given, is set for the transaction in
+    the same round trip."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        settings = {"statement_timeout": str(int(timeout_ms)), **({"search_path": search_path} if search_path else {})}
+        conn.exec_driver_sql("SELECT " + ", ".join(f"set_config('{name}', '{value}', true)"
+                                                   for name, value in settings.items())).close()
         try:
             yield
         except DBAPIError as error:
