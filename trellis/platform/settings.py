@@ -27,7 +27,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where Trellis keeps its data and which database it talks to."""
+    """Where Trellis keeps its data, which database it talks to, and the limits a served request
+    meets (GraphQL cost, database statement time)."""
 
     data_dir: Path = field(default_factory=lambda: Path("trellis-data"))
     #: None means the embedded default: SQLite files under `data_dir`.
