@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -27,7 +28,7 @@ from trellis.runtime.graphql import resolvers
 from trellis.runtime.graphql.errors import log_unexpected
 from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.inputs import Inputs
-from trellis.runtime.graphql.limits import Limits
+from trellis.runtime.graphql.limits import MAX_COST, Limits
 from trellis.runtime.graphql.maker import TypeMaker
 from trellis.runtime.graphql.names import NameTable
 from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES, BigInt
@@ -58,7 +59,9 @@ class TenantSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(registry: Registry) -> TenantSchema:
+def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
+    """`max_cost`: the most records one request may ask for (the installation's
+    TRELLIS_GRAPHQL_MAX_COST; see cost.py)."""
     names = NameTable(dict(registry.objects))
     maker = TypeMaker(BASE_NAMESPACE)
     inputs = Inputs(maker, names, registry)
@@ -74,7 +77,7 @@ def build_schema(registry: Registry) -> TenantSchema:
         *(field for obj in objects for field in outputs.query_fields(obj)), *platform.query_fields()])
     mutation = maker.object_type("Mutation", [*(field for obj in objects for field in outputs.mutation_fields(obj)),
                                               *platform.mutation_fields()])
-    schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES,
+    schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits.with_max_cost(max_cost)], scalar_overrides=SCALAR_OVERRIDES,
                           config=StrawberryConfig(default_resolver=read_field))
     schema.tenant, schema.release = registry.tenant, registry.release
     return schema
@@ -89,8 +92,8 @@ class SchemaCache:
 
     KEEP = 2
 
-    def __init__(self, builder: Callable[[Registry], TenantSchema] = build_schema):
-        self._builder = builder
+    def __init__(self, builder: Callable[[Registry], TenantSchema] | None = None, max_cost: int = MAX_COST):
+        self._builder = builder or partial(build_schema, max_cost=max_cost)
         self._slots: ReleaseSlots[TenantSchema] = ReleaseSlots(keep=self.KEEP)
         self.builds = 0
 
