@@ -125,7 +125,8 @@ def _channels_set(args: argparse.Namespace, inst: Installation, out: TextIO) -> 
         print(f"error: --config is not JSON: {error}", file=sys.stderr)
         return 1
     try:
-        masked = ChannelSettings(inst.database(args.tenant)).configure(args.channel, config, args.author, utc_now())
+        masked = ChannelSettings(inst.database(args.tenant), outbound=inst.settings.outbound).configure(
+            args.channel, config, args.author, utc_now())
     except ChannelConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trellis.platform.outbound import ALLOW_SETTING, AllowListError, OutboundPolicy
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_LOCALE = "zh-CN"
 LOCALES = ("zh-CN", "en")
@@ -30,6 +32,8 @@ class Settings:
     database_url: str | None = None
     default_timezone: str = DEFAULT_TIMEZONE
     default_locale: str = DEFAULT_LOCALE
+    #: Where outgoing HTTP may go (TRELLIS_OUTBOUND_ALLOW); by default no internal address.
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
     def __post_init__(self) -> None:
         check_timezone(self.default_timezone)
@@ -52,7 +56,16 @@ class Settings:
             database_url=env.get("TRELLIS_DATABASE_URL") or None,
             default_timezone=env.get("TRELLIS_TIMEZONE", DEFAULT_TIMEZONE),
             default_locale=env.get("TRELLIS_LOCALE", DEFAULT_LOCALE),
+            outbound=outbound_policy(env.get(ALLOW_SETTING, "")),
         )
+
+
+def outbound_policy(allow: str) -> OutboundPolicy:
+    """The outbound policy of an allow-list setting (see trellis.platform.outbound)."""
+    try:
+        return OutboundPolicy.parse(allow)
+    except AllowListError as error:
+        raise SettingsError(f"{ALLOW_SETTING}: {error}") from None
 
 
 def check_timezone(name: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 from trellis.platform.clock import Clock, utc_now
+from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.tenancy import Installation, Tenant
 from trellis.runtime.automation.on_save import RuleHooks
 from trellis.runtime.errors import NotFound
@@ -37,6 +38,11 @@ class TenantServices:
         self._users: dict[str, UserService] = {}
         self._tenants: dict[str, Tenant] = {}
         self._lock = threading.Lock()
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """The installation's policy for outgoing HTTP (its settings' allow-list)."""
+        return self.installation.settings.outbound
 
     def tenant(self, tenant: str) -> Tenant:
         """The tenant's registry entry (time zone, locale), read once: tenants do not change."""

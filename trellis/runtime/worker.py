@@ -53,7 +53,8 @@ class Worker:
             zone, db = ZoneInfo(tenant.timezone), self.services.installation.database(name)
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
             report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),
-                                                 batch=self.batch, lease=self.lease, retry=self.retry).run()
+                                                 outbound=self.services.outbound, batch=self.batch, lease=self.lease,
+                                                 retry=self.retry).run()
         return report
 
     def run(self, interval: float, stop: threading.Event, on_tick: Callable[[TickReport], None] | None = None) -> None:

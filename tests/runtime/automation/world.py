@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
@@ -91,6 +92,7 @@ class World:
     clock: Clock
     registry: Registry | None = None
     users: dict[str, str] = field(default_factory=dict)  # email -> id
+    outbound: OutboundPolicy = OutboundPolicy()  # tests posting to receivers pass theirs (receivers.LOOPBACK)
 
     @classmethod
     def create(cls, installation: Installation) -> World:
@@ -141,13 +143,14 @@ class World:
     def dispatcher(self, **options: Any) -> Dispatcher:
         assert self.registry is not None
         options.setdefault("retry", RetryPolicy(max_attempts=3, base=timedelta(seconds=10)))
-        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(), **options)
+        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(),
+                          outbound=self.outbound, **options)
 
     def dispatch(self, **options: Any) -> DispatchReport:
         return self.dispatcher(**options).run()
 
     def configure(self, channel: str, config: dict[str, Any]) -> None:
-        ChannelSettings(self.db).configure(channel, config, "test", self.clock())
+        ChannelSettings(self.db, outbound=self.outbound).configure(channel, config, "test", self.clock())
 
     # -- reading what happened -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from trellis.platform.clock import Clock
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
 from trellis.runtime.automation.rules import CompiledAction, CompiledWorkflowRule
 from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.expressions import EvaluationContext, evaluate
@@ -132,7 +133,9 @@ def read_path(firing: Firing, path: str) -> Any:
 @dataclass(frozen=True)
 class PerformContext:
     """What actions perform with. For an `atomic` type `db` is the transaction that marks the
-    row sent (joined as a savepoint), and `channels` and `records` write through it too."""
+    row sent (joined as a savepoint), and `channels` and `records` write through it too.
+    `outbound` is the installation's policy for outgoing HTTP: `channels` send through it, and
+    an action that calls out itself passes it to `trellis.runtime.channels.http.send`."""
 
     db: Database
     registry: Registry
@@ -141,6 +144,7 @@ class PerformContext:
     clock: Clock
     channels: ChannelSettings
     records: Callable[[int], RecordsService]  # the records service writing at a rule depth
+    outbound: OutboundPolicy
 
 
 class ActionType(Protocol):
