@@ -50,6 +50,7 @@ class Answer:
     status: int = 200
     body: Any = field(default_factory=lambda: {"ok": True})  # JSON-encoded unless bytes or str
     delay: float = 0.0  # seconds to wait first
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (a redirect's Location)
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,11 @@ class Request:
 class HttpReceiver:
     """Answers requests in the order of `script` (then 200 `{"ok": true}`), recording them all."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[Request] = []
         self.script: list[Answer] = []
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer((host, 0), self._handler())
+        self.server = ThreadingHTTPServer((host, port), self._handler())
         self.port = self.server.server_address[1]
         self.url = f"http://{host}:{self.port}"
         self.named_url = f"http://{RECEIVER_HOST}:{self.port}"  # for rules: see the module docstring
@@ -96,6 +97,8 @@ class HttpReceiver:
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
+                for name, value in answer.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(raw)
 
