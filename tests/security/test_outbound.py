@@ -39,7 +39,7 @@ from trellis.platform.outbound import ALLOW_SETTING, OutboundPolicy, system_reso
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.tables import deliveries
-from trellis.runtime.channels import ChannelConfigError, ChannelSettings, DeliveryError
+from trellis.runtime.channels import ChannelConfigError, ChannelSettings, DeliveryError, SmsChannel
 from trellis.runtime.channels import http as channel_http
 from trellis.runtime.channels.outbound import OutboundRefused, client
 from trellis.runtime.services import TenantServices
@@ -322,6 +322,17 @@ def test_channel_urls_naming_an_internal_address_are_refused_when_configured(ten
     assert problem.path == "wecom.robots.ops" and "169.254.169.254 is a link-local address" in problem.message
     assert "SECRET-KEY-1" not in str(refused.value)  # the robot's URL holds its key
     assert ChannelSettings(tenant_db).masked() == {}  # nothing was saved
+
+
+@pytest.mark.parametrize(("url", "why"), [("http://gw.example:99999/send", "it is not a usable URL"),
+                                          ("http://300.1.1.1/send", "looks like an IPv4 address"),
+                                          ("http://10.9.8.7/send", "10.9.8.7 is a private address; allow it")])
+def test_a_gateway_url_is_checked_before_it_is_saved(url: str, why: str):
+    gateway = {"url": url, "body_template": "{{ text }}", "content_type": "text/plain"}
+    with pytest.raises(ChannelConfigError) as refused:
+        SmsChannel(gateway, LOOPBACK)
+    [problem] = refused.value.problems
+    assert problem.path == "sms.url" and why in problem.message
 
 
 def test_the_allow_list_admits_a_configured_loopback_url_until_it_is_withdrawn(tenant_db: Database):

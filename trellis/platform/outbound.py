@@ -220,14 +220,15 @@ class OutboundPolicy:
         problem = literal_refusal(url)
         if problem is None:
             return None
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        if parts.scheme.lower() in SCHEMES and host:
+        try:
+            parts = urlsplit(url.strip())
+            host, port = parts.hostname or "", parts.port or (443 if parts.scheme.lower() == "https" else 80)
             address = ipaddress.IPv4Address("127.0.0.1") if is_local_name(host) else literal_address(host)
-            if address is not None and self.refusal(host, port, address) is None:
-                return None
-        return f"{problem}; allow it with {ALLOW_SETTING}" if parts.scheme.lower() in SCHEMES and host else problem
+        except ValueError:
+            return problem  # no usable URL: nothing to allow
+        if address is None or parts.scheme.lower() not in SCHEMES:
+            return problem
+        return None if self.refusal(host, port, address) is None else f"{problem}; allow it with {ALLOW_SETTING}"
 
     def __str__(self) -> str:
         return ", ".join(str(entry) for entry in self.allow) or "nothing"
