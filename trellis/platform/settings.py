@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trellis.platform.outbound import ALLOW_SETTING, AllowListError, OutboundPolicy
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_LOCALE = "zh-CN"
 LOCALES = ("zh-CN", "en")
@@ -39,6 +41,8 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     graphql_max_cost: int = DEFAULT_GRAPHQL_MAX_COST
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    #: Where outgoing HTTP may go (TRELLIS_OUTBOUND_ALLOW); by default no internal address.
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
     def __post_init__(self) -> None:
         check_timezone(self.default_timezone)
@@ -68,6 +72,7 @@ class Settings:
                                          DEFAULT_GRAPHQL_MAX_COST),
             statement_timeout_ms=parse_whole("TRELLIS_STATEMENT_TIMEOUT_MS", env.get("TRELLIS_STATEMENT_TIMEOUT_MS"),
                                              DEFAULT_STATEMENT_TIMEOUT_MS),
+            outbound=outbound_policy(env.get(ALLOW_SETTING, "")),
         )
 
     def environ(self) -> dict[str, str]:
@@ -80,7 +85,17 @@ class Settings:
             env["TRELLIS_DATABASE_URL"] = self.database_url
         if self.secret_key:
             env["TRELLIS_SECRET_KEY"] = self.secret_key
+        if self.outbound.source:
+            env[ALLOW_SETTING] = self.outbound.source
         return env
+
+
+def outbound_policy(allow: str) -> OutboundPolicy:
+    """The outbound policy of an allow-list setting (see trellis.platform.outbound)."""
+    try:
+        return OutboundPolicy.parse(allow)
+    except AllowListError as error:
+        raise SettingsError(f"{ALLOW_SETTING}: {error}") from None
 
 
 def check_timezone(name: str) -> str:

@@ -17,6 +17,7 @@ import threading
 
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.tenancy import Installation, Tenant
 from trellis.runtime.automation.on_save import RuleHooks
 from trellis.runtime.channels import ChannelSettings
@@ -43,6 +44,11 @@ class TenantServices:
         self._users: dict[str, UserService] = {}
         self._tenants: dict[str, Tenant] = {}
         self._lock = threading.Lock()
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """The installation's policy for outgoing HTTP (its settings' allow-list)."""
+        return self.installation.settings.outbound
 
     def tenant(self, tenant: str) -> Tenant:
         """The tenant's registry entry (time zone, locale), read once: tenants do not change."""
@@ -83,7 +89,7 @@ class TenantServices:
 
     def channels(self, tenant: str) -> ChannelSettings:
         """The tenant's channel settings, sealed with the installation key."""
-        return ChannelSettings(self.installation.database(tenant), self.installation.secrets)
+        return ChannelSettings(self.installation.database(tenant), self.installation.secrets, outbound=self.outbound)
 
     def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)

@@ -53,8 +53,9 @@ class Worker:
             zone, db = ZoneInfo(tenant.timezone), self.services.installation.database(name)
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
             report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),
-                                                 secrets=self.services.installation.secrets, batch=self.batch,
-                                                 lease=self.lease, retry=self.retry).run()
+                                                 secrets=self.services.installation.secrets,
+                                                 outbound=self.services.outbound, batch=self.batch, lease=self.lease,
+                                                 retry=self.retry).run()
         return report
 
     def run(self, interval: float, stop: threading.Event, on_tick: Callable[[TickReport], None] | None = None) -> None:

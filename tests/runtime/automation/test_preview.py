@@ -22,7 +22,7 @@ WITHIN_A_MONTH = {
 
 
 def test_live_formulas_conditions_and_templates_are_read_on_the_due_day(world: World):
-    world.publish(contract=LIVE, within_a_month=WITHIN_A_MONTH)
+    world.publish({("object", "contract"): LIVE}, within_a_month=WITHIN_A_MONTH)
     ends = world.clock.now.astimezone(SHANGHAI).date() + timedelta(days=40)  # 40 days left today
     world.contract("Cloud plan", ends)
     [item] = preview(world.db, world.registry, SHANGHAI, "zh-CN", world.clock.now, 20)  # type: ignore[arg-type]

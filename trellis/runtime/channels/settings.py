@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.secrets import SecretBox, is_sealed
 from trellis.runtime.channels import email, sms, webhook, wecom
 from trellis.runtime.channels.base import Channel, ChannelConfigError, ConfigSchema, DeliveryError
@@ -32,9 +33,10 @@ from trellis.runtime.channels.wecom import WeComChannel
 
 IN_APP = "in_app"
 
-#: The configurable channels: their settings and how to build the adapter from them.
-ADAPTERS: dict[str, tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]] = {
-    "email": (email.CONFIG, EmailChannel),
+#: The configurable channels: their settings and how to build the adapter from them and the
+#: installation's outbound policy (which HTTP channels send through; SMTP is not HTTP).
+ADAPTERS: dict[str, tuple[ConfigSchema, Callable[[Mapping[str, Any], OutboundPolicy], Channel]]] = {
+    "email": (email.CONFIG, lambda config, _outbound: EmailChannel(config)),
     "sms": (sms.CONFIG, SmsChannel),
     "wecom": (wecom.CONFIG, WeComChannel),
     "webhook": (webhook.CONFIG, WebhookChannel),
@@ -45,10 +47,12 @@ CHANNELS = (*ADAPTERS, IN_APP)
 class ChannelSettings:
     """The channels of one tenant: settings for admins, adapters for the dispatcher."""
 
-    def __init__(self, db: Database, secrets: SecretBox, clock: Clock = utc_now):
+    def __init__(self, db: Database, secrets: SecretBox, clock: Clock = utc_now, *,
+                 outbound: OutboundPolicy = OutboundPolicy()):
         self.db = db
         self.secrets = secrets
         self.clock = clock
+        self.outbound = outbound  # the installation's: what an HTTP channel may reach
 
     def configure(self, channel: str, config: Mapping[str, Any], updated_by: str, now: datetime) -> dict[str, Any]:
         """Validate and save one channel's settings; the answer is what `masked` will show."""
@@ -56,7 +60,7 @@ class ChannelSettings:
         with self.db.write() as conn:
             stored = self._stored(conn, channel)
             checked = schema.check(schema.keep_secrets(config, stored or {}))
-            build(checked)  # what only the adapter can check, such as a body template's syntax
+            build(checked, self.outbound)  # what only the adapter can check: a template's syntax, a URL's host
             values = {"config": self._seal(checked), "updated_by": updated_by, "updated_at": now}
             if stored is None:
                 conn.execute(insert(channel_settings).values(channel=channel, **values))
@@ -100,11 +104,10 @@ class ChannelSettings:
             raise DeliveryError(f"channel {name} is not configured for this tenant; an admin must set it up "
                                 "before messages can be sent over it", retryable=False)
         try:
-            return ADAPTERS[name][1](stored)
+            return ADAPTERS[name][1](stored, self.outbound)
         except ChannelConfigError as error:
             raise DeliveryError(f"the stored settings of channel {name} are no longer valid: {error}",
                                 retryable=False) from error
-
 
     def _stored(self, conn: Connection, channel: str) -> dict[str, Any] | None:
         text = conn.execute(select(channel_settings.c.config).where(channel_settings.c.channel == channel)).scalar()
@@ -118,7 +121,7 @@ class ChannelSettings:
         return self.secrets.seal(json.dumps(config, ensure_ascii=False))
 
 
-def _adapter(channel: str) -> tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]:
+def _adapter(channel: str) -> tuple[ConfigSchema, Callable[[Mapping[str, Any], OutboundPolicy], Channel]]:
     if channel == IN_APP:
         raise ChannelConfigError(f"channel {IN_APP} has no settings: it always exists")
     if channel not in ADAPTERS:
