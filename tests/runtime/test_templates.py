@@ -138,6 +138,10 @@ FORMAT = r"format widths must be written out and below 100000"
     ("{% set s = 'x' * 99999 %}{{ s.replace('', s)|length }}", VALUES),
     ("{% set s = 'x' * 99999 %}{{ ([s] * 99)|join|length }}", VALUES),
     ("{{ [[1]] * 99999|sum(start=[]) }}", r"sum adds numbers"),
+    ("{{ ('x' * 99999).encode().replace(''.encode(), ('y' * 99999).encode())|length }}", VALUES),
+    ("{{ ('a ' * 49999)|urlize(target='x' * 99999)|length }}", VALUES),
+    ("{{ ('x' * 99999)|sort|length }}", STEPS),
+    ("{% for i in range(10) %}{{ ('word ' * 19999)|wordwrap(5)|length }}{% endfor %}", STEPS),
 ])
 def test_runaway_templates_are_stopped_by_the_limit_they_reach(source: str, refusal: str):
     """Each runaway is refused, and by the limit it reaches first (how fast is measured in

@@ -88,14 +88,15 @@ class Budget:
         self.spend(self.size_of(value))
         return value
 
-    def handled(self, value: Value) -> Value:
-        """`value`, charging the steps of going over it (comparing, searching, sorting it)."""
-        if isinstance(value, str):
-            self.step(1 + (len(value) >> _SCAN))
+    def handled(self, value: Value, times: int = 1) -> Value:
+        """`value`, charging the steps of going over it (comparing, searching it) `times` over
+        (sorting, say, compares each item more than once)."""
+        if isinstance(value, str | bytes):
+            self.step(times * (1 + (len(value) >> _SCAN)))
         elif type(value) in _SCALARS or type(value) is int:
-            self.step()
+            self.step(times)
         else:
-            self.step(measure(value, MAX_VALUES, self.steps)[1])
+            self.step(times * measure(value, MAX_VALUES, self.steps)[1])
         return value
 
     def numbers_for(self, count: int) -> None:

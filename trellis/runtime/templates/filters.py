@@ -2,7 +2,8 @@
 charging the rendering's budget.
 
 Every filter charges a step and the steps of going over what it is given (sorting, joining,
-searching it), is bounded before it runs when it can build far more than it was given
+searching it: more for filters that run Python code for each character or compare items), is
+bounded before it runs when it can build far more than it was given
 (`sizes.FILTER_BOUNDS`, widths and counts), and has what it returns charged as built. The
 filters that hand back a generator (`map`, `select`, `batch`) are charged as it is used: by the
 loop that goes over it or the filter that makes it a list. Tests charge a step and what they go
@@ -24,8 +25,16 @@ from trellis.runtime.templates.budget import current
 from trellis.runtime.templates.sizes import FILTER_BOUNDS, check_widths
 
 #: Filters that only look at what they are given (its length, its first item), never over all of it.
-_GLANCING = frozenset({"length", "count", "first", "last", "default", "d", "attr", "random", "safe", "abs", "int",
+_GLANCING = frozenset({"length", "count", "first", "last", "default", "d", "attr", "random", "abs", "int",
                        "float", "round"} | HELPERS)
+#: Filters that go over a text at the speed of Python's own string code (a step per 64
+#: characters, as `in` does); the others run Python code for each character or word of a text
+#: (`wordwrap`, `title`, `urlize`, or a text given where a list is expected, `'…'|sort`), a
+#: step for each character.
+_FAST_ON_TEXT = frozenset({"capitalize", "center", "e", "escape", "forceescape", "format", "indent", "join", "lower",
+                           "replace", "reverse", "safe", "string", "striptags", "tojson", "trim", "truncate", "upper"})
+#: Filters that compare items with each other: the steps of going over them, this many times.
+_COMPARING = {"sort": 4, "unique": 4, "groupby": 4, "dictsort": 4, "min": 2, "max": 2}
 
 
 def budgeted_filters(own: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
@@ -43,14 +52,19 @@ def budgeted_tests() -> dict[str, Any]:
 def _budgeted_filter(name: str, builtin: Callable[..., Any]) -> Callable[..., Any]:
     at = 1 if getattr(builtin, "jinja_pass_arg", None) is not None else 0  # after the context it is given
     bound = FILTER_BOUNDS.get(name)
+    glancing = name in _GLANCING
+    per_character = not glancing and name not in _FAST_ON_TEXT
+    times = _COMPARING.get(name, 1)
 
     @functools.wraps(builtin)
     def budgeted(*args: Any, **kwargs: Any) -> Any:
         budget = current()
         budget.step()
         value = args[at] if len(args) > at else kwargs.get("value")
-        if name not in _GLANCING:
-            budget.handled(value)
+        if per_character and isinstance(value, str):
+            budget.step(len(value) * times)
+        elif not glancing:
+            budget.handled(value, times)
         if name in SIZE_FILTERS:
             check_widths([*args[at + 1:], *kwargs.values()])
         if bound is not None:

@@ -21,7 +21,7 @@ from trellis.runtime.expressions.values import MAX_POWER_BITS
 from trellis.runtime.templates.budget import current
 from trellis.runtime.templates.errors import TemplateError
 from trellis.runtime.templates.metering import MeteredCodeGenerator
-from trellis.runtime.templates.sizes import METHOD_BOUNDS, check_widths, formatted
+from trellis.runtime.templates.sizes import METHOD_BOUNDS, as_text, check_widths, formatted
 
 Value = TypeVar("Value")
 
@@ -59,9 +59,10 @@ class Sandbox(SandboxedEnvironment):
 
     @staticmethod
     def joined(parts: Sequence[Any]) -> str:
-        """`a ~ b ~ …`: what is not text yet is measured before it is written out."""
+        """`a ~ b ~ …`: what is not text yet is charged as long as it may be once written out, and
+        the whole before it is built."""
         budget = current()
-        texts = [part if isinstance(part, str) else str(budget.built(part)) for part in parts]
+        texts = [part if isinstance(part, str) else str(_written(part)) for part in parts]
         budget.spend(sum(map(len, texts)))
         return "".join(texts)
 
@@ -80,14 +81,15 @@ class Sandbox(SandboxedEnvironment):
             _check_power(left, right)
         elif operator == "*":
             for items, times in ((left, right), (right, left)):
-                if isinstance(items, str | list | tuple) and isinstance(times, int):
+                if isinstance(items, str | bytes | list | tuple) and isinstance(times, int):
                     if len(items) * times > MAX_OUTPUT:
                         raise TemplateError(f"repetition would make {len(items) * times:,} items; "
                                             f"the limit is {MAX_OUTPUT:,}")
                     budget.spend(budget.size_of(items) * max(times, 0))
             if type(left) is int and type(right) is int and left.bit_length() + right.bit_length() > MAX_POWER_BITS:
                 raise TemplateError("a product of whole numbers this large is too large to compute")
-        elif operator == "+" and isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+        elif operator == "+" and isinstance(left, str | bytes | list | tuple) \
+                and isinstance(right, str | bytes | list | tuple):
             budget.spend(budget.size_of(left) + budget.size_of(right))
         elif operator == "%" and isinstance(left, str):
             budget.require(formatted(budget, left, (right,), {}))
@@ -103,8 +105,9 @@ class Sandbox(SandboxedEnvironment):
             before = len(growing)
             if getattr(__obj, "__name__", "") in _SCANNING:
                 budget.handled(growing)
-            budget.require(sum(len(arg) for arg in (*args, *kwargs.values()) if isinstance(arg, str | list | tuple | dict | set)))
-        elif isinstance(receiver, str):
+            given = (*args, *kwargs.values())
+            budget.require(sum(len(arg) for arg in given if isinstance(arg, str | list | tuple | dict | set)))
+        elif isinstance(receiver, str | bytes):
             args = _bounded_method(receiver, getattr(__obj, "__name__", ""), args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if growing is not None:
@@ -133,9 +136,9 @@ class Sandbox(SandboxedEnvironment):
 _VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 
 
-def _bounded_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """A string method's arguments, once the text it can build is known to fit (`join` is
-    given a list, so that it can be measured)."""
+def _bounded_method(text: str | bytes, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """A text's (or bytes') method's arguments, once what it can build is known to fit (`join`
+    is given a list, so that it can be measured)."""
     budget = current()
     budget.handled(text)
     if name in SIZE_METHODS:
@@ -166,12 +169,19 @@ def budgeted_range(*args: int) -> range:
 
 def printed(value: Any) -> Any:
     """What `{{ … }}` writes (Jinja's `finalize`): None as nothing; a value that is not text yet
-    is measured before it is written out."""
+    is charged as long as it may be once written out."""
     if type(value) is str:
         return value
     if value is None:
         return ""
-    return current().built(value)
+    return _written(value)
+
+
+def _written(value: Value) -> Value:
+    """`value`, about to be written out as text: charged as long as that text may be."""
+    budget = current()
+    budget.spend(as_text(budget, value))
+    return value
 
 
 __all__ = ["Sandbox", "budgeted_range", "printed"]
