@@ -18,9 +18,8 @@ and whatever asks for it fails, so nothing runs then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, time, timedelta
 from decimal import Decimal
@@ -70,15 +69,20 @@ class Budget:
                                 "and lists (one that doubles in a loop outgrows any limit)")
 
     def spend(self, size: int) -> None:
-        self.require(size)
+        if size > self.values:
+            self.require(size)
         self.values -= size
 
     def size_of(self, value: Any) -> int:
         """The characters and items of `value`, measured deep (charging the steps of going over it);
         more than what is left means it would not fit."""
-        if type(value) is str:
+        kind = type(value)
+        if kind is str:
             self.step(1 + (len(value) >> _SCAN))
             return len(value)
+        if kind in _SCALARS or kind is int and value.bit_length() <= 64:
+            self.step()
+            return 1
         size, steps = measure(value, self.values, self.steps)
         self.step(steps)
         return size
@@ -106,14 +110,19 @@ class Budget:
         self.numbers -= count
 
 
-@contextmanager
-def rendering() -> Iterator[Budget]:
-    """A fresh budget for one rendering, current until it ends."""
-    token = _budget.set(Budget())
-    try:
-        yield _budget.get()
-    finally:
-        _budget.reset(token)
+class rendering:  # noqa: N801 (used as `with rendering():`, like a function)
+    """A fresh budget for one rendering, current until it ends (a class rather than a generator:
+    it is entered for every message rendered)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> Budget:
+        budget = Budget()
+        self._token = _budget.set(budget)
+        return budget
+
+    def __exit__(self, *exception: object) -> None:
+        _budget.reset(self._token)
 
 
 def current() -> Budget:

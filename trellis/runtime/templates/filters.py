@@ -39,14 +39,17 @@ _COMPARING = {"sort": 4, "unique": 4, "groupby": 4, "dictsort": 4, "min": 2, "ma
 
 def budgeted_filters(own: Mapping[str, Callable[..., Any]]) -> dict[str, Callable[..., Any]]:
     """Every filter a template may use: Jinja's (`JINJA_FILTERS`) and `own` (the helpers and
-    `tojson`, which replace Jinja's of the same name), each charging the budget."""
-    chosen = {name: own.get(name) or FILTERS[name] for name in JINJA_FILTERS | HELPERS}
-    return {name: _budgeted_filter(name, builtin) for name, builtin in chosen.items()}
+    `tojson`, which replace Jinja's of the same name), each charging the budget. Jinja's are
+    wrapped once, here at import: a `Templates` is made for every planning of rules."""
+    missing = HELPERS - own.keys()
+    if missing:
+        raise ValueError(f"no helper given for {', '.join(sorted(missing))}")
+    return {**_JINJA_FILTERS, **{name: _budgeted_filter(name, helper) for name, helper in own.items()}}
 
 
 def budgeted_tests() -> dict[str, Any]:
     """Every test a template may use (`TEMPLATE_TESTS`, all Jinja's), each charging the budget."""
-    return {name: _budgeted_test(cast(Callable[..., Any], TESTS[name])) for name in TEMPLATE_TESTS}
+    return dict(_TESTS)
 
 
 def _budgeted_filter(name: str, builtin: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,6 +58,7 @@ def _budgeted_filter(name: str, builtin: Callable[..., Any]) -> Callable[..., An
     glancing = name in _GLANCING
     per_character = not glancing and name not in _FAST_ON_TEXT
     times = _COMPARING.get(name, 1)
+    sized = name in SIZE_FILTERS
 
     @functools.wraps(builtin)
     def budgeted(*args: Any, **kwargs: Any) -> Any:
@@ -65,7 +69,7 @@ def _budgeted_filter(name: str, builtin: Callable[..., Any]) -> Callable[..., An
             budget.step(len(value) * times)
         elif not glancing:
             budget.handled(value, times)
-        if name in SIZE_FILTERS:
+        if sized:
             check_widths([*args[at + 1:], *kwargs.values()])
         if bound is not None:
             if name == "join" and len(args) > at and isinstance(value, Iterable) and not isinstance(value, Sequence):
@@ -90,3 +94,7 @@ def _budgeted_test(builtin: Callable[..., Any]) -> Callable[..., Any]:
         return builtin(*args, **kwargs)
 
     return budgeted
+
+
+_JINJA_FILTERS = {name: _budgeted_filter(name, FILTERS[name]) for name in JINJA_FILTERS}
+_TESTS = {name: _budgeted_test(cast(Callable[..., Any], TESTS[name])) for name in TEMPLATE_TESTS}
