@@ -26,9 +26,6 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-
 from trellis.metadata.cron import CronError, parse_cron
 from trellis.metadata.definitions import DATE_TYPES, FieldType
 from trellis.metadata.errors import Parts
@@ -38,6 +35,8 @@ from trellis.metadata.metaschemas import meta_validator
 from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS, STANDARD_COLUMNS, check_object_name
 from trellis.metadata.object_checks import ObjectView, sound_objects
 from trellis.metadata.suggestions import suggest
+from trellis.metadata.template_checks import check_template
+from trellis.metadata.templates import RULE_TEMPLATE_NAMES
 from trellis.metadata.wording import article
 from trellis.platform.outbound import ALLOW_SETTING, literal_refusal
 
@@ -46,7 +45,6 @@ BEFORE_SAVE_ACTIONS = frozenset({"set_fields", "reject"})
 DEFAULT_AT = "09:00"
 DEFAULT_CATCH_UP: Mapping[str, Any] = {"policy": "send_late", "within_days": 3}
 _TEXTUAL = frozenset({FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.ENUM})
-_TEMPLATE_SYNTAX = SandboxedEnvironment()
 #: Standard columns the platform maintains: a rule may set only the others (handing a record over).
 _MAINTAINED = frozenset(STANDARD_COLUMNS) - SETTABLE_SYSTEM_FIELDS
 #: The one key each kind of recipient object holds.
@@ -99,15 +97,6 @@ def check_rule(document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
         known = ", ".join(sorted(all_objects)) or "none"
         return [(("object",), f"'{object_name}' is not an object (objects: {known}){suggest(object_name, all_objects)}")]
     return list(_RuleCheck(document, objects, all_objects, roles, approval_processes).problems())
-
-
-def check_template(source: str) -> str | None:
-    """A sentence for a template that does not parse, else None."""
-    try:
-        _TEMPLATE_SYNTAX.parse(source)
-    except jinja2.TemplateSyntaxError as error:
-        return f"template syntax error on line {error.lineno}: {error.message}"
-    return None
 
 
 def date_offsets(trigger: Mapping[str, Any]) -> tuple[int, ...]:
@@ -241,9 +230,9 @@ class _RuleCheck:
 
     @staticmethod
     def templates(parts: Parts, action: Mapping[str, Any], keys: tuple[str, ...]) -> Iterator[Problem]:
+        """Message templates, against what a rule's templates see (RULE_TEMPLATE_NAMES)."""
         for key in keys:
-            problem = check_template(action[key]) if key in action else None
-            if problem:
+            for problem in check_template(action[key], RULE_TEMPLATE_NAMES) if key in action else ():
                 yield (*parts, key), problem
 
     def values(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
@@ -362,4 +351,4 @@ KIND = Kind(
 )
 
 __all__ = ["ACTION_TYPES", "BEFORE_SAVE_ACTIONS", "DEFAULT_AT", "DEFAULT_CATCH_UP", "KIND", "ObjectFields",
-           "check_rule", "check_rules", "check_template", "date_offsets", "object_fields"]
+           "check_rule", "check_rules", "date_offsets", "object_fields"]

@@ -1,6 +1,7 @@
 """The registry of action types: it names every type the metadata language has, the dispatcher
 finds each row's type by its `kind` (an unknown or unavailable one is a dead letter saying why),
-and a task notifies its assignee through the in-app channel."""
+a task notifies its assignee through the in-app channel, and a template sees the names publish
+checks it against."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.runtime.automation.world import World
+from tests.runtime.automation.world import REMINDER, SHANGHAI, START, World
+from trellis.metadata.templates import RULE_TEMPLATE_NAMES
 from trellis.platform.ids import new_id
-from trellis.runtime.automation.actions import ACTIONS, UnknownActionType, action_type
+from trellis.runtime.automation.actions import ACTIONS, Firing, PlanContext, UnknownActionType, action_type
 from trellis.runtime.automation.tables import deliveries, workflow_runs
+from trellis.runtime.expressions import EvaluationContext
+from trellis.runtime.identity.people import People
 from trellis.runtime.inbox.tables import tasks
 
 
@@ -81,3 +85,13 @@ def test_a_task_notifies_its_assignee_through_the_in_app_channel(world: World):
     assert task["delivery_id"] == note["delivery_id"] == ledger["id"]  # the channel's guard keys on it
     assert (note["user_id"], note["title"], note["created_at"]) == \
         (world.users["alice@acme.test"], "Check Cloud plan", world.clock())
+
+
+def test_a_template_sees_the_names_publish_checks_it_against(world: World):
+    """`RULE_TEMPLATE_NAMES` is what publish lets a rule's template use; planning gives exactly it."""
+    registry = world.publish(reminder=REMINDER)
+    rule = registry.automation.rules["reminder"]
+    with world.db.read() as conn:
+        ctx = PlanContext(registry, EvaluationContext(SHANGHAI, START), "zh-CN", People(conn), depth=0)
+        context = ctx.template_context(Firing(rule, {"id": "c1"}, {"account": None}, "date", START, offset=-7), None)
+    assert set(context) == RULE_TEMPLATE_NAMES

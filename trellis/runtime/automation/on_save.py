@@ -7,6 +7,11 @@ it only as ledger rows (the outbox): if the write rolls back, nothing is sent.
 
 Actions that write records run later, through the dispatcher, which writes with `depth + 1`;
 a chain of rules triggering each other stops at MAX_DEPTH with a failed run saying so.
+
+An after-save rule that cannot be planned (a value that cannot be evaluated, a template that
+fails, one stopped by its rendering budget among them) fails that firing only: the run is
+recorded failed with the reason, for the admin who wrote the rule, and the user's write commits.
+A template's budgets keep that failure small and quick, so planning inside the write is safe.
 """
 
 from __future__ import annotations

@@ -1,24 +1,17 @@
-"""Message templates: Jinja2 in its sandbox, with money and dates in the tenant's locale.
+"""Compiling and rendering message templates, with money and dates in the tenant's locale.
 
-Tenant admins write these templates, so they run in Jinja's `SandboxedEnvironment` with no
-app globals: a template sees the plain data of its context and the helpers below, nothing
-else, and Python internals (`''.__class__`, `record.__init__`) are refused. `StrictUndefined`
-makes a misspelt name an error rather than a silent blank; None renders as nothing.
-
-A message must not be able to exhaust the worker that renders it, so output is streamed and
-capped at MAX_OUTPUT characters, all `range()` calls of one rendering share one budget of
-MAX_RANGE items (nested loops cannot multiply), and the ways a single expression can build a
-huge value are bounded: repetition (`'x' * n`), powers, padding (`center`, `ljust`, `indent`)
-and format widths (`'%999999999s'`).
+A template sees the plain data of its context and the helpers below, nothing else, and
+Python internals (`''.__class__`, `record.__init__`) are refused (`sandbox.py`).
+`StrictUndefined` makes a misspelt name an error rather than a silent blank; None renders as
+nothing. Each rendering runs within its budgets (`budget.py`) and its output is capped at
+MAX_OUTPUT characters.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -28,25 +21,14 @@ import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2.sandbox import SandboxedEnvironment
 
-from trellis.metadata.expressions import MAX_EXPONENT
-from trellis.runtime.expressions.values import MAX_POWER_BITS
+from trellis.metadata.templates import MAX_OUTPUT, MAX_SOURCE
+from trellis.runtime.templates.budget import rendering
+from trellis.runtime.templates.errors import TemplateError, located
+from trellis.runtime.templates.filters import budgeted_filters, budgeted_tests
+from trellis.runtime.templates.sandbox import Sandbox, budgeted_range, printed
 
-MAX_OUTPUT = 100_000  # characters of one rendered message
-MAX_RANGE = jinja2.sandbox.MAX_RANGE  # items all range() calls of one rendering may produce together
-MAX_SOURCE = 20_000  # characters of a template's source
 CACHE_SIZE = 256  # compiled templates kept per Templates
-
-#: Format specs that could allocate a huge string: a width or precision of six digits or more,
-#: or one taken from the arguments (`%*s`, `{:{}}`).
-_WIDE_FORMAT = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d{6}|\d*\.(?:\*|\d{6}))|\{[^{}]*:[^{}]*(?:\{|\d{6})")
-
-_range_left: ContextVar[list[int]] = ContextVar("trellis_template_range_left")
-
-
-class TemplateError(Exception):
-    """A template cannot be compiled or rendered; the message says where and why."""
 
 
 class CompiledTemplate:
@@ -57,13 +39,12 @@ class CompiledTemplate:
         self._template = template
 
     def render(self, context: Mapping[str, Any]) -> str:
-        token = _range_left.set([MAX_RANGE])
-        try:
-            return "".join(_capped(self._template.generate(dict(context))))
-        except Exception as error:
-            raise TemplateError(_located(error)) from error
-        finally:
-            _range_left.reset(token)
+        """The text, or TemplateError naming the line at fault (a budget spent among them)."""
+        with rendering():
+            try:
+                return "".join(_capped(self._template.generate(dict(context))))
+            except Exception as error:
+                raise TemplateError(located(error)) from error
 
 
 class Templates:
@@ -80,13 +61,11 @@ class Templates:
             "money": self.format_money, "number": self.format_number, "percent": self.format_percent,
             "date": self.format_date, "datetime": self.format_datetime,
         }
-        self._env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, finalize=_blank_none)
-        self._env.globals = {"range": _budgeted_range, "dict": dict, "namespace": self._env.globals["namespace"],
+        self._env = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, finalize=printed)
+        self._env.globals = {"range": budgeted_range, "dict": dict, "namespace": self._env.globals["namespace"],
                              **helpers}
-        self._env.filters.update(helpers, tojson=json_text)
-        for name in ("center", "indent", "batch"):
-            self._env.filters[name] = _size_checked(self._env.filters[name])
-        self._env.filters["format"] = _format_checked(self._env.filters["format"])
+        self._env.filters = budgeted_filters({**helpers, "tojson": json_text})
+        self._env.tests = budgeted_tests()
         self._compile = functools.lru_cache(maxsize=CACHE_SIZE)(self._build)
 
     def compile(self, source: str) -> CompiledTemplate:
@@ -103,6 +82,8 @@ class Templates:
             return CompiledTemplate(source, self._env.from_string(source))
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"line {error.lineno}: {error.message}") from error
+        except (RecursionError, SyntaxError) as error:  # nesting deeper than Python compiles
+            raise TemplateError(f"the template nests too deeply to compile ({error})") from error
 
     # -- helpers available in templates --------------------------------------------------------
 
@@ -161,10 +142,6 @@ class Templates:
         raise TemplateError(f"{helper}: expected a date or date-time, got {type(value).__name__}")
 
 
-def _blank_none(value: Any) -> Any:
-    return "" if value is None else value
-
-
 def _number(value: Any, helper: str) -> Decimal:
     """An exact Decimal of a number or numeric text (floats through their shortest repr)."""
     try:
@@ -200,84 +177,6 @@ def _json_plain(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
-# -- limits ------------------------------------------------------------------------------------
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox, with sizes bounded where one expression could build a huge value."""
-
-    intercepted_binops = frozenset({"*", "**", "%"})
-
-    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float):
-            if abs(right) > MAX_EXPONENT:
-                raise TemplateError(f"the exponent {right} is too large; the limit is {MAX_EXPONENT}")
-            if isinstance(left, int) and abs(left).bit_length() * right > MAX_POWER_BITS:
-                raise TemplateError(f"a power of a {abs(left).bit_length()}-bit number is too large to compute")
-        if operator == "*":
-            for items, times in ((left, right), (right, left)):
-                if isinstance(items, str | list | tuple) and isinstance(times, int) and len(items) * times > MAX_OUTPUT:
-                    raise TemplateError(f"repetition would make {len(items) * times:,} items; the limit is {MAX_OUTPUT:,}")
-        if operator == "%" and isinstance(left, str):
-            _check_format(left)
-        return super().call_binop(context, operator, left, right)
-
-    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(getattr(__obj, "__self__", None), str):  # 'x'.center(n), .ljust(n), .zfill(n)
-            _check_sizes(args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        if isinstance(getattr(value, "__self__", None), str) and getattr(value, "__name__", "") in (
-                "format", "format_map"):
-            _check_format(value.__self__)
-        return super().wrap_str_format(value)
-
-
-def _budgeted_range(*args: int) -> range:
-    """`range`, drawing on the rendering's budget of MAX_RANGE items in all."""
-    items = range(*args)
-    left = _range_left.get()
-    if len(items) > left[0]:
-        raise TemplateError(f"the loops of one message may run at most {MAX_RANGE:,} times in all")
-    left[0] -= len(items)
-    return items
-
-
-def _check_sizes(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_OUTPUT:
-            raise TemplateError(f"a width of {value} is larger than a message may be ({MAX_OUTPUT:,})")
-
-
-def _check_format(text: str) -> None:
-    if _WIDE_FORMAT.search(text):
-        raise TemplateError("format widths must be written out and below 100000")
-
-
-def _size_checked(builtin: Callable[..., Any]) -> Callable[..., Any]:
-    """A built-in filter whose size arguments (after the value) are bounded."""
-
-    @functools.wraps(builtin)
-    def checked(value: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_sizes(args, kwargs)
-        return builtin(value, *args, **kwargs)
-
-    return checked
-
-
-def _format_checked(builtin: Callable[..., str]) -> Callable[..., str]:
-    """The `format` filter (`'%s' % args`), with its widths bounded."""
-
-    @functools.wraps(builtin)
-    def checked(value: Any, *args: Any, **kwargs: Any) -> str:
-        if isinstance(value, str):
-            _check_format(value)
-        return builtin(value, *args, **kwargs)
-
-    return checked
-
-
 def _capped(parts: Iterator[str]) -> Iterator[str]:
     size = 0
     for part in parts:
@@ -285,18 +184,3 @@ def _capped(parts: Iterator[str]) -> Iterator[str]:
         if size > MAX_OUTPUT:
             raise TemplateError(f"the message is longer than {MAX_OUTPUT:,} characters")
         yield part
-
-
-def _located(error: Exception) -> str:
-    """The error's message, after the template line it happened on when Jinja tells us."""
-    line = None
-    trace = error.__traceback__
-    while trace is not None:
-        if trace.tb_frame.f_code.co_filename == "<template>":
-            line = trace.tb_lineno
-        trace = trace.tb_next
-    if isinstance(error, TemplateError | jinja2.TemplateError):
-        text = str(error)
-    else:
-        text = f"{type(error).__name__}: {error}"
-    return f"line {line}: {text}" if line else text
