@@ -15,6 +15,9 @@ import threading
 
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.tenancy import Installation, Tenant
+from trellis.runtime.approvals.engine import ApprovalEngine
+from trellis.runtime.approvals.lock import ApprovalLock
+from trellis.runtime.approvals.processes import ProcessBook
 from trellis.runtime.automation.on_save import RuleHooks
 from trellis.runtime.errors import NotFound
 from trellis.runtime.identity import UserService
@@ -25,8 +28,9 @@ from trellis.runtime.releases import MetadataStore
 
 
 def write_hooks() -> tuple[WriteHook, ...]:
-    """The write hooks, in the order they run: record-triggered workflow rules."""
-    return (RuleHooks(),)
+    """The write hooks, in the order they run: approval locks (a refused write runs no rule),
+    then record-triggered workflow rules."""
+    return (ApprovalLock(), RuleHooks())
 
 
 class TenantServices:
@@ -36,6 +40,7 @@ class TenantServices:
         self._stores: dict[str, MetadataStore] = {}
         self._users: dict[str, UserService] = {}
         self._tenants: dict[str, Tenant] = {}
+        self._books: dict[str, ProcessBook] = {}
         self._lock = threading.Lock()
 
     def tenant(self, tenant: str) -> Tenant:
@@ -74,4 +79,14 @@ class TenantServices:
     def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)
         return RecordsService(self.installation.database(tenant), self.registry(tenant), found.timezone,
+                              found.locale, clock, hooks=write_hooks())
+
+    def approvals(self, tenant: str, clock: Clock = utc_now) -> ApprovalEngine:
+        """The approval engine over the current release; each request runs under the release it
+        was submitted in (one `ProcessBook` per tenant compiles those once)."""
+        found = self.tenant(tenant)
+        store = self.store(tenant)
+        with self._lock:
+            book = self._books.setdefault(tenant, ProcessBook(store))
+        return ApprovalEngine(self.installation.database(tenant), self.registry(tenant), book, found.timezone,
                               found.locale, clock, hooks=write_hooks())
