@@ -87,11 +87,12 @@ class ApprovalWorld:
     def users(self) -> UserService:
         return UserService(self.db, self.store)
 
-    def publish(self, **processes: dict[str, Any]) -> Registry:
+    def publish(self, rules: dict[str, dict[str, Any]] | None = None, **processes: dict[str, Any]) -> Registry:
         items: dict[tuple[str, str], Any] = {
             ("object", "account"): ACCOUNT, ("object", "contract"): CONTRACT, ("role", "rep"): REP_ROLE,
             ("role", "manager"): MANAGER_ROLE, ("role", "finance"): FINANCE_ROLE}
         items.update({("approval_process", name): doc for name, doc in processes.items()})
+        items.update({("workflow_rule", name): doc for name, doc in (rules or {}).items()})
         self.store.publish(MetadataSet({k: copy.deepcopy(v) for k, v in items.items()}), author="test")
         self.registry = build_registry("acme", self.store.current())  # type: ignore[arg-type]
         if not self.ids:
