@@ -75,6 +75,8 @@ SUBMIT = f"mutation($id: ID!) {{ submitForApproval(object: \"contract\", id: $id
          f"comment: \"please\") {{ {REQUEST} }} }}"
 APPROVE = f"mutation($id: ID!, $c: String) {{ approveRequest(id: $id, comment: $c) {{ {REQUEST} }} }}"
 REJECT = f"mutation($id: ID!, $c: String) {{ rejectRequest(id: $id, comment: $c) {{ {REQUEST} }} }}"
+SIMULATE = "query($id: ID, $values: String) { simulateApproval(object: \"contract\", id: $id, values: $values) " \
+           "{ entryConditionMet steps { name runs approvers { email } } } }"
 UPDATE = "mutation($id: ID!) { updateContract(id: $id, input: {note: \"edited\"}) { note } }"
 
 
@@ -83,6 +85,13 @@ async def test_submit_approve_reject_over_http(desk: Desk) -> None:
     created = await desk.data(rep, 'mutation { createContract(input: {name: "Big deal", discount: 30, amount: 5000})'
                                    " { id status } }")
     record = created["createContract"]["id"]
+    simulated = (await desk.data(rep, SIMULATE, id=record, values=None))["simulateApproval"]
+    assert simulated["entryConditionMet"] and simulated["steps"] == [
+        {"name": "manager", "runs": True, "approvers": [{"email": "boss@acme.test"}]},
+        {"name": "vp", "runs": True, "approvers": [{"email": "vp@acme.test"}]}]
+    lower = (await desk.data(rep, SIMULATE, id=record, values='{"discount": 15}'))["simulateApproval"]
+    assert [step["runs"] for step in lower["steps"]] == [True, False]
+    assert await desk.code(rep, SIMULATE, id=record, values="[1]") == "BAD_USER_INPUT"
     request = (await desk.data(rep, SUBMIT, id=record))["submitForApproval"]
     assert (request["status"], request["step"]) == ("pending", 0)
     assert await desk.code(rep, UPDATE, id=record) == "BAD_USER_INPUT"  # locked while pending

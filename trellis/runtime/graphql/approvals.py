@@ -3,7 +3,7 @@
 Mutations `submitForApproval(object, id, process, comment)`, `approveRequest(id, comment)`,
 `rejectRequest(id, comment)`, `recallRequest(id, comment)`, `reassignApproval(id, to, from)`;
 queries `approvalRequest(id)`, `approvalRequests(where, first, after)` and
-`myPendingApprovals(first)`. Each resolver calls the approvals engine or its queries in the
+`myPendingApprovals(first)` and `simulateApproval(object, id, values, process, submitter)`. Each resolver calls the approvals engine or its queries in the
 thread pool; errors keep the runtime's codes (FORBIDDEN for a non-approver, CONFLICT for a
 decided step, BAD_USER_INPUT with the argument's path, NOT_FOUND).
 """
@@ -21,7 +21,9 @@ from strawberry.types.unset import UNSET
 from trellis.runtime.approvals.engine import ApprovalEngine
 from trellis.runtime.approvals.processes import ProcessBook
 from trellis.runtime.approvals.queries import DEFAULT_PAGE, list_requests, pending_for
+from trellis.runtime.approvals.simulator import simulate
 from trellis.runtime.approvals.views import RequestView
+from trellis.runtime.graphql.errors import bad_input
 from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.resolvers import _call, context
 from trellis.runtime.releases import MetadataStore
@@ -90,6 +92,22 @@ async def my_pending_approvals(root: Any, info: Info, first: int = DEFAULT_PAGE)
     return [_request(v) for v in await _call(pending_for, ctx.records.db, ctx.actor, first)]
 
 
+async def simulate_approval(root: Any, info: Info, object: str, id: str | None = None, values: str | None = None,
+                            process: str | None = None, submitter: str | None = None) -> dict[str, Any]:
+    ctx = context(info)
+    try:
+        draft = json.loads(values) if values not in (None, UNSET) else None
+    except json.JSONDecodeError as error:
+        raise bad_input("values", f"expected a JSON object of field values: {error}") from None
+    if draft is not None and not isinstance(draft, dict):
+        raise bad_input("values", "expected a JSON object of field values")
+    records = ctx.records
+    found = await _call(lambda: simulate(records.db, records.registry, ctx.actor, object, _text(id), draft,
+                                         process=_text(process), submitter=_text(submitter),
+                                         timezone=str(records.timezone), locale=records.locale, clock=records.clock))
+    return asdict(found)
+
+
 # -- the schema's part -----------------------------------------------------------------------------
 
 class ApprovalFields:
@@ -124,6 +142,26 @@ class ApprovalFields:
         self.connection = platform.maker.object_type(platform._type("ApprovalRequestConnection"), [
             f("nodes", "nodes", f"list[{self.request}]"), f("page_info", "pageInfo", "PageInfo")],
             "A page of approval requests, newest first.").__name__
+        self.simulated_approver = platform.maker.object_type(platform._type("SimulatedApprover"), [
+            f("email", "email", "str"), f("name", "name", "str"),
+            f("stands_in_for", "standsInFor", "str | None", description="The email of the person away, "
+                                                                       "when a delegate is asked.")],
+            "Someone a simulated step would ask.").__name__
+        self.simulated_step = platform.maker.object_type(platform._type("SimulatedApprovalStep"), [
+            f("name", "name", "str"), f("label", "label", "str"), f("condition", "condition", "str | None"),
+            f("condition_value", "conditionValue", "bool | None", description="Null when the step has no condition."),
+            f("runs", "runs", "bool"), f("mode", "mode", "str"), f("needed", "needed", "int"),
+            f("approvers", "approvers", f"list[{self.simulated_approver}]"),
+            f("away", "away", "list[str]", description="Emails of people away without a usable delegate."),
+            f("notes", "notes", "list[str]"), f("escalation_at", "escalationAt", "DateTime | None"),
+            f("escalation_action", "escalationAction", "str | None"), f("reminder_at", "reminderAt", "DateTime | None")],
+            "What one step would do.").__name__
+        self.simulation = platform.maker.object_type(platform._type("ApprovalSimulation"), [
+            f("process", "process", "str"), f("object", "object", "str"), f("record_id", "recordId", "ID | None"),
+            f("release", "release", "int"), f("entry_condition", "entryCondition", "str | None"),
+            f("entry_condition_met", "entryConditionMet", "bool"), f("submitter", "submitter", "str"),
+            f("steps", "steps", f"list[{self.simulated_step}]")],
+            "Who would approve a record, step by step; nothing was written.").__name__
 
     def query_fields(self) -> list[StrawberryField]:
         field = self.platform._field
@@ -138,6 +176,12 @@ class ApprovalFields:
                 "`after` takes a `pageInfo.endCursor`."),
             field("myPendingApprovals", f"list[{self.request}]", my_pending_approvals,
                   [("first", "first", "int", DEFAULT_PAGE)], "The requests that wait for the caller's decision."),
+            field("simulateApproval", self.simulation, simulate_approval, [
+                ("object", "object", "str", UNSET), ("id", "id", "ID | None", UNSET),
+                ("values", "values", "str | None", UNSET), ("process", "process", "str | None", UNSET),
+                ("submitter", "submitter", "str | None", UNSET)],
+                "Who would approve a record (by `id`, or draft `values` as a JSON object, or both): each step run "
+                "or skipped and why, whom it asks after delegations, escalation times. Nothing is written."),
         ]
 
     def mutation_fields(self) -> list[StrawberryField]:
