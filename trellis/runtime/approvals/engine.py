@@ -19,8 +19,8 @@ dispatcher, exactly once.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ from trellis.runtime.approvals.approvers import resolve
 from trellis.runtime.approvals.processes import Process, ProcessBook, Step
 from trellis.runtime.approvals.tables import approval_events, approval_requests, approval_tasks
 from trellis.runtime.approvals.views import RequestView, read_request
-from trellis.runtime.automation.firing import Firing, Plan, Planner
+from trellis.runtime.automation.firing import Firing, Plan, Planner, insert_new
 from trellis.runtime.automation.rules import compile_rule
 from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, compile_expression, evaluate
@@ -45,6 +45,12 @@ from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
 
 SYSTEM = "system"
+
+
+@dataclass
+class TimerReport:
+    reminded: int = 0  # steps whose approvers were reminded
+    escalated: int = 0  # steps escalated
 
 
 @dataclass
@@ -168,7 +174,7 @@ class ApprovalEngine:
             conn.execute(update(approval_tasks).where(t.id == task["id"]).values(
                 status="reassigned", decided_at=call.context.now))
             step = self._pinned(request).steps[request["step"]]
-            self._ask(call, self._pinned(request), request, step, [(to, None)], task)
+            self._ask(call, self._pinned(request), request, step, [(to, None)], task, tag="ra")
             _event(call, request_id, actor.user_id, "reassigned", request["step"],
                    detail={"from": task["approver_id"], "to": to.id})
             return self._finish_call(call, request_id)
@@ -224,6 +230,108 @@ class ApprovalEngine:
                 self._start(call, process, request_id, step.index + 1, stored, related, request["submitted_by"], actor)
             return self._finish_call(call, request_id)
 
+    # -- timed firings: reminders and escalations -----------------------------------------------
+
+    def run_timers(self, batch: int = 100) -> TimerReport:
+        """Send the reminders and run the escalations that are due. Each happens once: its key
+        (`remind:<step>:<due>`, `escalate:<step>`) goes into the request's history in the same
+        transaction, so a second worker, a restart or a re-run finds it done."""
+        now = self.clock()
+        t = approval_tasks.c
+        with self.db.read() as conn:
+            reminders = conn.execute(select(t.request_id, t.step).where(t.status == "pending", t.remind_at <= now)
+                                     .group_by(t.request_id, t.step).limit(batch)).all()
+            escalations = conn.execute(select(t.request_id, t.step).where(t.status == "pending", t.escalate_at <= now)
+                                       .group_by(t.request_id, t.step).limit(batch)).all()
+        report = TimerReport()
+        for request_id, step in reminders:
+            report.reminded += self._timed(request_id, step, self._remind)
+        for request_id, step in escalations:
+            report.escalated += self._timed(request_id, step, self._escalate)
+        return report
+
+    def _timed(self, request_id: str, step_index: int,
+               action: Callable[[_Call, Process, dict[str, Any], Step], int]) -> int:
+        with self.db.write() as conn:
+            call = self._call(conn)
+            try:
+                request = self._pending(conn, request_id)
+            except (Conflict, NotFound):
+                return 0  # decided or recalled since it was seen due
+            if request["step"] != step_index:
+                return 0
+            process = self._pinned(request)
+            done = action(call, process, request, process.steps[step_index])
+            self._finish_call(call, request_id)
+            return done
+
+    def _remind(self, call: _Call, process: Process, request: dict[str, Any], step: Step) -> int:
+        t = approval_tasks.c
+        now = call.context.now
+        due = [dict(r) for r in call.conn.execute(select(approval_tasks).where(
+            t.request_id == request["id"], t.step == step.index, t.status == "pending", t.remind_at <= now)).mappings()]
+        if not due or step.reminder is None:
+            return 0
+        first = min(task["remind_at"] for task in due)
+        if not _event(call, request["id"], SYSTEM, "reminded", step.index, key=f"remind:{step.index}:{first.isoformat()}",
+                      detail={"approvers": [task["approver_id"] for task in due]}):
+            return 0
+        for task in due:
+            following = task["remind_at"] + step.reminder
+            while following <= now:  # the worker was away: one reminder now, the next on the usual beat
+                following += step.reminder
+            call.conn.execute(update(approval_tasks).where(t.id == task["id"]).values(remind_at=following))
+        people = [p for task in due if (p := call.people.by_id(task["approver_id"])) is not None]
+        title = f"Reminder: {process.title(self.locale)}: {step.title(self.locale)}"
+        self._plan(call, process, request, f"r{step.index}", [
+            {"type": "notify", "channel": channel, "subject": title,
+             "to": [{"address": p.id if channel == "in_app" else p.email} for p in people],
+             "body": f"{title} — {request['object']} {request['record_id']} still waits for your approval"}
+            for channel in process.channels] if people else [])
+        return 1
+
+    def _escalate(self, call: _Call, process: Process, request: dict[str, Any], step: Step) -> int:
+        """The step's escalation, once: notify someone, reassign the step, or decide it."""
+        escalation = step.escalation
+        if escalation is None or not _event(call, request["id"], SYSTEM, "escalated", step.index,
+                                            key=f"escalate:{step.index}", detail={"action": escalation["action"]}):
+            return 0
+        t = approval_tasks.c
+        pending = (t.request_id == request["id"], t.step == step.index, t.status == "pending")
+        call.conn.execute(update(approval_tasks).where(*pending).values(escalate_at=None))
+        action = escalation["action"]
+        if action == "reject":
+            self._close(call, process, request, "rejected", "on_rejected", Actor.system())
+            return 1
+        if action == "approve":
+            call.conn.execute(update(approval_tasks).where(*pending).values(status="closed", decided_at=call.context.now))
+            _event(call, request["id"], SYSTEM, "step_approved", step.index, detail={"escalated": True})
+            stored, related = self._record(call, request["object"], request["record_id"])
+            self._start(call, process, request["id"], step.index + 1, stored, related, request["submitted_by"],
+                        Actor.system())
+            return 1
+        stored, related = self._record(call, request["object"], request["record_id"])
+        target = replace(step, approvers=(escalation["to"],),
+                         expressions={0: compile_expression(escalation["to"]["expression"])}
+                         if "expression" in escalation["to"] else {})
+        found = resolve(call.conn, call.people, process, target, stored, related, request["submitted_by"], call.context)
+        if action == "reassign":
+            already = set(call.conn.execute(select(t.approver_id).where(
+                t.request_id == request["id"], t.step == step.index)).scalars())
+            call.conn.execute(update(approval_tasks).where(*pending).values(status="reassigned",
+                                                                         decided_at=call.context.now))
+            fresh = [(a.person, a.delegated_from) for a in found.asked if a.person.id not in already]
+            if fresh:
+                self._ask(call, process, request, step, fresh, None, tag="e", escalates=False)
+            return 1
+        title = f"Escalated: {process.title(self.locale)}: {step.title(self.locale)}"
+        self._plan(call, process, request, f"e{step.index}", [
+            {"type": "notify", "channel": channel, "subject": title,
+             "to": [{"address": a.person.id if channel == "in_app" else a.person.email} for a in found.asked],
+             "body": f"{title} — {request['object']} {request['record_id']} has waited {escalation['after_hours']} h"}
+            for channel in process.channels] if found.asked else [])
+        return 1
+
     # -- steps ---------------------------------------------------------------------------------
 
     def _start(self, call: _Call, process: Process, request_id: str, first: int, record: Mapping[str, Any],
@@ -253,10 +361,11 @@ class ApprovalEngine:
         self._close(call, process, request, "approved", "on_approved", actor)
 
     def _ask(self, call: _Call, process: Process, request: Mapping[str, Any], step: Step,
-             people: Sequence[tuple[Person, Person | None]], replacing: Mapping[str, Any] | None) -> None:
+             people: Sequence[tuple[Person, Person | None]], replacing: Mapping[str, Any] | None,
+             tag: str = "ask", escalates: bool = True) -> None:
         """One pending task per person, and a message to each on the process's channels."""
         now = call.context.now
-        escalate = now + step.escalate_after if step.escalate_after else None
+        escalate = now + step.escalate_after if step.escalate_after and escalates else None
         remind = now + step.reminder if step.reminder else None
         call.conn.execute(insert(approval_tasks), [{
             "id": new_id(), "request_id": request["id"], "step": step.index, "step_name": step.name,
@@ -269,7 +378,7 @@ class ApprovalEngine:
                     "to": [{"address": person.id if channel == "in_app" else person.email} for person, _ in people],
                     "subject": title, "body": f"{title} — {request['object']} {request['record_id']} waits for your approval"}
                    for channel in process.channels]
-        self._plan(call, process, request, f"ask{step.index}", actions)
+        self._plan(call, process, request, f"{tag}{step.index}", actions)
 
     def _close(self, call: _Call, process: Process, request: Mapping[str, Any], status: str, outcome: str,
                actor: Actor) -> None:
@@ -333,7 +442,7 @@ class ApprovalEngine:
         (stored, related), = call.planner.prepare(self.registry.compiled[object_name], [record])
         return stored, related
 
-    def _pending(self, conn: Connection, request_id: str) -> Mapping[str, Any]:
+    def _pending(self, conn: Connection, request_id: str) -> dict[str, Any]:
         """The request, locked for this transaction; it must still be pending."""
         statement = select(approval_requests).where(approval_requests.c.id == request_id)
         if self.db.dialect == "postgresql":
@@ -370,11 +479,15 @@ class ApprovalEngine:
 
 
 def _event(call: _Call, request_id: str, actor_id: str, event: str, step: int | None, *,
-           comment: str | None = None, detail: Mapping[str, Any] | None = None, key: str | None = None) -> None:
+           comment: str | None = None, detail: Mapping[str, Any] | None = None, key: str | None = None) -> bool:
+    """Add to the history; with a `key`, only once per request (False when it was there already)."""
     body = {**(detail or {}), **({"comment": comment} if comment else {})}
-    call.conn.execute(insert(approval_events).values(
-        id=new_id(), request_id=request_id, at=call.context.now, actor_id=actor_id, event=event, step=step,
-        detail=json.dumps(body, ensure_ascii=False, default=str) if body else None, key=key))
+    row = {"id": new_id(), "request_id": request_id, "at": call.context.now, "actor_id": actor_id, "event": event,
+           "step": step, "detail": json.dumps(body, ensure_ascii=False, default=str) if body else None, "key": key}
+    if key is None:
+        call.conn.execute(insert(approval_events).values(row))
+        return True
+    return bool(insert_new(call.conn, approval_events, [row], "id"))
 
 
 def _holds(expression: Any, record: Mapping[str, Any], related: Mapping[str, Any], context: EvaluationContext,
@@ -418,4 +531,4 @@ def _submitters(process: Process) -> str:
     return ", ".join(s if isinstance(s, str) else f"role {s['role']}" for s in process.submitters)
 
 
-__all__ = ["ApprovalEngine"]
+__all__ = ["ApprovalEngine", "TimerReport"]
