@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("escalate_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("request_id", "step", "approver_id", name="uq_approval_tasks__approver"),
     )
-    op.create_index("ix_approval_tasks__inbox", "approval_tasks", ["approver_id", "status", "created_at"])
+    op.create_index("ix_approval_tasks__inbox", "approval_tasks", ["approver_id", "status", "created_at", "request_id"])
     op.create_index("ix_approval_tasks__request", "approval_tasks", ["request_id", "step"])
     op.create_index("ix_approval_tasks__remind", "approval_tasks", ["status", "remind_at"])
     op.create_index("ix_approval_tasks__escalate", "approval_tasks", ["status", "escalate_at"])

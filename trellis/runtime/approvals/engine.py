@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trellis.platform.clock import Clock, utc_now
@@ -41,10 +41,25 @@ from trellis.runtime.errors import Conflict, FieldProblem, Forbidden, InvalidInp
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, compile_expression, evaluate
 from trellis.runtime.identity.people import People, Person
 from trellis.runtime.records.hooks import WriteHook
-from trellis.runtime.records.service import RecordsService
+from trellis.runtime.records.service import RecordsService, UpdateItem
 from trellis.runtime.registry import Registry
 
 SYSTEM = "system"
+
+# The statements of every decision, built once: building a statement costs more than running it.
+_r, _t = approval_requests.c, approval_tasks.c
+_REQUEST = select(approval_requests).where(_r.id == bindparam("b_request"))
+_REQUEST_LOCKED = _REQUEST.with_for_update()
+_MY_TASK = select(approval_tasks).where(_t.request_id == bindparam("b_request"), _t.step == bindparam("b_step"),
+                                        _t.approver_id == bindparam("b_user"))
+_BUMP = update(approval_requests).where(_r.id == bindparam("b_request"), _r.version == bindparam("b_version"),
+                                        _r.status == "pending").values(version=_r.version + 1)
+_DECIDE = update(approval_tasks).where(_t.id == bindparam("b_task"), _t.status == "pending").values(
+    status=bindparam("b_status"), comment=bindparam("b_comment"), decided_at=bindparam("b_at"))
+_END = update(approval_requests).where(_r.id == bindparam("b_request")).values(
+    status=bindparam("b_status"), open_record=None, step=None, decided_at=bindparam("b_at"))
+_CLOSE_TASKS = update(approval_tasks).where(_t.request_id == bindparam("b_request"), _t.status == "pending").values(
+    status="closed", decided_at=bindparam("b_at"))
 
 
 @dataclass
@@ -53,16 +68,35 @@ class TimerReport:
     escalated: int = 0  # steps escalated
 
 
-@dataclass
 class _Call:
-    """What one engine call works with, inside its one transaction."""
+    """What one engine call works with, inside its one transaction. The planner (templates,
+    people) is made only when the call plans something or reads a record."""
 
-    conn: Connection
-    context: EvaluationContext
-    people: People
-    records: RecordsService
-    planner: Planner
-    plans: list[Plan]
+    def __init__(self, conn: Connection, context: EvaluationContext, records: RecordsService, registry: Registry,
+                 locale: str):
+        self.conn = conn
+        self.context = context
+        self.records = records
+        self.registry = registry
+        self.locale = locale
+        self.plans: list[Plan] = []
+        self.events: list[dict[str, Any]] = []  # history rows, written together by _finish_call
+        self.seen: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}  # records read, until written
+        self._planner: Planner | None = None
+        self._people: People | None = None
+
+    @property
+    def planner(self) -> Planner:
+        if self._planner is None:
+            self._planner = Planner(self.conn, self.registry, self.context, self.locale)
+            self._people = self._planner.plan_context.people
+        return self._planner
+
+    @property
+    def people(self) -> People:
+        if self._people is None:
+            self._people = People(self.conn)
+        return self._people
 
 
 class ApprovalEngine:
@@ -115,7 +149,8 @@ class ApprovalEngine:
             except IntegrityError:
                 raise Conflict(f"the {object_name} was submitted for approval by someone else just now") from None
             _event(call, request_id, actor.user_id, "submitted", None, comment=comment)
-            self._start(call, process, request_id, 0, stored, related, actor.user_id, actor)
+            self._start(call, process, {"id": request_id, "object": object_name, "record_id": record_id,
+                                        "submitted_by": actor.user_id}, 0, actor)
             return self._finish_call(call, request_id)
 
     def approve(self, actor: Actor, request_id: str, comment: str | None = None) -> RequestView:
@@ -201,33 +236,29 @@ class ApprovalEngine:
             process = self._pinned(request)
             step = process.steps[request["step"]]
             t = approval_tasks.c
-            mine = conn.execute(select(approval_tasks).where(
-                t.request_id == request_id, t.step == step.index, t.approver_id == actor.user_id)).mappings().first()
+            mine = conn.execute(_MY_TASK, {"b_request": request_id, "b_step": step.index,
+                                           "b_user": actor.user_id}).mappings().first()
             if mine is None or mine["status"] == "reassigned":
                 raise Forbidden(f"you are not an approver of step '{step.name}' of this request" +
                                 (" (your task was reassigned)" if mine is not None else ""))
             if mine["status"] != "pending":
                 raise Conflict(f"you can no longer decide step '{step.name}': your task is {mine['status']}")
             self._bump(conn, request)
-            done = conn.execute(update(approval_tasks).where(t.id == mine["id"], t.status == "pending").values(
-                status=decision, comment=comment, decided_at=call.context.now))
+            done = conn.execute(_DECIDE, {"b_task": mine["id"], "b_status": decision, "b_comment": comment,
+                                          "b_at": call.context.now})
             if done.rowcount != 1:
                 raise Conflict(f"step '{step.name}' was decided by someone else just now; reload the request")
             _event(call, request_id, actor.user_id, decision, step.index, comment=comment)
             if decision == "rejected":
                 self._close(call, process, request, "rejected", "on_rejected", actor)
                 return self._finish_call(call, request_id)
-            asked, approved = conn.execute(select(
+            asked, approved = (1, 1) if step.mode == "any" else conn.execute(select(  # one approval decides "any"
                 func.count(), func.count().filter(t.status == "approved")).where(
                 t.request_id == request_id, t.step == step.index, t.status != "reassigned")).one()
             if approved >= step.needed(asked):
-                conn.execute(update(approval_tasks).where(
-                    t.request_id == request_id, t.step == step.index, t.status == "pending").values(
-                    status="closed", decided_at=call.context.now))
                 _event(call, request_id, SYSTEM, "step_approved", step.index,
                        detail={"approvals": approved, "needed": step.needed(asked)})
-                stored, related = self._record(call, request["object"], request["record_id"])
-                self._start(call, process, request_id, step.index + 1, stored, related, request["submitted_by"], actor)
+                self._start(call, process, request, step.index + 1, actor, closing=step.index)
             return self._finish_call(call, request_id)
 
     # -- timed firings: reminders and escalations -----------------------------------------------
@@ -306,9 +337,7 @@ class ApprovalEngine:
         if action == "approve":
             call.conn.execute(update(approval_tasks).where(*pending).values(status="closed", decided_at=call.context.now))
             _event(call, request["id"], SYSTEM, "step_approved", step.index, detail={"escalated": True})
-            stored, related = self._record(call, request["object"], request["record_id"])
-            self._start(call, process, request["id"], step.index + 1, stored, related, request["submitted_by"],
-                        Actor.system())
+            self._start(call, process, request, step.index + 1, Actor.system())
             return 1
         stored, related = self._record(call, request["object"], request["record_id"])
         target = replace(step, approvers=(escalation["to"],),
@@ -334,10 +363,13 @@ class ApprovalEngine:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _start(self, call: _Call, process: Process, request_id: str, first: int, record: Mapping[str, Any],
-               related: Mapping[str, Mapping[str, Any] | None], submitter_id: str, actor: Actor) -> None:
-        """Start the first step from `first` whose condition holds; past the last, approve."""
+    def _start(self, call: _Call, process: Process, request: Mapping[str, Any], first: int, actor: Actor,
+               closing: int | None = None) -> None:
+        """Start the first step from `first` whose condition holds; past the last, approve.
+        `closing` is the step just decided, whose other approvers' tasks close now."""
+        request_id, submitter_id = request["id"], request["submitted_by"]
         for step in process.steps[first:]:
+            record, related = self._record(call, request["object"], request["record_id"])
             if step.condition is not None:
                 holds = _holds(step.condition, record, related, call.context, f"steps[{step.index}].condition")
                 if not holds:
@@ -348,16 +380,17 @@ class ApprovalEngine:
             if not resolution.asked:
                 raise InvalidInput(f"step '{step.name}' has nobody to ask", [FieldProblem(
                     f"steps[{step.index}].approvers", "; ".join(resolution.notes))])
-            request = dict(call.conn.execute(select(approval_requests).where(
-                approval_requests.c.id == request_id)).mappings().one())
             call.conn.execute(update(approval_requests).where(approval_requests.c.id == request_id)
                               .values(step=step.index))
+            if closing is not None:
+                t = approval_tasks.c
+                call.conn.execute(update(approval_tasks).where(
+                    t.request_id == request_id, t.step == closing, t.status == "pending").values(
+                    status="closed", decided_at=call.context.now))
             _event(call, request_id, SYSTEM, "step_started", step.index,
                    detail={"mode": step.mode, "needed": step.needed(len(resolution.asked)), "notes": resolution.notes})
             self._ask(call, process, request, step, [(a.person, a.delegated_from) for a in resolution.asked], None)
             return
-        request = dict(call.conn.execute(select(approval_requests).where(
-            approval_requests.c.id == request_id)).mappings().one())
         self._close(call, process, request, "approved", "on_approved", actor)
 
     def _ask(self, call: _Call, process: Process, request: Mapping[str, Any], step: Step,
@@ -384,11 +417,8 @@ class ApprovalEngine:
                actor: Actor) -> None:
         """End the request: unlock the record, close open tasks, run the outcome's actions."""
         now = call.context.now
-        call.conn.execute(update(approval_requests).where(approval_requests.c.id == request["id"]).values(
-            status=status, open_record=None, step=None, decided_at=now))
-        t = approval_tasks.c
-        call.conn.execute(update(approval_tasks).where(t.request_id == request["id"], t.status == "pending")
-                          .values(status="closed", decided_at=now))
+        call.conn.execute(_END, {"b_request": request["id"], "b_status": status, "b_at": now})
+        call.conn.execute(_CLOSE_TASKS, {"b_request": request["id"], "b_at": now})
         _event(call, request["id"], SYSTEM, status, None)
         actions = process.outcomes[outcome]
         values = [a for a in actions if a["type"] == "set_fields"]
@@ -399,7 +429,8 @@ class ApprovalEngine:
                 for name, source in action["values"].items():
                     changes[name] = _value(source, stored, related, call.context)
             deciding = Actor(actor.user_id, actor.email, actor.roles, FULL_ACCESS)  # the process's authority
-            call.records.update(deciding, request["object"], request["record_id"], changes)
+            call.records.update_many(deciding, request["object"], [UpdateItem(request["record_id"], changes)])
+            call.seen.pop((request["object"], request["record_id"]), None)
         others = [a for a in actions if a["type"] != "set_fields"]
         if others:
             self._plan(call, process, request, outcome.removeprefix("on_"), others)
@@ -425,29 +456,33 @@ class ApprovalEngine:
 
     def _call(self, conn: Connection) -> _Call:
         context = EvaluationContext(timezone=self.timezone, now=self.clock())
-        return _Call(conn, context, People(conn), self._records(JoinedDatabase(self.db, conn)),
-                     Planner(conn, self.registry, context, self.locale), [])
+        return _Call(conn, context, self._records(JoinedDatabase(self.db, conn)), self.registry, self.locale)
 
     def _finish_call(self, call: _Call, request_id: str) -> RequestView:
         failed = [p for p in call.plans if p.outcome == "failed"]
         if failed:
             raise InvalidInput("the approval's actions could not be planned",
                                [FieldProblem("$", p.reason or "failed") for p in failed])
-        call.planner.record(call.plans)
+        if call.plans:
+            call.planner.record(call.plans)
+        if call.events:
+            call.conn.execute(insert(approval_events), call.events)
         return read_request(call.conn, request_id)
 
     def _record(self, call: _Call, object_name: str, record_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The record as the system reads it (live formulas computed) and its related records."""
-        record = call.records.get(Actor.system(), object_name, record_id)
-        (stored, related), = call.planner.prepare(self.registry.compiled[object_name], [record])
-        return stored, related
+        """The record as the system reads it (live formulas computed) and its related records,
+        read once per call until the call writes it."""
+        key = (object_name, record_id)
+        if key not in call.seen:
+            record = call.records.get(Actor.system(), object_name, record_id)
+            (stored, related), = call.planner.prepare(self.registry.compiled[object_name], [record])
+            call.seen[key] = (stored, related)
+        return call.seen[key]
 
     def _pending(self, conn: Connection, request_id: str) -> dict[str, Any]:
         """The request, locked for this transaction; it must still be pending."""
-        statement = select(approval_requests).where(approval_requests.c.id == request_id)
-        if self.db.dialect == "postgresql":
-            statement = statement.with_for_update()
-        row = conn.execute(statement).mappings().first()
+        statement = _REQUEST_LOCKED if self.db.dialect == "postgresql" else _REQUEST
+        row = conn.execute(statement, {"b_request": request_id}).mappings().first()
         if row is None:
             raise NotFound(f"no approval request with id '{request_id}'")
         if row["status"] != "pending":
@@ -457,9 +492,7 @@ class ApprovalEngine:
     @staticmethod
     def _bump(conn: Connection, request: Mapping[str, Any]) -> None:
         """Compare-and-set on the request's version: a second decision on the same state fails."""
-        r = approval_requests.c
-        done = conn.execute(update(approval_requests).where(r.id == request["id"], r.version == request["version"],
-                                                            r.status == "pending").values(version=r.version + 1))
+        done = conn.execute(_BUMP, {"b_request": request["id"], "b_version": request["version"]})
         if done.rowcount != 1:
             raise Conflict("the request was decided by someone else just now; reload it")
 
@@ -485,7 +518,7 @@ def _event(call: _Call, request_id: str, actor_id: str, event: str, step: int | 
     row = {"id": new_id(), "request_id": request_id, "at": call.context.now, "actor_id": actor_id, "event": event,
            "step": step, "detail": json.dumps(body, ensure_ascii=False, default=str) if body else None, "key": key}
     if key is None:
-        call.conn.execute(insert(approval_events).values(row))
+        call.events.append(row)  # written with the others when the call ends: one statement
         return True
     return bool(insert_new(call.conn, approval_events, [row], "id"))
 

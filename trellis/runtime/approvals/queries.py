@@ -17,7 +17,7 @@ from sqlalchemy import Connection, exists, or_, select
 from trellis.platform.db import Database
 from trellis.runtime.access import Actor
 from trellis.runtime.approvals.tables import approval_requests, approval_tasks
-from trellis.runtime.approvals.views import RequestView, read_request
+from trellis.runtime.approvals.views import RequestView, read_requests
 from trellis.runtime.errors import FieldProblem, InvalidInput
 
 DEFAULT_PAGE = 50
@@ -47,7 +47,7 @@ def pending_ids(conn: Connection, user_id: str, first: int) -> list[str]:
 def pending_for(db: Database, actor: Actor, first: int = DEFAULT_PAGE) -> list[RequestView]:
     """The requests that wait for the caller's decision."""
     with db.read() as conn:
-        return [read_request(conn, i) for i in pending_ids(conn, actor.user_id, _first(first))]
+        return read_requests(conn, pending_ids(conn, actor.user_id, _first(first)))
 
 
 def list_requests(db: Database, actor: Actor, *, status: str | None = None, object_name: str | None = None,
@@ -67,4 +67,4 @@ def list_requests(db: Database, actor: Actor, *, status: str | None = None, obje
     with db.read() as conn:
         ids: Sequence[str] = list(conn.execute(select(r.id).where(*conditions).order_by(r.id.desc())
                                                .limit(size + 1)).scalars())
-        return RequestPage([read_request(conn, i) for i in ids[:size]], len(ids) > size)
+        return RequestPage(read_requests(conn, ids[:size]), len(ids) > size)

@@ -57,7 +57,7 @@ approval_tasks = Table(
     Column("remind_at", UtcDateTime(), nullable=True),  # the next reminder while pending
     Column("escalate_at", UtcDateTime(), nullable=True),  # the step's escalation while pending
     UniqueConstraint("request_id", "step", "approver_id", name="uq_approval_tasks__approver"),
-    Index("ix_approval_tasks__inbox", "approver_id", "status", "created_at"),
+    Index("ix_approval_tasks__inbox", "approver_id", "status", "created_at", "request_id"),
     Index("ix_approval_tasks__request", "request_id", "step"),
     Index("ix_approval_tasks__remind", "status", "remind_at"),
     Index("ix_approval_tasks__escalate", "status", "escalate_at"),
