@@ -5,8 +5,10 @@ what was expected. Pure: no database."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,4 +137,16 @@ def test_start_approval_names_a_process_of_the_set() -> None:
     items.update({("role", n): d for n, d in ROLES.items()})
     items[("approval_process", "quote_discount")] = copy.deepcopy(QUOTE_DISCOUNT)
     items[("workflow_rule", "big_discount")] = rule
+    assert validate_set(MetadataSet(items)) == []
+
+
+def test_the_readme_example_publishes() -> None:
+    """The worked example in README.md is a process that publishes against the CRM fixture."""
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Approval processes"):]
+    example = json.loads(section[section.index("```json") + len("```json"):section.index("```\n")])
+    items: dict[tuple[str, str], Any] = {("object", n): d for n, d in fixture_objects().items()}
+    items.update({("role", n): {} for n in ("sales_director", "finance")})
+    items[("approval_process", "discount")] = example
     assert validate_set(MetadataSet(items)) == []
