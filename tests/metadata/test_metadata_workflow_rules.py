@@ -478,7 +478,7 @@ def test_a_sound_rule_of_each_kind_passes(name: str) -> None:
 def test_the_smallest_rules_pass() -> None:
     rules = {
         "on_save": {"object": "ticket", "trigger": {"type": "record", "events": ["deleted"]},
-                    "actions": [{"type": "webhook", "url": "http://localhost:8080/hook"}]},
+                    "actions": [{"type": "webhook", "url": "http://hooks.example.com:8080/hook"}]},
         "on_date": {"object": "ticket", "trigger": {"type": "date", "field": "opened_at", "offset": 30,
                                                       "unit": "minutes"},
                     "actions": [notify({"address": "ops@example.com"}, channel="sms")]},

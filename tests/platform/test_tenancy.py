@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import pytest
@@ -108,32 +107,3 @@ def test_settings_from_environment():
     with pytest.raises(SettingsError, match="TRELLIS_DATABASE_URL"):
         Settings.from_env({"TRELLIS_DATABASE_URL": "mysql://x"})
 
-
-def test_sqlite_files_and_folders_are_readable_by_their_owner_only(tmp_path: Path):
-    """Records and password hashes live in these files: never 0644 on a shared machine."""
-    settings = Settings(data_dir=tmp_path / "data")
-    inst = Installation(settings)
-    try:
-        inst.create_tenant("acme")
-        with inst.database("acme").write() as conn:  # WAL and shared-memory files appear on use
-            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-        data = settings.data_dir
-        assert _mode(data) == _mode(data / "tenants") == 0o700
-        files = [data / "control.db", *sorted((data / "tenants").iterdir())]
-        assert (data / "tenants" / "acme.db") in files and len(files) >= 3
-        assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
-    finally:
-        inst.dispose()
-
-
-def test_a_world_readable_database_is_narrowed_when_opened(tmp_path: Path):
-    settings = Settings(data_dir=tmp_path / "data")
-    Installation(settings).dispose()
-    control = settings.data_dir / "control.db"
-    control.chmod(0o644)
-    Installation(settings).dispose()
-    assert _mode(control) == 0o600
-
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)

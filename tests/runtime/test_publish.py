@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from tests.helpers import insert_records, metadata_set, obj, rows, schema_snapshot
 from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore
 
@@ -257,3 +259,81 @@ def test_standard_columns_match_the_names_expressions_may_read():
     from trellis.metadata.names import STANDARD_COLUMNS
     from trellis.runtime.storage import standard_columns
     assert [c.name for c in standard_columns()] == list(STANDARD_COLUMNS)
+
+
+REMINDER = {
+    "object": "contract",
+    "trigger": {"type": "date", "field": "end_date", "offset": [-30, -7], "unit": "days"},
+    "actions": [{"type": "notify", "channel": "in_app", "to": [{"field": "owner_id"}],
+                 "subject": "{{ record.number }}", "body": "ends {{ record.end_date }}"}],
+}
+
+
+def test_a_date_rule_indexes_the_field_it_scans_as_a_step_of_the_plan(store: MetadataStore):
+    """The scheduler searches the date by range on every tick: publishing indexes it, shown in the
+    plan like any other step, and drops the index when no date rule scans the field any more."""
+    publish(store, account=ACCOUNT, contract=CONTRACT)
+    insert_records(store.db, metadata_set(account=ACCOUNT, contract=CONTRACT), "contract",
+                   [{"id": f"c{i}", "number": f"HT-{i}", "end_date": date(2026, i, 1)} for i in range(1, 4)])
+    with_rule = MetadataSet({**dict(metadata_set(account=ACCOUNT, contract=CONTRACT).items()),
+                             ("workflow_rule", "reminder"): REMINDER})
+    result = store.publish(with_rule, author="test", message="reminders")
+    assert [step.describe() for step in result.plan.steps] == ["create index ix_contract__end_date on obj_contract"]
+    indexes = {i[0]: i for i in schema_snapshot(store.db)["obj_contract"]["indexes"]}
+    assert indexes["ix_contract__end_date"][1:] == (("end_date",), False)
+    assert rows(store.db, "SELECT count(*) FROM obj_contract") == [(3,)]
+
+    indexed = obj({**CONTRACT["properties"], "end_date": {"type": "string", "format": "date", "x-index": True}})
+    asked = MetadataSet({**dict(with_rule.items()), ("object", "contract"): indexed})
+    assert store.publish(asked, author="test").plan.steps == ()  # the same index, asked for by name now
+
+    result = publish(store, account=ACCOUNT, contract=CONTRACT)  # rule gone, x-index gone
+    assert [step.describe() for step in result.plan.steps] == ["drop index ix_contract__end_date on obj_contract"]
+
+
+TICKET = obj({"subject": {"type": "string"}})
+
+
+def _set_aside(store: MetadataStore) -> None:
+    """Release 2 sets `contract.notes` aside, release 4 the `ticket` table (3 created it)."""
+    publish(store, account=ACCOUNT, contract=CONTRACT)
+    insert_records(store.db, store.current().metadata, "contract", [{"id": "c1", "notes": "n"}])  # type: ignore[union-attr]
+    without_notes = obj({k: v for k, v in CONTRACT["properties"].items() if k != "notes"})
+    publish(store, allow=True, account=ACCOUNT, contract=without_notes)
+    publish(store, account=ACCOUNT, contract=without_notes, ticket=TICKET)
+    publish(store, allow=True, account=ACCOUNT, contract=without_notes)
+
+
+def test_purge_drops_what_was_kept_aside_and_records_it_as_a_release(store: MetadataStore):
+    _set_aside(store)
+    listed = store.purge(author="ops", dry_run=True)
+    assert [s.describe() for s in listed.plan.steps] == [
+        "drop column obj_contract.notes__retired_r2 (aside since release 2): its values are gone for good",
+        "drop table obj_ticket__retired_r4 (aside since release 4): its rows are gone for good"]
+    assert listed.release is None and store.current_number() == 4  # a dry run changes nothing
+    assert store.purge(author="ops", older_than=timedelta(days=30)).plan.empty  # set aside just now
+
+    later = MetadataStore(store.db, clock=lambda: datetime.now(UTC) + timedelta(days=31))
+    done = later.purge(author="ops", older_than=timedelta(days=30))
+    assert done.release is not None and done.release.number == 5 and done.release.source == "purge"
+    assert done.release.author == "ops" and "2 item(s)" in done.release.message
+    snap = schema_snapshot(store.db)
+    assert "obj_ticket__retired_r4" not in snap
+    assert [c[0] for c in snap["obj_contract"]["columns"]][-4:] == ["number", "account", "amount", "end_date"]
+    assert rows(store.db, "SELECT id FROM obj_contract") == [("c1",)]  # the records themselves stay
+    assert store.current().metadata == store.release(4).metadata  # type: ignore[union-attr]
+    assert store.purge(author="ops").plan.empty
+
+
+def test_an_interrupted_purge_leaves_everything_as_it_was(store: MetadataStore):
+    _set_aside(store)
+    before, history = schema_snapshot(store.db), store.history()
+    for fail_at in range(2):
+        def boom(i: int, step: object, fail_at: int = fail_at) -> None:
+            if i == fail_at:
+                raise RuntimeError(f"injected failure after step {i}")
+        with pytest.raises(RuntimeError, match="injected"):
+            store.purge(author="ops", on_step=boom)
+        assert schema_snapshot(store.db) == before, f"storage changed after failing at step {fail_at}"
+        assert store.history() == history
+        assert rows(store.db, "SELECT notes__retired_r2 FROM obj_contract") == [("n",)]

@@ -47,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, settings: Settings | None = None) -> int:
+    """Run one command; `settings` (default: from the environment) is what an embedding caller,
+    such as a test, composes itself; --data-dir and --database-url still apply on top."""
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = settings or Settings.from_env()
         if args.data_dir:
             settings = replace(settings, data_dir=Path(args.data_dir))
         if args.database_url:

@@ -17,7 +17,7 @@ from trellis.platform.clock import utc_now
 from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.ledger import list_deliveries, requeue, run_history
 from trellis.runtime.automation.preview import PreviewItem, draft_registry, preview
-from trellis.runtime.channels import ChannelConfigError, ChannelSettings
+from trellis.runtime.channels import ChannelConfigError
 from trellis.runtime.registry import Registry
 from trellis.runtime.services import TenantServices
 from trellis.runtime.worker import TickReport, Worker
@@ -125,7 +125,7 @@ def _channels_set(args: argparse.Namespace, inst: Installation, out: TextIO) -> 
         print(f"error: --config is not JSON: {error}", file=sys.stderr)
         return 1
     try:
-        masked = ChannelSettings(inst.database(args.tenant)).configure(args.channel, config, args.author, utc_now())
+        masked = TenantServices(inst).channels(args.tenant).configure(args.channel, config, args.author, utc_now())
     except ChannelConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -134,7 +134,7 @@ def _channels_set(args: argparse.Namespace, inst: Installation, out: TextIO) -> 
 
 
 def _channels_show(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
-    print(json.dumps(ChannelSettings(inst.database(args.tenant)).masked(), ensure_ascii=False, indent=2), file=out)
+    print(json.dumps(TenantServices(inst).channels(args.tenant).masked(), ensure_ascii=False, indent=2), file=out)
     return 0
 
 

@@ -1,10 +1,12 @@
-"""`trellis metadata apply/export/history/diff/rollback`: publish and version a tenant's metadata."""
+"""`trellis metadata apply/export/history/diff/rollback/purge`: publish and version a tenant's metadata."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -82,6 +84,37 @@ def _diff(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    store = MetadataStore(inst.database(args.tenant))
+    older_than = None if args.older_than is None else timedelta(days=args.older_than)
+    planned = store.purge(author=args.author, older_than=older_than, dry_run=True)
+    if planned.plan.empty:
+        age = f" for more than {args.older_than} day(s)" if args.older_than is not None else ""
+        print(f"{args.tenant}: nothing kept aside{age}; nothing to purge", file=out)
+        return 0
+    print(f"{args.tenant}: kept aside by destructive publishes, to drop for good:", file=out)
+    for line in planned.plan.lines():
+        print(f"  {line}", file=out)
+    if args.dry_run:
+        print("dry run: nothing was dropped", file=out)
+        return 0
+    if not args.yes and not _confirmed(args.tenant):
+        print(f"{args.tenant}: not confirmed; nothing was dropped", file=sys.stderr)
+        return 1
+    result = store.purge(author=args.author, older_than=older_than)
+    assert result.release is not None
+    print(f"{args.tenant}: dropped {len(result.plan.steps)} item(s); recorded as release {result.release.number}",
+          file=out)
+    return 0
+
+
+def _confirmed(tenant: str) -> bool:
+    """Ask on the terminal; without one (a script) the caller must say --yes."""
+    if not sys.stdin.isatty():
+        return False
+    return input(f"Type the tenant name ({tenant}) to drop these for good: ").strip() == tenant
+
+
 def register(commands: Commands) -> None:
     meta = commands.add_parser("metadata", help="apply, export and version metadata").add_subparsers(
         dest="metadata_command", required=True, metavar="ACTION")
@@ -106,3 +139,10 @@ def register(commands: Commands) -> None:
         "rollback", help="publish the content of an earlier release as a new release")))
     rollback.add_argument("number", type=int)
     rollback.set_defaults(handler=_rollback)
+
+    purge = with_tenant(meta.add_parser("purge", help="drop columns and tables kept aside by destructive publishes"))
+    purge.add_argument("--older-than", type=int, metavar="DAYS", help="only what was set aside more than DAYS ago")
+    purge.add_argument("--dry-run", action="store_true", help="list what would be dropped, drop nothing")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
+    purge.add_argument("--author", default=getpass.getuser(), help="recorded with the purge")
+    purge.set_defaults(handler=_purge)

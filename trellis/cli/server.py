@@ -34,11 +34,7 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         uvicorn.run(create_app(inst), host=args.host, port=args.port, log_level="warning", access_log=False)
         return 0
     # worker processes build their own app from the environment: hand them these settings
-    settings = inst.settings
-    os.environ.update(TRELLIS_DATA_DIR=str(settings.data_dir.resolve()), TRELLIS_TIMEZONE=settings.default_timezone,
-                      TRELLIS_LOCALE=settings.default_locale)
-    if settings.database_url:
-        os.environ["TRELLIS_DATABASE_URL"] = settings.database_url
+    os.environ.update(inst.settings.environ())
     inst.dispose()
     uvicorn.run("trellis.server.asgi:create", factory=True, host=args.host, port=args.port, workers=workers,
                 log_level="warning", access_log=False)

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from trellis.cli.options import Commands
 from trellis.platform.tenancy import Installation
+from trellis.runtime.services import TenantServices
 
 
 def _init(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -19,8 +20,10 @@ def _init(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 def _migrate(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     revisions = inst.migrate()
     print(f"control database up to date; {len(revisions)} tenant(s) migrated", file=out)
+    services = TenantServices(inst)
     for name, revision in revisions.items():
-        print(f"  {name}: {revision}", file=out)
+        sealed = services.channels(name).seal_stored()
+        print(f"  {name}: {revision}" + (f"; {sealed} channel setting(s) sealed" if sealed else ""), file=out)
     return 0
 
 

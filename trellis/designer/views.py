@@ -1,7 +1,9 @@
-"""Read-only pages over tenants and their published metadata: the first rooms of the designer.
+"""Read-only pages over a tenant's published metadata: the first rooms of the designer.
 
-They read through the same services as the CLI (tenancy, release store); editing arrives with
-the designer issue.
+`/` is a neutral landing page: it lists no tenants, to anyone. `/t/<tenant>/` shows a tenant's
+objects, fields (hidden ones too), formulas and release history, to that tenant's admins only
+(access.py). The pages read through the same services as the CLI and GraphQL; editing arrives
+with the designer issue. The stylesheet is served from the package (`/static/`).
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from trellis.designer.access import Refused, tenant_admin
 from trellis.metadata.model import ObjectDef, localized
-from trellis.platform.tenancy import Installation, TenantError
-from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import TenantServices
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC = Path(__file__).parent / "static"
 
 
 def label(labels: dict[str, str] | Any, locale: str, fallback: str) -> str:
@@ -38,26 +42,26 @@ def _object_view(obj: ObjectDef, locale: str) -> dict[str, Any]:
     }
 
 
-def routes(installation: Installation) -> list[Route]:
+def routes(services: TenantServices) -> list[Route | Mount]:
     """Plain (sync) endpoints: Starlette runs them in its thread pool, off the event loop."""
 
-    def tenants(request: Request) -> Response:
-        rows = []
-        for tenant in installation.tenants():
-            store = MetadataStore(installation.database(tenant.name))
-            rows.append({"tenant": tenant, "release": store.current_number()})
-        return templates.TemplateResponse(request, "tenants.html", {"rows": rows})
+    def landing(request: Request) -> Response:
+        return templates.TemplateResponse(request, "landing.html")
 
     def tenant(request: Request) -> Response:
         name = request.path_params["tenant"]
         try:
-            found = installation.tenant(name)
-        except TenantError as error:
-            return templates.TemplateResponse(request, "error.html", {"message": str(error)}, status_code=404)
-        store = MetadataStore(installation.database(name))
+            tenant_admin(request, services, name)
+        except Refused as refused:
+            headers = {"WWW-Authenticate": 'Bearer realm="trellis"'} if refused.status == 401 else None
+            return templates.TemplateResponse(request, "refused.html", {"status": refused.status,
+                                                                        "message": refused.message},
+                                              status_code=refused.status, headers=headers)
+        found = services.tenant(name)
+        store = services.store(name)
         release = store.current()
         objects = [_object_view(o, found.locale) for o in release.metadata.objects.values()] if release else []
         return templates.TemplateResponse(request, "tenant.html", {
             "tenant": found, "release": release, "objects": objects, "history": store.history()})
 
-    return [Route("/", tenants), Route("/t/{tenant}/", tenant)]
+    return [Route("/", landing), Route("/t/{tenant}/", tenant), Mount("/static", StaticFiles(directory=STATIC))]

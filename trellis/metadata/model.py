@@ -23,7 +23,7 @@ from trellis.metadata.definitions import (
     localized,
 )
 from trellis.metadata.documents import canonical_json, content_hash
-from trellis.metadata.objects import compile_objects
+from trellis.metadata.objects import compile_objects, scanned_fields
 
 ItemKey = tuple[str, str]  # (kind, name)
 
@@ -68,7 +68,8 @@ class MetadataSet:
     @cached_property
     def objects(self) -> Mapping[str, ObjectDef]:
         """Compiled object definitions; the set must have passed validation."""
-        return MappingProxyType(compile_objects(self.documents("object")))
+        return MappingProxyType(compile_objects(self.documents("object"),
+                                                scanned_fields(self.documents("workflow_rule"))))
 
     def item_hashes(self) -> dict[ItemKey, str]:
         return {key: content_hash(doc) for key, doc in self._items.items()}

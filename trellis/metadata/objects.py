@@ -7,7 +7,7 @@ only interprets: which `FieldType` a property is, which formulas are live, which
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from trellis.metadata.definitions import (
@@ -99,11 +99,26 @@ def english_plural(name: str) -> str:
     return f"{head}_{last}" if head else last
 
 
-def compile_objects(documents: Mapping[str, Mapping[str, Any]]) -> dict[str, ObjectDef]:
-    return {name: compile_object(name, doc) for name, doc in documents.items()}
+def compile_objects(documents: Mapping[str, Mapping[str, Any]],
+                    implied_indexes: Mapping[str, Collection[str]] | None = None) -> dict[str, ObjectDef]:
+    """Typed objects; `implied_indexes` names fields other items need indexed (see `scanned_fields`)."""
+    implied = implied_indexes or {}
+    return {name: compile_object(name, doc, implied.get(name, ())) for name, doc in documents.items()}
 
 
-def compile_object(name: str, document: Mapping[str, Any]) -> ObjectDef:
+def scanned_fields(rule_documents: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
+    """The date fields date-triggered workflow rules scan, by object: the scheduler searches them by
+    range on every tick, so publishing indexes them (a step of the plan like any other) without the
+    admin having to know to ask. Inactive rules count too, so switching one off drops nothing."""
+    scanned: dict[str, set[str]] = {}
+    for rule in rule_documents.values():
+        trigger = rule.get("trigger", {})
+        if trigger.get("type") == "date" and "object" in rule and "field" in trigger:
+            scanned.setdefault(rule["object"], set()).add(trigger["field"])
+    return scanned
+
+
+def compile_object(name: str, document: Mapping[str, Any], implied_indexes: Collection[str] = ()) -> ObjectDef:
     properties: Mapping[str, Mapping[str, Any]] = document.get("properties", {})
     required = set(document.get("required", ()))
     live = live_formulas(properties)
@@ -141,6 +156,10 @@ def compile_object(name: str, document: Mapping[str, Any]) -> ObjectDef:
         indexes.append(IndexDef(index_name("ix", name, tuple(group)), tuple(group)))
     for group in document.get("x-unique", ()):
         indexes.append(IndexDef(index_name("ux", name, tuple(group)), tuple(group), unique=True))
+    leading = {index.fields[0] for index in indexes}  # an index whose first column is the field serves it
+    for field_name in sorted(implied_indexes):
+        if field_name in fields and fields[field_name].stored and field_name not in leading:
+            indexes.append(IndexDef(index_name("ix", name, (field_name,)), (field_name,)))
     return ObjectDef(
         name=name,
         schema=document,

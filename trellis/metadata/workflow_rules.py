@@ -5,6 +5,16 @@ expressions and message templates; each is checked here against the rest of the 
 that publishes is a rule the runtime can run. Each action type has its own check
 (`ACTION_TYPES`, the action types of the meta-schema); the runtime performs each of them. Pure:
 the checks read the set's object fields and names, nothing else.
+
+A webhook's URL is refused here when it can be judged without resolving anything: `localhost`
+or an address literal (however spelt: `2130706433`, `[::ffff:127.0.0.1]`) in a range the
+outbound guard refuses (trellis.platform.outbound). Always, also where the installation's
+allow-list (TRELLIS_OUTBOUND_ALLOW) would let that address through at run time: metadata is
+checked without knowing the installation, and a rule set that publishes in one installation
+must publish in every other. An internal receiver is written with a DNS name, and the operator
+allows the address it resolves to (or the name itself) at run time, where the guard checks the
+address it actually connects to. Tests post to receivers on 127.0.0.1 the same way: a name
+their injected resolver answers with 127.0.0.1, allowed by their policy.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS, STANDARD_COLUMNS, che
 from trellis.metadata.object_checks import ObjectView, sound_objects
 from trellis.metadata.suggestions import suggest
 from trellis.metadata.wording import article
+from trellis.platform.outbound import ALLOW_SETTING, literal_refusal
 
 #: Action types a before-save rule may use, and the ones only other rules may use.
 BEFORE_SAVE_ACTIONS = frozenset({"set_fields", "reject"})
@@ -235,8 +246,19 @@ class _RuleCheck:
                                        f"{suggest(process, self.approval_processes)}"
 
     def nothing_more(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
-        """An action whose meta-schema says all there is to check (a webhook, a rejection)."""
+        """An action whose meta-schema says all there is to check (a rejection)."""
         yield from ()
+
+    def webhook(self, parts: Parts, action: Mapping[str, Any]) -> Iterator[Problem]:
+        """A URL that is not plainly internal (see the module docstring); fields of the object."""
+        refused = literal_refusal(action["url"])
+        if refused:
+            yield (*parts, "url"), f"refused: {refused}. A rule may not post inside the installation; give an " \
+                                   f"internal receiver a DNS name, and the operator allows its address at run " \
+                                   f"time with {ALLOW_SETTING}"
+        for index, name in enumerate(action.get("fields", ())):
+            if name not in self.object.fields:
+                yield (*parts, "fields", index), self.unknown(name)
 
     @staticmethod
     def templates(parts: Parts, action: Mapping[str, Any], keys: tuple[str, ...]) -> Iterator[Problem]:
@@ -343,7 +365,7 @@ _ACTION_CHECKS: Mapping[str, Callable[[_RuleCheck, Parts, Mapping[str, Any]], It
     "create_record": _RuleCheck.values,
     "create_task": _RuleCheck.task,
     "notify": _RuleCheck.notify,
-    "webhook": _RuleCheck.nothing_more,
+    "webhook": _RuleCheck.webhook,
     "start_approval": _RuleCheck.approval,
 })
 

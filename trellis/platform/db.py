@@ -9,6 +9,9 @@ goes through `read()` or `write()`, which open exactly one transaction:
   `BEGIN IMMEDIATE` instead of failing on lock upgrade half-way through.
 * PostgreSQL pins the schema with `SET LOCAL search_path` inside the transaction, so a pooled
   connection never carries one tenant's search path into another tenant's request.
+* A database handed to request handlers (`with_statement_timeout`) limits how long each statement
+  of its transactions may run (statement_timeout.py); the CLI's imports and migrations run
+  without that limit.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from trellis.platform.statement_timeout import restart_each_statement, statement_timeout
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -53,6 +58,7 @@ def sqlite_engine(path: Path) -> Engine:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
+    restart_each_statement(engine)
     return engine
 
 
@@ -85,11 +91,17 @@ def quote_schema(schema: str) -> str:
 class Database:
     """One tenant's (or the control registry's) rows: a SQLite file or a PostgreSQL schema."""
 
-    def __init__(self, engine: Engine, schema: str | None = None):
+    def __init__(self, engine: Engine, schema: str | None = None, statement_timeout_ms: int | None = None):
         self.engine = engine
         self.schema = schema
+        self.statement_timeout_ms = statement_timeout_ms or None  # 0: no limit
         if (schema is None) != (engine.dialect.name == "sqlite"):
             raise ValueError("a PostgreSQL database needs a schema; a SQLite one has none")
+
+    def with_statement_timeout(self, timeout_ms: int | None) -> Database:
+        """The same rows, each statement of a transaction stopped after `timeout_ms` (None or 0:
+        no limit) with StatementTimeout; for request handlers."""
+        return Database(self.engine, self.schema, timeout_ms)
 
     @property
     def dialect(self) -> str:
@@ -103,8 +115,7 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """One read transaction (deferred on SQLite, so readers never block the writer)."""
         with self.engine.connect() as conn:
-            with conn.begin():
-                self._pin_schema(conn)
+            with conn.begin(), self._started(conn):
                 yield conn
 
     @contextmanager
@@ -113,8 +124,7 @@ class Database:
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                self._pin_schema(conn)
+            with conn.begin(), self._started(conn):
                 yield conn
 
     @contextmanager
@@ -135,14 +145,23 @@ class Database:
             assert raw is not None, "a connection just checked out of the pool has its driver connection"
             raw.execute("PRAGMA foreign_keys=OFF")
             try:
-                with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
+                with conn.execution_options(sqlite_begin="IMMEDIATE").begin(), self._started(conn):
                     yield conn
             finally:
                 raw.execute("PRAGMA foreign_keys=ON")
 
-    def _pin_schema(self, conn: Connection) -> None:
-        if self.schema is not None:
-            conn.exec_driver_sql(f"SET LOCAL search_path TO {quote_schema(self.schema)}")
+    @contextmanager
+    def _started(self, conn: Connection) -> Iterator[None]:
+        """What every transaction sets up once begun: the schema, and the statement time limit
+        (on PostgreSQL both in one round trip)."""
+        schema = quote_schema(self.schema) if self.schema is not None else None
+        if self.statement_timeout_ms is None:
+            if schema is not None:
+                conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
+            yield
+            return
+        with statement_timeout(conn, self.statement_timeout_ms, search_path=schema):
+            yield
 
     def table_names(self) -> set[str]:
         from sqlalchemy import inspect

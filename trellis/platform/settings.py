@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trellis.platform.outbound import ALLOW_SETTING, AllowListError, OutboundPolicy
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DEFAULT_LOCALE = "zh-CN"
 LOCALES = ("zh-CN", "en")
+#: Records one GraphQL request may ask for (page sizes multiplied through nested connections).
+DEFAULT_GRAPHQL_MAX_COST = 50_000
+#: How long one database statement of a request may run; 0 switches the timeout off.
+DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
 
 
 class SettingsError(ValueError):
@@ -23,17 +29,26 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where Trellis keeps its data and which database it talks to."""
+    """Where Trellis keeps its data, which database it talks to, and the limits a served request
+    meets (GraphQL cost, database statement time)."""
 
     data_dir: Path = field(default_factory=lambda: Path("trellis-data"))
     #: None means the embedded default: SQLite files under `data_dir`.
     database_url: str | None = None
     default_timezone: str = DEFAULT_TIMEZONE
     default_locale: str = DEFAULT_LOCALE
+    #: The key that seals secrets at rest (see `trellis.platform.secrets`); None: `secret.key` in `data_dir`.
+    secret_key: str | None = field(default=None, repr=False)
+    graphql_max_cost: int = DEFAULT_GRAPHQL_MAX_COST
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    #: Where outgoing HTTP may go (TRELLIS_OUTBOUND_ALLOW); by default no internal address.
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
 
     def __post_init__(self) -> None:
         check_timezone(self.default_timezone)
         check_locale(self.default_locale)
+        check_whole("TRELLIS_GRAPHQL_MAX_COST", self.graphql_max_cost)
+        check_whole("TRELLIS_STATEMENT_TIMEOUT_MS", self.statement_timeout_ms)
         if self.database_url is not None and not self.database_url.startswith(("sqlite", "postgresql")):
             raise SettingsError(
                 f"TRELLIS_DATABASE_URL: expected a sqlite:/// or postgresql+psycopg:// URL, "
@@ -52,7 +67,35 @@ class Settings:
             database_url=env.get("TRELLIS_DATABASE_URL") or None,
             default_timezone=env.get("TRELLIS_TIMEZONE", DEFAULT_TIMEZONE),
             default_locale=env.get("TRELLIS_LOCALE", DEFAULT_LOCALE),
+            secret_key=env.get("TRELLIS_SECRET_KEY") or None,
+            graphql_max_cost=parse_whole("TRELLIS_GRAPHQL_MAX_COST", env.get("TRELLIS_GRAPHQL_MAX_COST"),
+                                         DEFAULT_GRAPHQL_MAX_COST),
+            statement_timeout_ms=parse_whole("TRELLIS_STATEMENT_TIMEOUT_MS", env.get("TRELLIS_STATEMENT_TIMEOUT_MS"),
+                                             DEFAULT_STATEMENT_TIMEOUT_MS),
+            outbound=outbound_policy(env.get(ALLOW_SETTING, "")),
         )
+
+    def environ(self) -> dict[str, str]:
+        """These settings as the environment variables `from_env` reads back (worker processes
+        build their own from it)."""
+        env = {"TRELLIS_DATA_DIR": str(self.data_dir.resolve()), "TRELLIS_TIMEZONE": self.default_timezone,
+               "TRELLIS_LOCALE": self.default_locale, "TRELLIS_GRAPHQL_MAX_COST": str(self.graphql_max_cost),
+               "TRELLIS_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms)}
+        if self.database_url:
+            env["TRELLIS_DATABASE_URL"] = self.database_url
+        if self.secret_key:
+            env["TRELLIS_SECRET_KEY"] = self.secret_key
+        if self.outbound.source:
+            env[ALLOW_SETTING] = self.outbound.source
+        return env
+
+
+def outbound_policy(allow: str) -> OutboundPolicy:
+    """The outbound policy of an allow-list setting (see trellis.platform.outbound)."""
+    try:
+        return OutboundPolicy.parse(allow)
+    except AllowListError as error:
+        raise SettingsError(f"{ALLOW_SETTING}: {error}") from None
 
 
 def check_timezone(name: str) -> str:
@@ -67,3 +110,27 @@ def check_locale(locale: str) -> str:
     if locale not in LOCALES:
         raise SettingsError(f"locale: expected one of {', '.join(LOCALES)}, got {locale!r}")
     return locale
+
+
+#: What each whole-number setting means, for its error message.
+WHOLE_SETTINGS = {
+    "TRELLIS_GRAPHQL_MAX_COST": (1, "records per GraphQL request, such as 50000"),
+    "TRELLIS_STATEMENT_TIMEOUT_MS": (0, "milliseconds, such as 15000 (0 switches the timeout off)"),
+}
+
+
+def parse_whole(name: str, text: str | None, default: int) -> int:
+    """A whole-number setting from the environment (`default` when unset or blank)."""
+    if text is None or not text.strip():
+        return default
+    cleaned = text.strip().replace("_", "")
+    if not cleaned.isdigit():
+        raise SettingsError(f"{name}: expected a whole number of {WHOLE_SETTINGS[name][1]}; got {text!r}")
+    return int(cleaned)
+
+
+def check_whole(name: str, value: int) -> int:
+    minimum, meaning = WHOLE_SETTINGS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SettingsError(f"{name}: expected a whole number of {meaning}, at least {minimum}; got {value!r}")
+    return value

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
@@ -20,6 +21,7 @@ from trellis.platform import migrations
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, postgresql_engine, quote_schema, sqlite_engine
 from trellis.platform.files import private_dir, private_file
+from trellis.platform.secrets import SecretBox
 from trellis.platform.settings import Settings, check_locale, check_timezone
 from trellis.platform.system_tables import tenants as tenants_table
 
@@ -94,8 +96,14 @@ class Installation:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    @cached_property
+    def secrets(self) -> SecretBox:
+        """The installation key's box, for secrets stored in tenant databases."""
+        return SecretBox.for_installation(self.settings.data_dir, self.settings.secret_key)
+
     def init(self) -> None:
-        """Create (or bring up to date) the control database. Safe to run again."""
+        """Create (or bring up to date) the control database and the installation key. Safe to run again."""
+        self.secrets  # noqa: B018 - made now (0600 key file), not by the first message sent
         with self.control.write() as conn:
             if self.control.schema:
                 conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote_schema(self.control.schema)}")

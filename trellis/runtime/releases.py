@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select
@@ -36,6 +36,7 @@ from trellis.runtime.storage import (
     build_tables,
     plan_storage,
 )
+from trellis.runtime.storage.purge import aside_storage
 
 
 class ReleaseNotFound(LookupError):
@@ -238,6 +239,30 @@ class MetadataStore:
         return self.publish(target.metadata, author=author, message=f"rollback to release {number}",
                             source=f"rollback:{number}", allow_destructive=allow_destructive, dry_run=dry_run)
 
+    def purge(self, *, author: str, older_than: timedelta | None = None, dry_run: bool = False,
+              on_step: StepObserver | None = None) -> PublishResult:
+        """Drop what destructive publishes kept aside (set aside more than `older_than` ago, when
+        given; items whose age is unknown are kept then). Recorded as a release with the current
+        metadata and the drop steps as its plan, so history shows who purged what and when."""
+        with self._transaction(dry_run) as conn:
+            number = self.current_number(conn)
+            if number is None:
+                raise ReleaseNotFound("nothing to purge: no release is published yet")
+            current = self._release(conn, number)
+            steps = aside_storage(conn, self.db.schema, build_tables(current.metadata.objects))
+            if older_than is not None:
+                cutoff = self.clock() - older_than
+                dates = dict(conn.execute(select(metadata_releases.c.number, metadata_releases.c.created_at)).all())
+                steps = [s for s in steps if s.release in dates and _aware(dates[s.release]) <= cutoff]
+            plan = StoragePlan(tuple(steps))
+            result = PublishResult(number, MetadataDiff(()), plan, None)
+            if plan.empty or dry_run:
+                return result
+            apply_plan(conn, plan, build_tables(current.metadata.objects), on_step)
+            message = f"purge: {len(steps)} item(s) kept aside dropped"
+            info = self._record(conn, number + 1, current.metadata, MetadataDiff(()), plan, author, message, "purge")
+            return PublishResult(number, MetadataDiff(()), plan, info)
+
     def _transaction(self, dry_run: bool) -> AbstractContextManager[Connection]:
         return self.db.read() if dry_run else _publish_transaction(self.db)
 
@@ -270,6 +295,11 @@ def _publish_transaction(db: Database) -> Iterator[Connection]:
         if db.dialect == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"publish:{db.schema}".encode()))))
         yield conn
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back UTC date-times without their zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _validate(metadata: MetadataSet) -> None:

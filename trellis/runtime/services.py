@@ -6,7 +6,9 @@ no caller can write around a rule.
 
 The CLI, the ASGI app and workers hold one `TenantServices` per installation; it keeps one
 `MetadataStore` per tenant (releases are cached there) and one `RegistryCache`, so building a
-service per call or per request costs a dictionary look-up and one `SELECT max(number)`.
+service per call or per request costs a dictionary look-up and one `SELECT max(number)`. The
+ASGI app's limits each statement (`statement_timeout_ms`, the installation's
+TRELLIS_STATEMENT_TIMEOUT_MS); the CLI's does not (an import or a migration may take long).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from __future__ import annotations
 import threading
 
 from trellis.platform.clock import Clock, utc_now
+from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.tenancy import Installation, Tenant
 from trellis.runtime.approvals.engine import ApprovalEngine
 from trellis.runtime.approvals.lock import ApprovalLock
 from trellis.runtime.approvals.processes import ProcessBook
 from trellis.runtime.automation.on_save import RuleHooks
+from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.errors import NotFound
 from trellis.runtime.identity import UserService
 from trellis.runtime.records.hooks import WriteHook
@@ -34,14 +39,21 @@ def write_hooks() -> tuple[WriteHook, ...]:
 
 
 class TenantServices:
-    def __init__(self, installation: Installation, registries: RegistryCache | None = None):
+    def __init__(self, installation: Installation, registries: RegistryCache | None = None,
+                 statement_timeout_ms: int | None = None):
         self.installation = installation
         self.registries = registries or RegistryCache()
+        self.statement_timeout_ms = statement_timeout_ms
         self._stores: dict[str, MetadataStore] = {}
         self._users: dict[str, UserService] = {}
         self._tenants: dict[str, Tenant] = {}
         self._books: dict[str, ProcessBook] = {}
         self._lock = threading.Lock()
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """The installation's policy for outgoing HTTP (its settings' allow-list)."""
+        return self.installation.settings.outbound
 
     def tenant(self, tenant: str) -> Tenant:
         """The tenant's registry entry (time zone, locale), read once: tenants do not change."""
@@ -50,11 +62,15 @@ class TenantServices:
             found = self._tenants.setdefault(tenant, self.installation.tenant(tenant))
         return found
 
+    def database(self, tenant: str) -> Database:
+        """The tenant's database, with this composition's statement time limit."""
+        return self.installation.database(tenant).with_statement_timeout(self.statement_timeout_ms)
+
     def store(self, tenant: str) -> MetadataStore:
         with self._lock:
             store = self._stores.get(tenant)
         if store is None:
-            store = MetadataStore(self.installation.database(tenant))
+            store = MetadataStore(self.database(tenant))
             with self._lock:
                 store = self._stores.setdefault(tenant, store)
         return store
@@ -64,7 +80,7 @@ class TenantServices:
         with self._lock:
             service = self._users.get(tenant)
         if service is None:
-            service = UserService(self.installation.database(tenant), self.store(tenant))
+            service = UserService(self.database(tenant), self.store(tenant))
             with self._lock:
                 service = self._users.setdefault(tenant, service)
         return service
@@ -76,9 +92,13 @@ class TenantServices:
                            f"publish some with `trellis metadata apply DIR --tenant {tenant}`")
         return registry
 
+    def channels(self, tenant: str) -> ChannelSettings:
+        """The tenant's channel settings, sealed with the installation key."""
+        return ChannelSettings(self.installation.database(tenant), self.installation.secrets, outbound=self.outbound)
+
     def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)
-        return RecordsService(self.installation.database(tenant), self.registry(tenant), found.timezone,
+        return RecordsService(self.database(tenant), self.registry(tenant), found.timezone,
                               found.locale, clock, hooks=write_hooks())
 
     def approvals(self, tenant: str, clock: Clock = utc_now) -> ApprovalEngine:

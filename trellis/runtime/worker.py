@@ -57,7 +57,9 @@ class Worker:
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
             report.approvals[name] = self.services.approvals(name, self.clock).run_timers(self.batch)
             report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),
-                                                 batch=self.batch, lease=self.lease, retry=self.retry).run()
+                                                 secrets=self.services.installation.secrets,
+                                                 outbound=self.services.outbound, batch=self.batch, lease=self.lease,
+                                                 retry=self.retry).run()
         return report
 
     def run(self, interval: float, stop: threading.Event, on_tick: Callable[[TickReport], None] | None = None) -> None:

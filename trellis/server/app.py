@@ -1,5 +1,11 @@
 """The ASGI application: a composition root that mounts the designer pages, the GraphQL APIs
-(`/t/<tenant>/graphql`, `/t/<tenant>/metadata/graphql`) and the health check."""
+(`/t/<tenant>/graphql`, `/t/<tenant>/metadata/graphql`) and the health check, behind the
+security headers (headers.py).
+
+The installation's settings reach the parts here: the GraphQL cost limit
+(TRELLIS_GRAPHQL_MAX_COST) to the schemas, the statement timeout (TRELLIS_STATEMENT_TIMEOUT_MS)
+to every database transaction a request opens. Tests may hand in their own services and schemas.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +13,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from trellis import designer
+from trellis.platform.statement_timeout import StatementTimeout
 from trellis.platform.tenancy import Installation
 from trellis.runtime.graphql import SchemaCache
 from trellis.runtime.services import TenantServices
 from trellis.server.graphql_app import GraphQLEndpoints
+from trellis.server.headers import SecurityHeaders
 
 
 def create_app(installation: Installation, services: TenantServices | None = None,
                schemas: SchemaCache | None = None) -> Starlette:
+    settings = installation.settings
+
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
+
+    async def timed_out(request: Request, error: Exception) -> Response:
+        """A designer page whose database statement ran over the limit (GraphQL answers its own)."""
+        return PlainTextResponse(str(error), status_code=503)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         installation.dispose()
 
-    graphql = GraphQLEndpoints(services or TenantServices(installation), schemas)
-    return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *designer.routes(installation)],
+    services = services or TenantServices(installation, statement_timeout_ms=settings.statement_timeout_ms)
+    graphql = GraphQLEndpoints(services, schemas or SchemaCache(max_cost=settings.graphql_max_cost))
+    return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *designer.routes(services)],
+                     middleware=[Middleware(SecurityHeaders)], exception_handlers={StatementTimeout: timed_out},
                      lifespan=lifespan)

@@ -1,10 +1,14 @@
 """HTTP for the GraphQL APIs: `/t/<tenant>/graphql` (data) and `/t/<tenant>/metadata/graphql`.
 
-Per request: the bearer token names the actor (401 without a valid one); the tenant's current
-registry is looked up (one `SELECT max(number)`) and with it the schema built for that release,
-which the request keeps until it ends, even if a publish swaps in a newer one meanwhile. GET
-from a browser opens GraphiQL (the page holds no data; the token goes in its headers pane).
-Database work runs in the thread pool; the event loop only parses, executes and answers.
+Per request, in this order: the bearer token names the actor (401 without a valid one, 403 for a
+non-admin on the metadata API), from the headers alone; only then is the body read, at most
+`MAX_BODY` bytes as it streams in (bodies.py), so an anonymous client cannot make the server
+read, let alone hold, a large body. Refused before its body was read, a request is answered with
+`Connection: close`. Then the tenant's current registry is looked up (one `SELECT max(number)`)
+and with it the schema built for that release, which the request keeps until it ends, even if a
+publish swaps in a newer one meanwhile. GET from a browser opens GraphiQL (the page holds no
+data; the token goes in its headers pane). Database work runs in the thread pool; the event loop
+only parses, executes and answers.
 """
 
 from __future__ import annotations
@@ -13,16 +17,16 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from trellis.platform.statement_timeout import StatementTimeout
 from trellis.platform.tenancy import TenantError
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import RuntimeProblem
@@ -31,33 +35,16 @@ from trellis.runtime.graphql.context import in_thread
 from trellis.runtime.graphql.metadata_api import SCHEMA as METADATA_SCHEMA
 from trellis.runtime.graphql.metadata_api import MetadataContext
 from trellis.runtime.identity.errors import Unauthenticated
+from trellis.runtime.identity.tokens import bearer_secret
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.services import TenantServices
+from trellis.server.bodies import read_body
+from trellis.server.graphiql import graphiql
+from trellis.server.problems import HttpProblem
 
 log = logging.getLogger("trellis.graphql")
 MAX_BODY = 1_000_000  # bytes of one request; the token limit refuses far smaller queries anyway
-_TOKEN_HINT = '{"Authorization": "Bearer <your token: trellis token create>"}'
-
-
-def _graphiql() -> str:
-    html = get_graphql_ide_html()
-    # open the headers pane pre-filled with the header the API needs
-    html = html.replace("<title>Strawberry GraphiQL</title>", "<title>Trellis GraphQL</title>")
-    return html.replace("React.useState(parameters.headers)",
-                        f"React.useState(parameters.headers || {json.dumps(_TOKEN_HINT)})")
-
-
-GRAPHIQL = _graphiql()
-
-
-class HttpProblem(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Bearer realm="trellis"'} if self.status == 401 else None
-        return JSONResponse(error_body(self.code, self.message), status_code=self.status, headers=headers)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,15 +56,14 @@ class GraphQLRequest:
 
 
 def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_secret(request.headers.get("authorization"))
+    if token is None:
         raise HttpProblem(401, "UNAUTHENTICATED", "send an API token: Authorization: Bearer <token> "
                                                   "(create one with `trellis token create`)")
-    return token.strip()
+    return token
 
 
-async def _read(request: Request) -> GraphQLRequest:
+def _parse(request: Request, body: bytes) -> GraphQLRequest:
     if request.method == "GET":
         source: Mapping[str, Any] = request.query_params
         variables: Any = source.get("variables")
@@ -87,9 +73,6 @@ async def _read(request: Request) -> GraphQLRequest:
             except ValueError:
                 raise HttpProblem(400, "BAD_REQUEST", "variables: expected a JSON object") from None
     else:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise HttpProblem(413, "BAD_REQUEST", f"the request body is larger than {MAX_BODY} bytes")
         try:
             source = json.loads(body or b"null")
         except ValueError:
@@ -158,38 +141,47 @@ class GraphQLEndpoints:
         except RuntimeProblem as error:  # no release yet
             raise HttpProblem(404, error.code, error.message) from None
 
+    def _admin(self, tenant: str, token: str) -> MetadataContext:
+        actor = self._actor(tenant, token)
+        if not actor.policy.is_admin:
+            raise HttpProblem(403, "FORBIDDEN", "only admins may use the metadata API")
+        return MetadataContext(tenant, actor, self.services.store(tenant), self.services.users(tenant))
+
     async def data(self, request: Request) -> Response:
-        async def run(tenant: str, token: str, graphql: GraphQLRequest) -> Response:
-            actor, records = await in_thread(self._prepare, tenant, token)
+        async def run(prepared: tuple[Actor, RecordsService], graphql: GraphQLRequest) -> Response:
+            actor, records = prepared
             schema = self.schemas.cached(records.registry)
             if schema is None:  # first request on this release: build off the event loop
                 schema = await in_thread(self.schemas.get, records.registry)
-            return await _execute(schema, graphql, RequestContext(tenant, actor, records))
-        return await _serve(request, run)
+            return await _execute(schema, graphql, RequestContext(request.path_params["tenant"], actor, records))
+        return await _serve(request, self._prepare, run)
 
     async def metadata(self, request: Request) -> Response:
-        def admin(tenant: str, token: str) -> MetadataContext:
-            actor = self._actor(tenant, token)
-            if not actor.policy.is_admin:
-                raise HttpProblem(403, "FORBIDDEN", "only admins may use the metadata API")
-            return MetadataContext(tenant, actor, self.services.store(tenant), self.services.users(tenant))
-
-        async def run(tenant: str, token: str, graphql: GraphQLRequest) -> Response:
-            return await _execute(METADATA_SCHEMA, graphql, await in_thread(admin, tenant, token))
-        return await _serve(request, run)
+        async def run(context: MetadataContext, graphql: GraphQLRequest) -> Response:
+            return await _execute(METADATA_SCHEMA, graphql, context)
+        return await _serve(request, self._admin, run)
 
 
-async def _serve(request: Request, run: Callable[[str, str, GraphQLRequest], Awaitable[Response]]) -> Response:
-    """GraphiQL for a browser; else the token and the GraphQL request, then `run`; problems
-    found on the way answer with their status and a GraphQL-shaped error body."""
+async def _serve(request: Request, authorize: Callable[[str, str], T],
+                 run: Callable[[T, GraphQLRequest], Awaitable[Response]]) -> Response:
+    """GraphiQL for a browser; else `authorize` (tenant, token) from the headers, then the body,
+    then `run`. Problems found on the way answer with their status and a GraphQL-shaped error
+    body; one found before the body was read closes the connection."""
     if _wants_ide(request):
-        return HTMLResponse(GRAPHIQL)
+        return graphiql()
+    body_read = request.method == "GET"
     try:
-        token = _bearer(request)
-        return await run(request.path_params["tenant"], token, await _read(request))
+        allowed = await in_thread(authorize, request.path_params["tenant"], _bearer(request))
+        body = b"" if body_read else await read_body(request, MAX_BODY)
+        body_read = True
+        return await run(allowed, _parse(request, body))
     except HttpProblem as problem:
-        return problem.response()
+        return problem.response(close=not body_read)
+    except StatementTimeout as error:  # checking the token took too long: the database is overloaded
+        return HttpProblem(503, "TIMEOUT", str(error)).response(close=not body_read)
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is listening any more
     except Exception:  # a bug, or the database is down: logged, and still a GraphQL-shaped answer
         log.exception("GraphQL request to %s failed", request.url.path)
         return JSONResponse(error_body("INTERNAL_SERVER_ERROR", "internal error: the details are in the server's log"),
-                            status_code=500)
+                            status_code=500, headers={} if body_read else {"Connection": "close"})

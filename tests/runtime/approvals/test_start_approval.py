@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.runtime.approvals.world import DISCOUNT, ApprovalWorld
 from tests.runtime.automation.world import SHANGHAI
+from trellis.platform.outbound import OutboundPolicy
 from trellis.runtime.approvals.tables import approval_requests
 from trellis.runtime.automation.dispatcher import Dispatcher, RetryPolicy
 from trellis.runtime.inbox.tables import notifications
@@ -22,6 +23,7 @@ BIG_DISCOUNT = {"object": "contract", "trigger": {"type": "record", "events": ["
 def dispatch(world: ApprovalWorld) -> None:
     assert world.registry is not None
     Dispatcher(world.db, world.registry, SHANGHAI, "en", world.clock, hooks=write_hooks(),
+               secrets=world.installation.secrets, outbound=OutboundPolicy(),
                retry=RetryPolicy(max_attempts=2, base=timedelta(seconds=1))).run()
 
 

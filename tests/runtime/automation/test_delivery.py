@@ -11,11 +11,12 @@ import sys
 import time
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from tests.runtime.automation.world import REMINDER, SHANGHAI, World
-from tests.runtime.channels.receivers import Answer, HttpReceiver, smtp_server
+from tests.runtime.channels.receivers import LOOPBACK, Answer, HttpReceiver, smtp_server
 from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
@@ -23,11 +24,14 @@ from trellis.runtime.automation.preview import PreviewItem, preview
 from trellis.runtime.channels import verify_signature
 
 SECRET = "whsec-test-only-0123456789"
+REPO = Path(__file__).resolve().parents[3]  # where `python -m tests.…` finds the tests package
 
 
 @pytest.fixture
 def world(installation: Installation) -> World:
-    return World.create(installation)
+    world = World.create(installation)
+    world.outbound = LOOPBACK  # the receivers are on 127.0.0.1; rules name them as receiver.test
+    return world
 
 
 def on_create(*actions: dict) -> dict:
@@ -64,7 +68,7 @@ def test_sms_wecom_and_signed_webhook_receive_their_payloads(world: World):
              "body": "{{ record.name }} 已创建"},
             {"type": "notify", "channel": "wecom", "to": [{"address": "renewals"}], "subject": "新合同",
              "body": "**{{ record.name }}** {{ record.amount | money }}"},
-            {"type": "webhook", "url": f"{hook.url}/trellis", "event": "contract_created"},
+            {"type": "webhook", "url": f"{hook.named_url}/trellis", "event": "contract_created"},
         ))
         world.configure("sms", {"url": f"{gateway.url}/send", "headers": {"X-Api-Key": "k-123"},
                                 "body_template": '{"to": {{ phone | tojson }}, "text": {{ text | tojson }}}'})
@@ -89,7 +93,7 @@ def test_sms_wecom_and_signed_webhook_receive_their_payloads(world: World):
 
 def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(world: World):
     with HttpReceiver() as hook:
-        world.publish(created=on_create({"type": "webhook", "url": f"{hook.url}/down"}))
+        world.publish(created=on_create({"type": "webhook", "url": f"{hook.named_url}/down"}))
         world.configure("webhook", {"secret": SECRET})
         hook.answer(*[Answer(status=503, body="maintenance")] * 10)
         world.contract("C1", date(2026, 6, 30))
@@ -109,7 +113,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(world: Wo
 
 def test_a_permanent_refusal_is_dead_at_once_with_the_reason(world: World):
     with HttpReceiver() as hook:
-        world.publish(created=on_create({"type": "webhook", "url": f"{hook.url}/gone"}))
+        world.publish(created=on_create({"type": "webhook", "url": f"{hook.named_url}/gone"}))
         world.configure("webhook", {"secret": SECRET})
         hook.answer(Answer(status=410, body="no such hook"))
         world.contract("C1", date(2026, 6, 30))
@@ -127,16 +131,16 @@ def test_an_unconfigured_channel_is_dead_lettered_and_can_be_retried(world: Worl
 
 def test_a_worker_killed_mid_batch_sends_each_message_once(world: World, settings: Settings):
     with HttpReceiver() as hook:
-        world.publish(created=on_create({"type": "webhook", "url": f"{hook.url}/in"}))
+        world.publish(created=on_create({"type": "webhook", "url": f"{hook.named_url}/in"}))
         world.configure("webhook", {"secret": SECRET})
         for i in range(10):
             world.contract(f"C{i}", date(2026, 6, 30))
         hook.answer(Answer(), Answer(), Answer(status=200, delay=60))  # the third call hangs until the kill
-        command = [sys.executable, "-m", "trellis.cli", "--data-dir", str(settings.data_dir)]
+        command = [sys.executable, "-m", "tests.runtime.automation.worker_process", "--data-dir", str(settings.data_dir)]
         if settings.database_url:
             command += ["--database-url", settings.database_url]
         command += ["worker", "--tenant", "acme", "--interval", "0.2", "--lease", "3", "--batch", "10"]
-        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
         try:
             _wait_for(lambda: len(hook.requests) >= 3, what="the third webhook call", process=first)
         finally:
@@ -144,7 +148,7 @@ def test_a_worker_killed_mid_batch_sends_each_message_once(world: World, setting
             first.wait()
         statuses = Counter(d["status"] for d in world.deliveries())
         assert statuses == {"sent": 2, "sending": 8}  # the batch was claimed; two went out
-        second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        second = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
         try:
             _wait_for(lambda: Counter(d["status"] for d in world.deliveries()) == {"sent": 10},
                       what="every delivery sent", process=second, timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
@@ -54,6 +56,8 @@ CONTRACT = {
     "required": ["name"],
 }
 MANAGER_ROLE = {"objects": {"contract": {"read": "all"}}}
+#: Alice's: messages render with their recipient's permissions, so she may read what she is sent.
+REP_ROLE = {"objects": {"contract": {"read": "all", "update": "own", "create": True}, "account": {"read": "all"}}}
 
 REMINDER = {
     "x-label": {"en": "Contract ends soon", "zh-CN": "合同即将到期"},
@@ -91,6 +95,7 @@ class World:
     clock: Clock
     registry: Registry | None = None
     users: dict[str, str] = field(default_factory=dict)  # email -> id
+    outbound: OutboundPolicy = OutboundPolicy()  # tests posting to receivers pass theirs (receivers.LOOPBACK)
 
     @classmethod
     def create(cls, installation: Installation) -> World:
@@ -102,14 +107,16 @@ class World:
     def store(self) -> MetadataStore:
         return MetadataStore(self.db)
 
-    def publish(self, **rules: dict[str, Any]) -> Registry:
-        items = {("object", "account"): ACCOUNT, ("object", "contract"): CONTRACT, ("role", "manager"): MANAGER_ROLE}
-        items.update({("workflow_rule", name): rule for name, rule in rules.items()})
-        self.store.publish(MetadataSet({k: copy.deepcopy(v) for k, v in items.items()}), author="test")
+    def publish(self, items: Mapping[tuple[str, str], dict[str, Any]] | None = None, **rules: dict[str, Any]) -> Registry:
+        """Publish the world's objects and roles, `items` added or replacing them, and `rules`."""
+        published = {("object", "account"): ACCOUNT, ("object", "contract"): CONTRACT,
+                     ("role", "manager"): MANAGER_ROLE, ("role", "rep"): REP_ROLE, **(items or {})}
+        published.update({("workflow_rule", name): rule for name, rule in rules.items()})
+        self.store.publish(MetadataSet({k: copy.deepcopy(v) for k, v in published.items()}), author="test")
         self.registry = build_registry("acme", self.store.current())  # type: ignore[arg-type]
         if not self.users:
             people = UserService(self.db, self.store)
-            for email, name, role in (("alice@acme.test", "Alice", None), ("bob@acme.test", "Bob", "manager")):
+            for email, name, role in (("alice@acme.test", "Alice", "rep"), ("bob@acme.test", "Bob", "manager")):
                 user = people.create_user(email, name=name)
                 if role:
                     people.assign_role(email, role)
@@ -141,13 +148,15 @@ class World:
     def dispatcher(self, **options: Any) -> Dispatcher:
         assert self.registry is not None
         options.setdefault("retry", RetryPolicy(max_attempts=3, base=timedelta(seconds=10)))
-        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(), **options)
+        return Dispatcher(self.db, self.registry, SHANGHAI, "zh-CN", self.clock, hooks=write_hooks(),
+                          secrets=self.installation.secrets, outbound=self.outbound, **options)
 
     def dispatch(self, **options: Any) -> DispatchReport:
         return self.dispatcher(**options).run()
 
     def configure(self, channel: str, config: dict[str, Any]) -> None:
-        ChannelSettings(self.db).configure(channel, config, "test", self.clock())
+        ChannelSettings(self.db, self.installation.secrets, outbound=self.outbound).configure(channel, config, "test",
+                                                                                         self.clock())
 
     # -- reading what happened -------------------------------------------------------------------
 

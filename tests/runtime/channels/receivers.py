@@ -1,6 +1,13 @@
 """Real receivers on 127.0.0.1 for channel tests: an HTTP server that records each request and
 answers from a script, an SMTP server (aiosmtpd) that keeps what it accepted, and a port that
-refuses connections."""
+refuses connections.
+
+The outbound guard refuses loopback addresses, so tests that post to these receivers pass an
+outbound policy that allows 127.0.0.1, explicitly: `LOOPBACK`. Rules may not name 127.0.0.1 at
+all (trellis.metadata.workflow_rules), so they post to `receiver.named_url`, a host name that
+LOOPBACK's own resolver answers with 127.0.0.1; it knows no other name, so no test reaches past
+this machine.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,21 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
+from trellis.platform.outbound import OutboundPolicy
+
+RECEIVER_HOST = "receiver.test"  # .test is reserved for testing (RFC 2606): it never resolves in DNS
+
+
+def resolve_receivers(host: str, port: int) -> list[str]:
+    """The test resolver: RECEIVER_HOST is 127.0.0.1, nothing else resolves."""
+    if host.lower().rstrip(".") == RECEIVER_HOST:
+        return ["127.0.0.1"]
+    raise socket.gaierror(socket.EAI_NONAME, f"{host} is not a test receiver")
+
+
+#: What tests posting to these receivers allow: 127.0.0.1, and no other internal address.
+LOOPBACK = OutboundPolicy.parse("127.0.0.1", resolve=resolve_receivers)
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -28,6 +50,7 @@ class Answer:
     status: int = 200
     body: Any = field(default_factory=lambda: {"ok": True})  # JSON-encoded unless bytes or str
     delay: float = 0.0  # seconds to wait first
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (a redirect's Location)
 
 
 @dataclass(frozen=True)
@@ -44,12 +67,14 @@ class Request:
 class HttpReceiver:
     """Answers requests in the order of `script` (then 200 `{"ok": true}`), recording them all."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[Request] = []
         self.script: list[Answer] = []
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.port = self.server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self.named_url = f"http://{RECEIVER_HOST}:{self.port}"  # for rules: see the module docstring
 
     def answer(self, *answers: Answer) -> None:
         self.script.extend(answers)
@@ -72,6 +97,8 @@ class HttpReceiver:
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
+                for name, value in answer.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(raw)
 

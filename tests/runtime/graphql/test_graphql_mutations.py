@@ -135,3 +135,21 @@ async def test_handing_a_record_over_to_another_owner(api: Api) -> None:
     moved = await api.data('mutation($id: ID!, $owner: ID!) { updateAccount(id: $id, input: {ownerId: $owner}) '
                            '{ ownerId owner { email name } } }', {"id": account_id, "owner": api.rep_id})
     assert moved["updateAccount"] == {"ownerId": api.rep_id, "owner": {"email": "rob@example.com", "name": "Rob"}}
+
+
+async def test_integers_beyond_32_bits_round_trip_as_bigint(api: Api) -> None:
+    """`quantity` has no upper bound, so it is a BigInt; `health` (0–100) stays an Int."""
+    big = 2**40 + 1
+    contract_id = await contract(api, await account(api, "华为"), "HT-BIG")
+    created = (await api.data("""mutation($c: ID!, $q: BigInt) { createContractLine(input: {contractId: $c,
+        quantity: $q, unitPrice: "1.00"}) { id quantity } }""", {"c": contract_id, "q": big}))["createContractLine"]
+    assert created["quantity"] == big  # exact, a JSON number
+    by_text = await api.data(f'{{ contractLines(where: {{quantity: {{_gte: "{big}"}}}}) {{ nodes {{ quantity }} }} }}')
+    by_number = await api.data(f"{{ contractLines(where: {{quantity: {{_eq: {big}}}}}) {{ nodes {{ id }} }} }}")
+    assert by_text["contractLines"]["nodes"] == [{"quantity": big}]
+    assert by_number["contractLines"]["nodes"] == [{"id": created["id"]}]
+    total = await api.data("{ contractLinesAggregate { sum { quantity } } }")
+    assert total["contractLinesAggregate"][0]["sum"]["quantity"] == big
+    wrong = await api.error('{ contractLines(where: {quantity: {_eq: "many"}}) { nodes { id } } }')
+    assert "BigInt: expected a whole number" in wrong["message"]
+    assert wrong["extensions"]["code"] == "BAD_USER_INPUT"

@@ -160,6 +160,16 @@ def test_aggregates_group_by_fields_and_date_buckets(service: RecordsService, cr
         service.aggregate(ADMIN, "contract", metrics=[Metric("sum", "status")])
 
 
+def test_an_average_of_money_is_rounded_half_up_to_the_fields_scale(service: RecordsService, crm: dict[str, Any]):
+    account = crm["a"]["id"]
+    service.create_many(ADMIN, "contract", [{"number": f"AVG-{i}", "account": account, "amount": amount}
+                                            for i, amount in enumerate(["100.00", "100.01", "100.01"])])
+    [found] = service.aggregate(ADMIN, "contract", where={"number": {"_like": "AVG-%"}},
+                                metrics=[Metric("avg", "amount")])
+    assert found["avg"]["amount"] == Decimal("100.01")  # 100.00666…: two places, as an amount is stored
+    assert found["avg"]["amount"].as_tuple().exponent == -2
+
+
 def test_week_buckets_start_on_monday_in_the_tenant_zone(service: RecordsService, crm: dict[str, Any]):
     # 2026-03-01 01:00 in Shanghai is still 2026-02-28 (a Saturday) in UTC
     contract = service.create(ADMIN, "contract", {"number": "HT-9", "account": crm["a"]["id"],

@@ -27,6 +27,8 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from trellis.platform.clock import Clock
 from trellis.platform.db import Database, JoinedDatabase
+from trellis.platform.outbound import OutboundPolicy
+from trellis.platform.secrets import SecretBox
 from trellis.runtime.automation.actions import ActionType, Delivery, PerformContext, UnknownActionType, action_type
 from trellis.runtime.automation.tables import deliveries
 from trellis.runtime.channels import ChannelSettings, DeliveryError
@@ -58,13 +60,17 @@ class DispatchReport:
 
 
 class Dispatcher:
-    """Delivers one tenant's ledger rows."""
+    """Delivers one tenant's ledger rows; messages over HTTP go only where `outbound` (the
+    installation's policy, passed in by whoever composes the dispatcher) allows."""
 
     def __init__(self, db: Database, registry: Registry, timezone: ZoneInfo, locale: str,
-                 clock: Clock, *, hooks: Sequence[WriteHook], batch: int = 100,
+                 clock: Clock, *, hooks: Sequence[WriteHook], secrets: SecretBox, outbound: OutboundPolicy,
+                 batch: int = 100,
                  lease: timedelta = timedelta(minutes=5), retry: RetryPolicy = RetryPolicy()):
         self.db = db
+        self.outbound = outbound
         self.hooks = hooks  # record actions write through the same hooks as every other write
+        self.secrets = secrets  # opens the tenant's channel settings
         self.registry = registry
         self.timezone = timezone
         self.locale = locale
@@ -137,7 +143,8 @@ class Dispatcher:
                                   depth=depth)
 
         return PerformContext(db, self.registry, self.timezone, self.locale, self.clock,
-                              ChannelSettings(db, self.clock), records)
+                              ChannelSettings(db, self.secrets, self.clock, outbound=self.outbound), records,
+                              self.outbound)
 
     def _failed(self, delivery: Delivery, lease: datetime, error: DeliveryError) -> str:
         attempts = delivery.attempts

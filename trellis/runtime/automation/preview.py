@@ -3,8 +3,10 @@ without sending or recording anything — for the published rules or for the dra
 (`draft_registry`).
 
 It runs the scheduler's own search (`due_firings`) and the planner the scheduler uses, in a
-read transaction, so what the preview shows is what the worker will do (as of now: a record
-edited before the day comes is planned again then).
+read transaction, so what the preview shows is what the worker will do. Each firing is judged as
+of its due instant: live formulas (`days_between(today(), end_date)`), the condition and the
+templates see the day it falls due, as the worker will then (a record edited before the day
+comes is planned again then).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from trellis.runtime.automation.firing import Planner
 from trellis.runtime.automation.scheduler import due_firings
 from trellis.runtime.errors import NotFound
 from trellis.runtime.expressions import EvaluationContext
+from trellis.runtime.records.related import compute_live
 from trellis.runtime.registry import Registry, registry_for
 from trellis.runtime.releases import MetadataStore
 
@@ -64,9 +67,18 @@ def preview(db: Database, registry: Registry, timezone: ZoneInfo, locale: str, n
     items: list[PreviewItem] = []
     with db.read() as conn:
         planner = Planner(conn, registry, EvaluationContext(timezone, now), locale)
+        on_the_day: dict[datetime, Planner] = {}  # one per due instant: a few per day at most
         for rule in rules:
-            for firing in due_firings(conn, planner, rule, now, now + timedelta(days=days), timezone):
-                plan = planner.plan(firing)
+            compiled = registry.compiled[rule.object]
+            for found in due_firings(conn, planner, rule, now, now + timedelta(days=days), timezone):
+                day_planner = on_the_day.get(found.due_at)
+                if day_planner is None:
+                    day_planner = on_the_day[found.due_at] = Planner(
+                        conn, registry, EvaluationContext(timezone, found.due_at), locale)
+                record = dict(found.record)
+                compute_live(compiled, record, found.related, day_planner.context)
+                firing = replace(found, record=record)
+                plan = day_planner.plan(firing)
                 if rule.kind == "schedule" and plan.outcome == "skipped":
                     continue
                 fired = PreviewItem(day=firing.due_at.astimezone(timezone).date(), due_at=firing.due_at,

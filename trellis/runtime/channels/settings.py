@@ -1,4 +1,5 @@
-"""Per-tenant channel settings, one JSON row per channel in `channel_settings`.
+"""Per-tenant channel settings, one JSON row per channel in `channel_settings`, sealed with the
+installation key (`trellis.platform.secrets`): a copied database or backup shows no password.
 
 Admins see settings masked: a secret is shown as MASK, never itself nor any part of it, and
 sending the mask back (or leaving the secret out) keeps the stored one, so changing a port does
@@ -19,6 +20,8 @@ from sqlalchemy import Connection, insert, select, update
 from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
+from trellis.platform.secrets import SecretBox, is_sealed
 from trellis.runtime.channels import email, sms, webhook, wecom
 from trellis.runtime.channels.base import Channel, ChannelConfigError, ConfigSchema, DeliveryError
 from trellis.runtime.channels.email import EmailChannel
@@ -30,9 +33,10 @@ from trellis.runtime.channels.wecom import WeComChannel
 
 IN_APP = "in_app"
 
-#: The configurable channels: their settings and how to build the adapter from them.
-ADAPTERS: dict[str, tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]] = {
-    "email": (email.CONFIG, EmailChannel),
+#: The configurable channels: their settings and how to build the adapter from them and the
+#: installation's outbound policy (which HTTP channels send through; SMTP is not HTTP).
+ADAPTERS: dict[str, tuple[ConfigSchema, Callable[[Mapping[str, Any], OutboundPolicy], Channel]]] = {
+    "email": (email.CONFIG, lambda config, _outbound: EmailChannel(config)),
     "sms": (sms.CONFIG, SmsChannel),
     "wecom": (wecom.CONFIG, WeComChannel),
     "webhook": (webhook.CONFIG, WebhookChannel),
@@ -43,18 +47,21 @@ CHANNELS = (*ADAPTERS, IN_APP)
 class ChannelSettings:
     """The channels of one tenant: settings for admins, adapters for the dispatcher."""
 
-    def __init__(self, db: Database, clock: Clock = utc_now):
+    def __init__(self, db: Database, secrets: SecretBox, clock: Clock = utc_now, *,
+                 outbound: OutboundPolicy = OutboundPolicy()):
         self.db = db
+        self.secrets = secrets
         self.clock = clock
+        self.outbound = outbound  # the installation's: what an HTTP channel may reach
 
     def configure(self, channel: str, config: Mapping[str, Any], updated_by: str, now: datetime) -> dict[str, Any]:
         """Validate and save one channel's settings; the answer is what `masked` will show."""
         schema, build = _adapter(channel)
         with self.db.write() as conn:
-            stored = _stored(conn, channel)
+            stored = self._stored(conn, channel)
             checked = schema.check(schema.keep_secrets(config, stored or {}))
-            build(checked)  # what only the adapter can check, such as a body template's syntax
-            values = {"config": json.dumps(checked, ensure_ascii=False), "updated_by": updated_by, "updated_at": now}
+            build(checked, self.outbound)  # what only the adapter can check: a template's syntax, a URL's host
+            values = {"config": self._seal(checked), "updated_by": updated_by, "updated_at": now}
             if stored is None:
                 conn.execute(insert(channel_settings).values(channel=channel, **values))
             else:
@@ -67,11 +74,21 @@ class ChannelSettings:
         if channel is not None:
             schema, _build = _adapter(channel)
             with self.db.read() as conn:
-                return schema.masked(_stored(conn, channel) or {})
+                return schema.masked(self._stored(conn, channel) or {})
         with self.db.read() as conn:
             rows = conn.execute(select(channel_settings.c.channel, channel_settings.c.config)
                                 .order_by(channel_settings.c.channel)).all()
-        return {name: ADAPTERS[name][0].masked(json.loads(text)) for name, text in rows if name in ADAPTERS}
+        return {name: ADAPTERS[name][0].masked(self._open(text)) for name, text in rows if name in ADAPTERS}
+
+    def seal_stored(self) -> int:
+        """Seal settings written before sealing existed; returns how many rows it sealed."""
+        with self.db.write() as conn:
+            rows = conn.execute(select(channel_settings.c.channel, channel_settings.c.config)).all()
+            plain = [(name, text) for name, text in rows if not is_sealed(text)]
+            for name, text in plain:
+                conn.execute(update(channel_settings).where(channel_settings.c.channel == name)
+                             .values(config=self.secrets.seal(text)))
+        return len(plain)
 
     def channel(self, name: str) -> Channel:
         """The adapter to send with; DeliveryError (not retryable) when the tenant has not set
@@ -82,18 +99,29 @@ class ChannelSettings:
             raise DeliveryError(f"no channel {name!r} (channels: {', '.join(CHANNELS)}){suggest(name, CHANNELS)}",
                                 retryable=False)
         with self.db.read() as conn:
-            stored = _stored(conn, name)
+            stored = self._stored(conn, name)
         if stored is None:
             raise DeliveryError(f"channel {name} is not configured for this tenant; an admin must set it up "
                                 "before messages can be sent over it", retryable=False)
         try:
-            return ADAPTERS[name][1](stored)
+            return ADAPTERS[name][1](stored, self.outbound)
         except ChannelConfigError as error:
             raise DeliveryError(f"the stored settings of channel {name} are no longer valid: {error}",
                                 retryable=False) from error
 
+    def _stored(self, conn: Connection, channel: str) -> dict[str, Any] | None:
+        text = conn.execute(select(channel_settings.c.config).where(channel_settings.c.channel == channel)).scalar()
+        return None if text is None else self._open(text)
 
-def _adapter(channel: str) -> tuple[ConfigSchema, Callable[[Mapping[str, Any]], Channel]]:
+    def _open(self, stored: str) -> dict[str, Any]:
+        opened: dict[str, Any] = json.loads(self.secrets.open(stored))
+        return opened
+
+    def _seal(self, config: Mapping[str, Any]) -> str:
+        return self.secrets.seal(json.dumps(config, ensure_ascii=False))
+
+
+def _adapter(channel: str) -> tuple[ConfigSchema, Callable[[Mapping[str, Any], OutboundPolicy], Channel]]:
     if channel == IN_APP:
         raise ChannelConfigError(f"channel {IN_APP} has no settings: it always exists")
     if channel not in ADAPTERS:
@@ -101,7 +129,3 @@ def _adapter(channel: str) -> tuple[ConfigSchema, Callable[[Mapping[str, Any]], 
                                  f"{suggest(channel, CHANNELS)}")
     return ADAPTERS[channel]
 
-
-def _stored(conn: Connection, channel: str) -> dict[str, Any] | None:
-    text = conn.execute(select(channel_settings.c.config).where(channel_settings.c.channel == channel)).scalar()
-    return None if text is None else json.loads(text)

@@ -3,7 +3,9 @@ is a template the admin writes (`{"to": {{ phone|tojson }}, "msg": {{ text|tojso
 
 POST sends the rendered body with `content_type`; GET appends it to the URL as the query
 string (write it with `urlencode`: `to={{ phone|urlencode }}&msg={{ text|urlencode }}`).
-Header values usually carry the gateway's key, so they are secrets. Any 2xx is success.
+Header values usually carry the gateway's key, so they are secrets. Any 2xx is success. The
+gateway URL goes through the outbound guard: a literal internal address is refused when the
+settings are saved (unless the installation's allow-list has it), any other at sending.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from trellis.platform.outbound import OutboundPolicy
 from trellis.runtime.channels import http
 from trellis.runtime.channels.base import (
     DEFAULT_TIMEOUT,
@@ -45,8 +48,12 @@ _TEMPLATES = Templates("en", ZoneInfo("UTC"))  # request bodies are machine text
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, config: Mapping[str, Any]):
+    def __init__(self, config: Mapping[str, Any], outbound: OutboundPolicy = OutboundPolicy()):
         self.config = CONFIG.check(config)
+        self.outbound = outbound
+        refused = outbound.url_refusal(self.config["url"])
+        if refused:
+            raise ChannelConfigError("the sms settings are not valid", [FieldProblem("sms.url", refused)])
         self.method = self.config.get("method", "POST")
         self.content_type = self.config.get("content_type", "application/json")
         self.timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
@@ -66,8 +73,8 @@ class SmsChannel:
             raise DeliveryError(f"the SMS body template failed: {error}", retryable=False) from error
         headers = {**self.config.get("headers", {}), "X-Trellis-Delivery": message.id}
         if self.method == "GET":
-            http.send("GET", self.config["url"], target=self.config["url"], timeout=self.timeout,
-                      headers=headers, params=body.strip())
+            http.send("GET", self.config["url"], policy=self.outbound, target=self.config["url"],
+                      timeout=self.timeout, headers=headers, params=body.strip())
             return
         if "json" in self.content_type:
             try:
@@ -75,5 +82,5 @@ class SmsChannel:
             except ValueError as error:
                 raise DeliveryError(f"the SMS body template did not make valid JSON ({error}): {body[:200]}",
                                     retryable=False) from error
-        http.send("POST", self.config["url"], target=self.config["url"], timeout=self.timeout,
+        http.send("POST", self.config["url"], policy=self.outbound, target=self.config["url"], timeout=self.timeout,
                   headers={**headers, "Content-Type": self.content_type}, content=body.encode("utf-8"))

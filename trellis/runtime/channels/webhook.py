@@ -3,7 +3,8 @@
 The signature is HMAC-SHA256 over `"{timestamp}." + body` with the tenant's secret, so a
 receiver knows the request came from Trellis and was not altered, and (by checking the
 timestamp) that it is not an old request replayed. `X-Trellis-Delivery` is the same for every
-retry of one delivery: receivers dedupe on it.
+retry of one delivery: receivers dedupe on it. The URL (the recipient, from the rule) goes
+through the outbound guard like every outgoing request.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from trellis.platform.outbound import OutboundPolicy
 from trellis.runtime.channels import http
 from trellis.runtime.channels.base import (
     DEFAULT_TIMEOUT,
@@ -39,8 +41,10 @@ CONFIG = ConfigSchema("webhook", {
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, config: Mapping[str, Any], clock: Callable[[], float] = time.time):
+    def __init__(self, config: Mapping[str, Any], outbound: OutboundPolicy = OutboundPolicy(),
+                 clock: Callable[[], float] = time.time):
         self.config = CONFIG.check(config)
+        self.outbound = outbound
         self.timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
         self.clock = clock
 
@@ -48,12 +52,14 @@ class WebhookChannel:
         payload = {**message.data, "id": message.id, "subject": message.subject, "body": message.body}
         body = json_text(payload).encode("utf-8")
         timestamp = str(int(self.clock()))
-        http.send("POST", message.recipient, target=message.recipient, timeout=self.timeout, content=body, headers={
+        headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Trellis-Delivery": message.id,
             "X-Trellis-Timestamp": timestamp,
             "X-Trellis-Signature": sign(self.config["secret"], timestamp, body),
-        })
+        }
+        http.send("POST", message.recipient, policy=self.outbound, target=message.recipient, timeout=self.timeout,
+                  content=body, headers=headers)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

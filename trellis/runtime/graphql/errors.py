@@ -8,7 +8,8 @@
 | `FORBIDDEN` | the caller's roles do not allow it (also filtering on a field they may not read) |
 | `UNAUTHENTICATED` | no valid bearer token (HTTP 401) |
 | `GRAPHQL_PARSE_FAILED` | the query is not GraphQL |
-| `GRAPHQL_VALIDATION_FAILED` | the query does not fit the schema, or exceeds a limit (`extensions.limit`: depth, aliases, tokens) |
+| `GRAPHQL_VALIDATION_FAILED` | the query does not fit the schema, or exceeds a limit (`extensions.limit`: depth, aliases, tokens, cost; `extensions.max`; for cost also `extensions.cost`, the estimate) |
+| `TIMEOUT` | a database statement ran over the installation's statement timeout; its transaction was rolled back |
 | `BAD_REQUEST` | the HTTP request is not a GraphQL request (no query, body not JSON) |
 | `INTERNAL_SERVER_ERROR` | a bug: the details are logged, not sent |
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
+from trellis.platform.statement_timeout import StatementTimeout
 from trellis.runtime.errors import InvalidInput, RuntimeProblem
 from trellis.runtime.graphql.limits import MAX_TOKENS, TOKENS_MESSAGE, limit_error
 from trellis.runtime.graphql.names import camel_path
@@ -90,6 +92,8 @@ def classify(error: GraphQLError) -> tuple[str, str, list[Mapping[str, str]], di
                                                  for p in original.problems], {}
     if isinstance(original, Unauthenticated):
         return "UNAUTHENTICATED", str(original), [], {}
+    if isinstance(original, StatementTimeout):
+        return "TIMEOUT", str(original), [], {}
     extensions = dict(error.extensions or {})
     if "code" in extensions:
         return str(extensions.pop("code")), error.message, [], extensions

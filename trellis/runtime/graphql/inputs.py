@@ -18,6 +18,7 @@ from typing import Any
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef, localized
 from trellis.runtime.graphql.maker import Translator, TypeMaker
 from trellis.runtime.graphql.names import NameTable, camel, is_enum_value
+from trellis.runtime.graphql.scalars import INT32
 from trellis.runtime.query.aggregates import BUCKETS, GroupBy
 from trellis.runtime.query.filters import OPERATORS
 from trellis.runtime.query.ordering import DIRECTIONS, UNSORTABLE
@@ -30,9 +31,22 @@ SCALARS: Mapping[FieldType, str] = {
     FieldType.PERCENT: "Decimal", FieldType.BOOLEAN: "bool", FieldType.DATE: "Date", FieldType.DATETIME: "DateTime",
     FieldType.LOOKUP: "ID",
 }
+def scalar_of(field: FieldDef) -> str:
+    """The scalar of a field's values: an integer whose bounds (`minimum`/`maximum`) do not keep it
+    within 32 bits is a `BigInt`, since GraphQL's `Int` cannot carry it (a count is an `Int`)."""
+    if field.type is not FieldType.INTEGER:
+        return SCALARS[field.type]
+    if field.rollup is not None and field.rollup.get("function") == "count":
+        return "int"  # a count of records
+    low, high = field.schema.get("minimum"), field.schema.get("maximum")
+    fits = low is not None and high is not None and INT32[0] <= low and high <= INT32[1]
+    return "int" if fits else "BigInt"
+
+
 #: The shared filter input of each field type, and the scalar its operands have.
 FILTERS: Mapping[str, tuple[FieldType, str]] = {
     "StringFilter": (FieldType.STRING, "str"), "IntFilter": (FieldType.INTEGER, "int"),
+    "BigIntFilter": (FieldType.INTEGER, "BigInt"),
     "FloatFilter": (FieldType.NUMBER, "float"), "DecimalFilter": (FieldType.CURRENCY, "Decimal"),
     "DateFilter": (FieldType.DATE, "Date"), "DateTimeFilter": (FieldType.DATETIME, "DateTime"),
     "BooleanFilter": (FieldType.BOOLEAN, "bool"), "IDFilter": (FieldType.LOOKUP, "ID"),
@@ -129,7 +143,8 @@ class Inputs:
         """The filter input of a field; an enum's own filter is made with the first field that needs it."""
         choice = self.choice_annotation(obj, field) if field.type in (FieldType.ENUM, FieldType.MULTI_ENUM) else "str"
         if choice == "str":
-            return _FILTER_OF[field.type]
+            big = field.type is FieldType.INTEGER and scalar_of(field) == "BigInt"
+            return "BigIntFilter" if big else _FILTER_OF[field.type]
         many = field.type is FieldType.MULTI_ENUM
         name = f"{choice}ListFilter" if many else f"{choice}Filter"
         if name not in self.maker.namespace:
@@ -270,7 +285,7 @@ class Inputs:
             elif field.type is FieldType.MULTI_ENUM:
                 annotation = f"list[{self.choice_annotation(obj, field)}]"
             else:
-                annotation = SCALARS[field.type]
+                annotation = scalar_of(field)
             out.append((field, annotation))
         return out
 

@@ -25,8 +25,8 @@ NOT_ENUM_VALUES = frozenset({"true", "false", "null"})
 #: Type names the platform defines in every generated schema.
 PLATFORM_TYPES = frozenset({
     "Query", "Mutation", "Subscription", "User", "PageInfo", "DeletedRecord", "OrderDirection", "DateBucket",
-    "Date", "DateTime", "Decimal", "JSON", "ID", "String", "Int", "Float", "Boolean",
-    "StringFilter", "IntFilter", "FloatFilter", "DecimalFilter", "DateFilter", "DateTimeFilter",
+    "Date", "DateTime", "Decimal", "BigInt", "JSON", "ID", "String", "Int", "Float", "Boolean",
+    "StringFilter", "IntFilter", "BigIntFilter", "FloatFilter", "DecimalFilter", "DateFilter", "DateTimeFilter",
     "BooleanFilter", "IDFilter", "ChoiceFilter", "MultiChoiceFilter",
 })
 

@@ -1,4 +1,5 @@
-"""The custom scalars: `Date`, `DateTime` and `Decimal`, all ISO / decimal strings on the wire.
+"""The custom scalars: `Date`, `DateTime` and `Decimal`, all ISO / decimal strings on the wire,
+and `BigInt`, for integers GraphQL's 32-bit `Int` cannot carry.
 
 Money never passes through a binary float: `Decimal` is serialised as a string ("1234.50") and
 parsed from a string, or from a number literal's exact text. Date-times go out in UTC with a
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, NewType, TypeVar
 
 import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
@@ -86,6 +87,34 @@ def _literal(parse: Callable[[str], T], kinds: tuple[type[_Literal], ...]) -> Ca
         return parse(node.value)
     return read
 
+
+#: Integer fields whose bounds do not fit 32 bits, and sums of integers. A JSON number on the
+#: wire, exact (JavaScript clients lose precision above 2^53: read those as text); input is a
+#: number or its digits as text.
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def _bigint_out(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScalarInputError(f"BigInt: expected a whole number, got {value!r}")
+    return value
+
+
+def _bigint_in(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ScalarInputError(f"BigInt: expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ScalarInputError(f"BigInt: expected a whole number (or its digits as text), got {value!r}")
+
+
+BigInt = strawberry.scalar(
+    NewType("BigInt", int), name="BigInt", description="A whole number beyond 32 bits: 9007199254740993. Sent as a JSON number; "
+                                       "input as a number or as text.",
+    serialize=_bigint_out, parse_value=_bigint_in,
+    parse_literal=_literal(_bigint_in, (IntValueNode, StringValueNode)))
 
 DATE: ScalarDefinition = strawberry.scalar(
     name="Date", description="A calendar date, ISO 8601: 2026-03-31.",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -28,16 +29,17 @@ from trellis.runtime.graphql.approvals import ApprovalFields
 from trellis.runtime.graphql.errors import log_unexpected
 from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.inputs import Inputs
-from trellis.runtime.graphql.limits import Limits
+from trellis.runtime.graphql.limits import MAX_COST, Limits
 from trellis.runtime.graphql.maker import TypeMaker
 from trellis.runtime.graphql.names import NameTable
-from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES
+from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES, BigInt
 from trellis.runtime.graphql.types import Outputs
 from trellis.runtime.registry import Registry
 from trellis.runtime.release_slots import ReleaseSlots
 
 #: Names every generated annotation may use, besides the generated types themselves.
-BASE_NAMESPACE: dict[str, Any] = {"ID": strawberry.ID, "Date": dt.date, "DateTime": dt.datetime, "Decimal": Decimal}
+BASE_NAMESPACE: dict[str, Any] = {"ID": strawberry.ID, "Date": dt.date, "DateTime": dt.datetime, "Decimal": Decimal,
+                                  "BigInt": BigInt}
 
 
 def read_field(source: Any, name: str) -> Any:
@@ -58,7 +60,9 @@ class TenantSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(registry: Registry) -> TenantSchema:
+def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
+    """`max_cost`: the most records one request may ask for (the installation's
+    TRELLIS_GRAPHQL_MAX_COST; see cost.py)."""
     names = NameTable(dict(registry.objects))
     maker = TypeMaker(BASE_NAMESPACE)
     inputs = Inputs(maker, names, registry)
@@ -76,7 +80,7 @@ def build_schema(registry: Registry) -> TenantSchema:
         *approvals.query_fields()])
     mutation = maker.object_type("Mutation", [*(field for obj in objects for field in outputs.mutation_fields(obj)),
                                               *platform.mutation_fields(), *approvals.mutation_fields()])
-    schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES,
+    schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits.with_max_cost(max_cost)], scalar_overrides=SCALAR_OVERRIDES,
                           config=StrawberryConfig(default_resolver=read_field))
     schema.tenant, schema.release = registry.tenant, registry.release
     return schema
@@ -91,8 +95,8 @@ class SchemaCache:
 
     KEEP = 2
 
-    def __init__(self, builder: Callable[[Registry], TenantSchema] = build_schema):
-        self._builder = builder
+    def __init__(self, builder: Callable[[Registry], TenantSchema] | None = None, max_cost: int = MAX_COST):
+        self._builder = builder or partial(build_schema, max_cost=max_cost)
         self._slots: ReleaseSlots[TenantSchema] = ReleaseSlots(keep=self.KEEP)
         self.builds = 0
 

@@ -1,14 +1,19 @@
-"""What a query asks for under the field being resolved: `totalCount`, `sum { amount }`, ...
+"""What a query asks for: under the field being resolved (`totalCount`, `sum { amount }`, ...),
+so a resolver computes only what is asked; and over a whole document (`SelectionFold`), for the
+limits checked before execution.
 
-Read from the query document (fragments included), so a resolver computes only what is asked.
+Read from the query document, fragments included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import Generic, TypeVar
 
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, Node
 from strawberry.types import Info
+
+K = TypeVar("K", bound=Hashable)
 
 
 def fields_of(node: Node, fragments: Mapping[str, FragmentDefinitionNode],
@@ -54,3 +59,50 @@ def selected_at(info: Info, path: tuple[str, ...]) -> set[str]:
     for name in path:
         level = [f for node in level for f in _fields(node, info) if f.name.value == name]
     return {f.name.value for node in level for f in _fields(node, info)}
+
+
+class SelectionFold(Generic[K]):
+    """A number computed over a document: each field gives one (`field`), the fields of a
+    selection are combined (`combine`: a sum unless overridden), fragments looked through.
+
+    A named fragment is computed once per `key` and reused: walking it at every spread instead
+    is exponential (a fragment spreading the next one twice, twenty deep, is a million walks
+    from a query of a few hundred characters). `key` is what the value depends on besides the
+    selection (e.g. the parent type); `narrow` changes it at a fragment's type condition."""
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]):
+        self.fragments = fragments
+        self._computed: dict[tuple[str, K], int] = {}
+
+    def field(self, node: FieldNode, key: K) -> int:
+        raise NotImplementedError
+
+    def combine(self, values: Iterable[int]) -> int:
+        return sum(values)
+
+    def narrow(self, fragment: InlineFragmentNode | FragmentDefinitionNode, key: K) -> K:
+        return key
+
+    def selection(self, node: Node, key: K) -> int:
+        """The combined value of the selections directly under `node`."""
+        return self.combine(self._values(node, key))
+
+    def _values(self, node: Node, key: K) -> Iterator[int]:
+        selection_set = getattr(node, "selection_set", None)
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                yield self.field(selection, key)
+            elif isinstance(selection, InlineFragmentNode):
+                yield self.selection(selection, self.narrow(selection, key))
+            elif isinstance(selection, FragmentSpreadNode):
+                yield self._fragment(selection.name.value, key)
+
+    def _fragment(self, name: str, key: K) -> int:
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return 0  # unknown: validation reports it
+        inner = self.narrow(fragment, key)
+        if (name, inner) not in self._computed:
+            self._computed[(name, inner)] = 0  # a cycle (validation refuses it) adds nothing
+            self._computed[(name, inner)] = self.selection(fragment, inner)
+        return self._computed[(name, inner)]

@@ -9,13 +9,13 @@ from strawberry.types.field import StrawberryField
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
 from trellis.runtime.graphql import resolvers
 from trellis.runtime.graphql.inputs import (
-    SCALARS,
     Inputs,
     api_field_name,
     custom_names,
     describe,
     groupable,
     numeric,
+    scalar_of,
     standard,
 )
 from trellis.runtime.graphql.maker import Arg, TypeMaker
@@ -58,7 +58,7 @@ class Outputs:
             return self.inputs.choice_annotation(obj, field)
         if field.type is FieldType.MULTI_ENUM:
             return f"list[{self.inputs.choice_annotation(obj, field)}]"
-        return SCALARS[field.type]
+        return scalar_of(field)
 
     def build(self, obj: ObjectDef) -> None:
         names = self.names.objects[obj.name]
@@ -133,9 +133,11 @@ class Outputs:
     def _metric_annotation(function: str, field: FieldDef) -> str:
         if field.type.is_decimal:
             return "Decimal"
+        if function == "sum" and field.type is FieldType.INTEGER:
+            return "BigInt"  # exact, and beyond GraphQL's 32-bit Int
         if function in ("sum", "avg"):
-            return "float"  # sums of integers can exceed GraphQL's 32-bit Int
-        return SCALARS[field.type]
+            return "float"
+        return scalar_of(field)
 
     # -- root fields ---------------------------------------------------------------------------
 

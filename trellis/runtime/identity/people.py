@@ -5,7 +5,8 @@ the record, an email written in the rule, everyone holding a role — often the 
 times over in one batch. `People` answers on the caller's connection and remembers each answer
 for as long as it lives (one planning call, one transaction), so a role named by a rule that
 fires for five hundred records is read once. Inactive users never resolve: nothing is sent to,
-or assigned to, someone who can no longer sign in.
+or assigned to, someone who can no longer sign in. The roles a person holds (what a message to
+them may show) are read once per person too, and a role's members with their roles in one query.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class People:
         self._by_email: dict[str, Person | None] = {}
         self._in_role: dict[str, list[Person]] = {}
         self._managers: dict[str, str | None] = {}
+        self._roles: dict[str, tuple[str, ...]] = {}
 
     def by_id(self, user_id: str) -> Person | None:
         if user_id not in self._by_id:
@@ -63,7 +65,23 @@ class People:
                                      .where(user_roles.c.role == role, users.c.active.is_(True))
                                      .order_by(users.c.email))
             self._in_role[role] = [Person(r.id, r.email, r.name) for r in rows]
+            self._read_roles([p.id for p in self._in_role[role] if p.id not in self._roles])
         return list(self._in_role[role])
+
+    def roles(self, user_id: str) -> tuple[str, ...]:
+        """The roles a user holds, sorted by name."""
+        if user_id not in self._roles:
+            self._read_roles([user_id])
+        return self._roles[user_id]
+
+    def _read_roles(self, user_ids: list[str]) -> None:
+        held: dict[str, list[str]] = {user_id: [] for user_id in user_ids}
+        if user_ids:
+            rows = self.conn.execute(select(user_roles.c.user_id, user_roles.c.role)
+                                     .where(user_roles.c.user_id.in_(user_ids)).order_by(user_roles.c.role))
+            for user_id, role in rows:
+                held[user_id].append(role)
+        self._roles.update({user_id: tuple(roles) for user_id, roles in held.items()})
 
     def manager_of(self, user_id: str, levels: int = 1) -> Person | None:
         """The user's manager (levels=1), the manager's manager (2), …: None when the chain ends

@@ -35,6 +35,13 @@ def token_prefix(secret: str) -> str:
     return secret[:PREFIX_CHARS]
 
 
+def bearer_secret(authorization: str | None) -> str | None:
+    """The secret of an `Authorization: Bearer <secret>` header; None for no header or another
+    scheme. Every HTTP entry (GraphQL, the designer's pages) reads tokens with this."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    return secret.strip() or None if scheme.lower() == "bearer" else None
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     """A token as listings show it; the secret itself is never available again."""

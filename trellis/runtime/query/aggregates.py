@@ -22,6 +22,7 @@ from trellis.runtime.errors import FieldProblem, Forbidden, InvalidInput
 from trellis.runtime.query.columns import ColumnResolver, standard_field
 from trellis.runtime.query.filters import FilterCompiler
 from trellis.runtime.query.scope import visible
+from trellis.runtime.values.coercion import rounded
 
 BUCKETS = ("day", "week", "month", "quarter", "year")
 FUNCTIONS = ("count", "sum", "avg", "min", "max", "count_distinct")
@@ -121,6 +122,8 @@ def _normalize(function: str, field: FieldDef | None, value: Any) -> Any:
         return int(value)
     if function == "avg" and field.type in (FieldType.INTEGER, FieldType.NUMBER):
         return float(value)
+    if field.type.is_decimal and function == "avg":  # an average of amounts is an amount, as stored
+        return rounded(field, value)
     if field.type.is_decimal and not isinstance(value, Decimal):
         return Decimal(str(value))
     return value

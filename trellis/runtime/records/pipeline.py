@@ -27,7 +27,7 @@ from trellis.runtime.query.scope import visible
 from trellis.runtime.records.hooks import BeforeSave, SaveEvent, WriteHook
 from trellis.runtime.records.messages import field_problems
 from trellis.runtime.records.related import LOOKUP_BATCH, fetch_related
-from trellis.runtime.values.coercion import CoercionError, coerce, coercer, for_validation
+from trellis.runtime.values.coercion import CoercionError, coerce, coercer, for_validation, rounded
 
 if TYPE_CHECKING:
     from trellis.runtime.registry import Registry
@@ -213,8 +213,7 @@ def formula_value(field_def: FieldDef, result: Any, context: EvaluationContext) 
     if result is None:
         return None
     if field_def.type.is_decimal:
-        quantum = Decimal(1).scaleb(-(field_def.scale or 0))
-        return Decimal(str(result) if isinstance(result, float) else result).quantize(quantum, rounding=ROUND_HALF_UP)
+        return rounded(field_def, result)
     if field_def.type is FieldType.INTEGER and isinstance(result, Decimal):
         return int(result.to_integral_value(rounding=ROUND_HALF_UP))
     return coerce(field_def, result, context.timezone)

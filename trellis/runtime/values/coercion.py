@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,6 +105,13 @@ def _number(field: FieldDef, value: Any, tz: ZoneInfo) -> float:
     if not math.isfinite(result):
         raise CoercionError(f"{_expected(field)}, got {_describe(value)}")
     return result
+
+
+def rounded(field: FieldDef, number: Decimal | float | int) -> Decimal:
+    """A computed amount (a formula's result, an average) at the field's scale, half up: what the
+    field would store. Input is never rounded silently (see `_decimal`); computed values must be."""
+    quantum = Decimal(1).scaleb(-(field.scale or 0))
+    return Decimal(str(number) if isinstance(number, float) else number).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def _decimal(field: FieldDef, value: Any, tz: ZoneInfo) -> Decimal:

@@ -13,21 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from trellis.platform.clock import Clock
 from trellis.platform.db import Database
+from trellis.platform.outbound import OutboundPolicy
+from trellis.runtime.automation.actions.readers import Readers
 from trellis.runtime.automation.rules import CompiledAction, CompiledWorkflowRule
 from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.expressions import EvaluationContext, evaluate
 from trellis.runtime.identity.people import People, Person
+from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
 from trellis.runtime.templates import Templates
 from trellis.runtime.values.coercion import to_json
-
-if TYPE_CHECKING:  # records.service still imports automation (on_save) while it loads
-    from trellis.runtime.records.service import RecordsService
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,15 @@ class Delivery:
 
 class PlanContext:
     """What actions plan with, in one transaction of one tenant: the release, the evaluation
-    context, the people lookups (cached for the whole planning call) and the templates."""
+    context, the people lookups and their access policies (cached for the whole planning call)
+    and the templates."""
 
     def __init__(self, registry: Registry, context: EvaluationContext, locale: str, people: People, depth: int):
         self.registry = registry
         self.context = context
         self.locale = locale
         self.people = people
+        self.readers = Readers(registry, people)
         self.depth = depth  # how many rule-caused writes led here: record actions write with depth + 1
         self.templates = Templates(locale, context.timezone)
 
@@ -105,12 +107,14 @@ class PlanContext:
         return [person] if person else []
 
     def template_context(self, firing: Firing, person: Person | None, address: str | None = None) -> dict[str, Any]:
-        """What a template sees: the record, its related records by lookup field, the rule, the
-        recipient (name is blank for a plain address), the offset and due instant of a date rule."""
+        """What a template sees: the record and its related records by lookup field as the
+        recipient may read them (see readers.py; `person` None: anyone), the rule, the recipient
+        (name is blank for a plain address), the offset and due instant of a date rule."""
         due_local = firing.due_at.astimezone(self.context.timezone)
+        policy, reader, obj = self.readers.policy(person), person.id if person else None, firing.rule.object
         return {
-            "record": firing.record,
-            "related": {k: v or {} for k, v in firing.related.items()},
+            "record": self.readers.record(policy, reader, obj, firing.record),
+            "related": self.readers.related(policy, reader, obj, firing.record, firing.related),
             "rule": {"name": firing.rule.name, "label": firing.rule.title(self.locale)},
             "recipient": {"name": person.name if person else None, "email": person.email if person else None,
                           "address": address or (person.email if person else None)},
@@ -132,7 +136,9 @@ def read_path(firing: Firing, path: str) -> Any:
 @dataclass(frozen=True)
 class PerformContext:
     """What actions perform with. For an `atomic` type `db` is the transaction that marks the
-    row sent (joined as a savepoint), and `channels` and `records` write through it too."""
+    row sent (joined as a savepoint), and `channels` and `records` write through it too.
+    `outbound` is the installation's policy for outgoing HTTP: `channels` send through it, and
+    an action that calls out itself passes it to `trellis.runtime.channels.http.send`."""
 
     db: Database
     registry: Registry
@@ -141,6 +147,7 @@ class PerformContext:
     clock: Clock
     channels: ChannelSettings
     records: Callable[[int], RecordsService]  # the records service writing at a rule depth
+    outbound: OutboundPolicy
 
 
 class ActionType(Protocol):

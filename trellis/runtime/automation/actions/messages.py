@@ -1,6 +1,10 @@
 """Messages: `notify` (email, SMS, WeCom robot or in-app, to the recipients a rule names) and
 `webhook` (the record as signed JSON to a URL). Both are sent through the channel adapters.
 
+Neither shows more than its reader may read (readers.py): a notify template renders once per
+recipient with that recipient's permissions; a webhook carries the fields the rule names
+(`fields`), else those the record owner's roles may read (anyone's, without an active owner).
+
 A message leaves for the outside world, which no transaction can take back, so these types are
 not atomic: the dispatcher sends first and marks the row sent once the receiver acknowledged it;
 a send repeated after a crash carries the same delivery id, which receivers dedupe on.
@@ -19,6 +23,7 @@ from trellis.runtime.automation.actions.base import (
     PlannedDelivery,
     read_path,
 )
+from trellis.runtime.automation.actions.readers import can_read
 from trellis.runtime.automation.rules import CompiledAction
 from trellis.runtime.channels import OutgoingMessage
 from trellis.runtime.identity.people import Person
@@ -69,8 +74,20 @@ class Webhook(_Message):
         spec = action.spec
         payload = {"event": spec.get("event", firing.rule.name), "rule": firing.rule.name, **firing.about(),
                    "trigger": firing.trigger, "due_at": to_json(firing.due_at),
-                   "record": {k: to_json(v) for k, v in firing.record.items()}}
+                   "record": {k: to_json(v) for k, v in _sent_fields(firing, spec, ctx).items()}}
         return [PlannedDelivery(action.index, self.name, "webhook", spec["url"], payload)]
+
+
+def _sent_fields(firing: Firing, spec: Mapping[str, Any], ctx: PlanContext) -> dict[str, Any]:
+    """The fields `spec` names, else those the record's owner may read (anyone's without one)."""
+    if "fields" in spec:
+        return {name: firing.record.get(name) for name in spec["fields"]}
+    owner_id = firing.record.get("owner_id")
+    owner = ctx.people.by_id(str(owner_id)) if owner_id else None
+    obj, policy = firing.rule.object, ctx.readers.policy(owner)
+    if not can_read(policy, owner.id if owner else None, obj, firing.record):
+        return {}
+    return {k: v for k, v in firing.record.items() if policy.can_read_field(obj, k)}
 
 
 def _addresses(firing: Firing, channel: str, target: Mapping[str, Any],
@@ -91,4 +108,6 @@ def _addresses(firing: Firing, channel: str, target: Mapping[str, Any],
     if channel == "in_app":
         person = ctx.people.by_email(address) if "@" in address else ctx.people.by_id(address)
         return [(person.id, person)] if person else []
+    if channel == "email":  # a user's address: they read it with their permissions
+        return [(address, ctx.people.by_email(address))]
     return [(address, None)]

@@ -1,4 +1,5 @@
-"""`trellis demo` prepares its tenant once: a restart keeps what an admin changed and the token."""
+"""Finding 9 of the security review: `trellis demo` prepares its tenant once. A restart keeps
+what an admin changed (no publish over their release) and shows the same token."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bench.graphql import Server
 from tests.helpers import Cli
 from trellis.cli.server import DEMO_TENANT, DEMO_TOKEN_FILE, prepare_demo
+from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 from trellis.runtime.services import TenantServices
+
+
+@pytest.fixture
+def cli(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(settings, capsys)
+
 
 RULE = {
     "x-label": {"en": "Strategic alert", "zh-CN": "战略客户提醒"},
