@@ -157,3 +157,18 @@ def test_offboarding_deactivates_at_once_and_reactivation_brings_no_token_back(c
     assert code == 1 and "does not hold the role 'admin'" in err
     code, _, err = cli("user", "deactivate", "--tenant", "acme", "nobody@example.com")
     assert code == 1 and "no user with email 'nobody@example.com'" in err
+
+
+def test_a_user_reports_to_a_manager_and_a_chain_never_comes_back(cli: Cli, users: UserService):
+    for email in ("rep@example.com", "boss@example.com", "vp@example.com"):
+        users.create_user(email)
+    assert "rep@example.com reports to boss@example.com" in cli.ok(
+        "user", "set-manager", "--tenant", "acme", "rep@example.com", "boss@example.com")
+    cli.ok("user", "set-manager", "--tenant", "acme", "boss@example.com", "vp@example.com")
+    assert users.get_user("rep@example.com").manager_id == users.get_user("boss@example.com").id
+    code, _, refused = cli("user", "set-manager", "--tenant", "acme", "vp@example.com", "rep@example.com")
+    assert code != 0
+    assert "vp@example.com is already in rep@example.com's chain of managers" in refused
+    assert users.get_user("vp@example.com").manager_id is None
+    assert "reports to nobody" in cli.ok("user", "set-manager", "--tenant", "acme", "rep@example.com", "--none")
+    assert users.get_user("rep@example.com").manager_id is None

@@ -9,15 +9,17 @@ from trellis.metadata.kinds import FOLDER_KINDS, KIND_FOLDERS, KINDS
 
 
 def test_each_kind_has_its_own_folder_and_meta_schema() -> None:
-    assert list(KINDS) == ["object", "role", "workflow_rule"]
+    assert list(KINDS) == ["object", "role", "workflow_rule", "approval_process"]
     assert all(name == kind.name for name, kind in KINDS.items())
-    assert dict(KIND_FOLDERS) == {"object": "objects", "role": "roles", "workflow_rule": "workflow_rules"}
+    assert dict(KIND_FOLDERS) == {"object": "objects", "role": "roles", "workflow_rule": "workflow_rules",
+                                  "approval_process": "approval_processes"}
     assert {folder: kind for kind, folder in KIND_FOLDERS.items()} == dict(FOLDER_KINDS)
     shipped = {p.name for p in resources.files("trellis.metadata").joinpath("meta_schemas").iterdir()}
     assert {f"{name}.schema.json" for name in KINDS} <= shipped
 
 
 def test_an_item_of_an_unregistered_kind_is_refused() -> None:
-    errors = validate_set(MetadataSet({("approval_process", "big_deal"): {}}))
+    errors = validate_set(MetadataSet({("score_model", "fit"): {}}))
     assert [(e.file, e.path, e.message) for e in errors] == [
-        ("approval_process/big_deal.json", "$", "unknown kind 'approval_process'; known: object, role, workflow_rule")]
+        ("score_model/fit.json", "$",
+         "unknown kind 'score_model'; known: approval_process, object, role, workflow_rule")]

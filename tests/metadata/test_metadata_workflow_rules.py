@@ -35,8 +35,8 @@ NOTIFY_OWNER: Rule = {
     "body": "{{ record.name }} is now {{ record.status }}.",
 }
 
-#: One sound rule of each trigger type, using every action it may use (but start_approval: no
-#: approval process can exist in a set yet, see test_start_approval_needs_an_approval_process).
+#: One sound rule of each trigger type, using every action it may use (start_approval, which
+#: needs an approval process in the set: test_metadata_approval_processes.py).
 RECORD: Rule = {
     "x-label": {"en": "Contract activated", "zh-CN": "合同生效"},
     "description": "Tell the owner and the managers, and follow up.",

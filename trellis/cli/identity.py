@@ -82,6 +82,12 @@ def _user_set_password(args: argparse.Namespace, inst: Installation, out: TextIO
     return 0
 
 
+def _user_set_manager(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    user = _user_service(args, inst).set_manager(args.email, None if args.none else args.manager)
+    print(f"{args.tenant}: {user.email} " + ("reports to nobody" if args.none else f"reports to {args.manager}"), file=out)
+    return 0
+
+
 def _role_assign(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     user = _user_service(args, inst).assign_role(args.email, args.role)
     print(f"{args.tenant}: {user.email} now holds {', '.join(user.roles)}", file=out)
@@ -148,6 +154,12 @@ def register(commands: Commands) -> None:
     given.add_argument("--password", help="the new password (other local users can see command lines)")
     given.add_argument("--no-password", action="store_true", help="remove the password: API tokens only")
     set_password.set_defaults(handler=_user_set_password)
+    set_manager = with_tenant(user.add_parser("set-manager", help="set whom a user reports to (approvals ask them)"))
+    set_manager.add_argument("email")
+    whom = set_manager.add_mutually_exclusive_group(required=True)
+    whom.add_argument("manager", nargs="?", help="the manager's email")
+    whom.add_argument("--none", action="store_true", help="the user reports to nobody")
+    set_manager.set_defaults(handler=_user_set_manager)
 
     role = commands.add_parser("role", help="give users roles and take them away").add_subparsers(
         dest="role_command", required=True, metavar="ACTION")

@@ -25,10 +25,14 @@ def meta_schema(kind: str) -> dict[str, Any]:
     return schema
 
 
-def meta_validator(kind: str) -> Draft202012Validator:
-    """A validator of `kind`'s meta-schema with its local `$ref`s inlined; build it once and reuse it."""
+def meta_validator(kind: str, *, borrowing: str | None = None) -> Draft202012Validator:
+    """A validator of `kind`'s meta-schema with its local `$ref`s inlined; build it once and reuse it.
+
+    `borrowing` names another kind whose `$defs` this one may use as its own (an approval
+    process's outcome actions are a workflow rule's actions), so the shape is written once."""
     schema = meta_schema(kind)
-    inlined = _inline_refs(schema, schema.get("$defs", {}))
+    defs = {**meta_schema(borrowing).get("$defs", {}), **schema.get("$defs", {})} if borrowing else schema.get("$defs", {})
+    inlined = _inline_refs(schema, defs)
     return Draft202012Validator(inlined, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 

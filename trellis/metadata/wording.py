@@ -165,7 +165,7 @@ def translate(error: ValidationError) -> Iterator[tuple[Parts, str]]:
             for need in needs:
                 if key in found and need not in found:
                     yield [*parts, key], f"{key} needs {need} as well; {need} is missing"
-    elif "description" in schema and error.validator in ("type", "pattern", "const"):
+    elif "description" in schema and error.validator in ("type", "pattern", "const", "anyOf"):
         yield parts, f"expected {schema['description']}; got {AUTHOR.show(found)}"
     else:
         yield parts, sentence(error, AUTHOR)

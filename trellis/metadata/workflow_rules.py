@@ -90,13 +90,34 @@ def check_rule(document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
                approval_processes: Collection[str] = ()) -> list[Problem]:
     """Every problem of one rule that passed its meta-schema. `objects` are the objects sound
     enough to check; `all_objects`, `roles` and `approval_processes` every name in the set."""
-    object_name = document["object"]
-    if object_name not in objects:
-        if object_name in all_objects:
-            return []  # too broken to check against; reported in its own file
-        known = ", ".join(sorted(all_objects)) or "none"
-        return [(("object",), f"'{object_name}' is not an object (objects: {known}){suggest(object_name, all_objects)}")]
+    unknown = unknown_object(document["object"], objects, all_objects)
+    if unknown is not None:
+        return unknown
     return list(_RuleCheck(document, objects, all_objects, roles, approval_processes).problems())
+
+
+def unknown_object(object_name: str, objects: Mapping[str, ObjectFields],
+                   all_objects: Collection[str]) -> list[Problem] | None:
+    """None when an item's `object` can be checked against; else its problems: none when the
+    object exists but is too broken to check (reported in its own file), or that it is unknown."""
+    if object_name in objects:
+        return None
+    if object_name in all_objects:
+        return []
+    known = ", ".join(sorted(all_objects)) or "none"
+    return [(("object",), f"'{object_name}' is not an object (objects: {known}){suggest(object_name, all_objects)}")]
+
+
+def check_outcome_actions(object_name: str, actions: list[Mapping[str, Any]], parts: Parts,
+                          objects: Mapping[str, ObjectFields], all_objects: Collection[str],
+                          roles: Collection[str]) -> list[Problem]:
+    """Actions run for a record outside a rule (an approval's outcome), each checked as in an
+    after-save rule on `object_name` (which must be in `objects`); `set_fields` writes the record
+    itself, so it is checked as `update_record` is."""
+    document = {"object": object_name, "trigger": {"type": "record", "events": ["updated"]}, "actions": actions}
+    checker = _RuleCheck(document, objects, all_objects, roles, ())
+    return [problem for index, action in enumerate(actions)
+            for problem in _ACTION_CHECKS[action["type"]](checker, (*parts, index), action)]
 
 
 def date_offsets(trigger: Mapping[str, Any]) -> tuple[int, ...]:
@@ -351,4 +372,4 @@ KIND = Kind(
 )
 
 __all__ = ["ACTION_TYPES", "BEFORE_SAVE_ACTIONS", "DEFAULT_AT", "DEFAULT_CATCH_UP", "KIND", "ObjectFields",
-           "check_rule", "check_rules", "date_offsets", "object_fields"]
+           "check_outcome_actions", "check_rule", "check_rules", "date_offsets", "object_fields", "unknown_object"]

@@ -19,6 +19,9 @@ from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.platform.outbound import OutboundPolicy
 from trellis.platform.tenancy import Installation, Tenant
+from trellis.runtime.approvals.engine import ApprovalEngine
+from trellis.runtime.approvals.lock import ApprovalLock
+from trellis.runtime.approvals.processes import ProcessBook
 from trellis.runtime.automation.on_save import RuleHooks
 from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.errors import NotFound
@@ -30,8 +33,9 @@ from trellis.runtime.releases import MetadataStore
 
 
 def write_hooks() -> tuple[WriteHook, ...]:
-    """The write hooks, in the order they run: record-triggered workflow rules."""
-    return (RuleHooks(),)
+    """The write hooks, in the order they run: approval locks (a refused write runs no rule),
+    then record-triggered workflow rules."""
+    return (ApprovalLock(), RuleHooks())
 
 
 class TenantServices:
@@ -43,6 +47,7 @@ class TenantServices:
         self._stores: dict[str, MetadataStore] = {}
         self._users: dict[str, UserService] = {}
         self._tenants: dict[str, Tenant] = {}
+        self._books: dict[str, ProcessBook] = {}
         self._lock = threading.Lock()
 
     @property
@@ -94,4 +99,14 @@ class TenantServices:
     def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
         found = self.tenant(tenant)
         return RecordsService(self.database(tenant), self.registry(tenant), found.timezone,
+                              found.locale, clock, hooks=write_hooks())
+
+    def approvals(self, tenant: str, clock: Clock = utc_now) -> ApprovalEngine:
+        """The approval engine over the current release; each request runs under the release it
+        was submitted in (one `ProcessBook` per tenant compiles those once)."""
+        found = self.tenant(tenant)
+        store = self.store(tenant)
+        with self._lock:
+            book = self._books.setdefault(tenant, ProcessBook(store))
+        return ApprovalEngine(self.installation.database(tenant), self.registry(tenant), book, found.timezone,
                               found.locale, clock, hooks=write_hooks())

@@ -1,4 +1,5 @@
-"""The worker: for each tenant, scan the timed rules, then deliver what is due; repeat.
+"""The worker: for each tenant, scan the timed rules, run the approval reminders and escalations
+that are due, then deliver what is due; repeat.
 
 Any number of workers may run against PostgreSQL (claims use SKIP LOCKED, firings have unique
 keys); on SQLite they take turns on the write lock. A worker killed at any point leaves
@@ -16,6 +17,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from trellis.platform.clock import Clock, utc_now
+from trellis.runtime.approvals.engine import TimerReport
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from trellis.runtime.automation.scheduler import ScanReport, Scheduler
 from trellis.runtime.errors import NotFound
@@ -28,6 +30,7 @@ log = logging.getLogger("trellis.worker")
 class TickReport:
     scans: dict[str, ScanReport] = field(default_factory=dict)
     deliveries: dict[str, DispatchReport] = field(default_factory=dict)
+    approvals: dict[str, TimerReport] = field(default_factory=dict)
 
 
 class Worker:
@@ -52,6 +55,7 @@ class Worker:
             tenant = self.services.tenant(name)
             zone, db = ZoneInfo(tenant.timezone), self.services.installation.database(name)
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
+            report.approvals[name] = self.services.approvals(name, self.clock).run_timers(self.batch)
             report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),
                                                  secrets=self.services.installation.secrets,
                                                  outbound=self.services.outbound, batch=self.batch, lease=self.lease,

@@ -38,6 +38,7 @@ class People:
         self._by_id: dict[str, Person | None] = {}
         self._by_email: dict[str, Person | None] = {}
         self._in_role: dict[str, list[Person]] = {}
+        self._managers: dict[str, str | None] = {}
         self._roles: dict[str, tuple[str, ...]] = {}
 
     def by_id(self, user_id: str) -> Person | None:
@@ -81,3 +82,23 @@ class People:
             for user_id, role in rows:
                 held[user_id].append(role)
         self._roles.update({user_id: tuple(roles) for user_id, roles in held.items()})
+
+    def manager_of(self, user_id: str, levels: int = 1) -> Person | None:
+        """The user's manager (levels=1), the manager's manager (2), …: None when the chain ends
+        first. An inactive manager is skipped for the next one up (who stands in for them)."""
+        current: str | None = user_id
+        found: Person | None = None
+        for _ in range(levels):
+            found = None
+            while found is None:
+                current = self._manager_id(current) if current is not None else None
+                if current is None:
+                    return None
+                found = self.by_id(current)
+        return found
+
+    def _manager_id(self, user_id: str) -> str | None:
+        if user_id not in self._managers:
+            self._managers[user_id] = self.conn.execute(
+                select(users.c.manager_id).where(users.c.id == user_id)).scalar()
+        return self._managers[user_id]

@@ -129,6 +129,24 @@ class UserService:
                     (api_tokens.c.user_id == row.id) & api_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
         return self.get_user(email)
 
+    def set_manager(self, email: str, manager_email: str | None) -> User:
+        """Set (or, with None, clear) whom a user reports to: approval steps ask a submitter's
+        manager and manager's manager. A chain that would come back to the user is refused."""
+        with self.db.write() as conn:
+            row = self._require(conn, email)
+            manager_id = None
+            if manager_email is not None:
+                manager_id = self._require(conn, manager_email).id
+                seen, current = {row.id}, manager_id
+                while current is not None:
+                    if current in seen:
+                        raise IdentityError(f"{manager_email.strip()} cannot manage {row.email}: "
+                                            f"{row.email} is already in {manager_email.strip()}'s chain of managers")
+                    seen.add(current)
+                    current = conn.execute(select(users.c.manager_id).where(users.c.id == current)).scalar()
+            conn.execute(update(users).where(users.c.id == row.id).values(manager_id=manager_id, updated_at=self.clock()))
+        return self.get_user(email)
+
     def set_password(self, email: str, password: str | None) -> User:
         """Set a new password, or None to leave the user with API tokens only."""
         return self._update_user(email, password_hash=None if password is None else hash_password(password, self.hasher))
