@@ -39,9 +39,9 @@ def _ask_password() -> str:
         check_password(password)
         again = getpass.getpass("Password (again): ")
     except EOFError:
-        raise IdentityError("no password was entered; nothing was created") from None
+        raise IdentityError("no password was entered; nothing was changed") from None
     if again != password:
-        raise IdentityError("the two passwords differ; nothing was created")
+        raise IdentityError("the two passwords differ; nothing was changed")
     return password
 
 

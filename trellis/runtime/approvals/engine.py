@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, JoinedDatabase
 from trellis.platform.ids import new_id
@@ -119,9 +120,10 @@ class ApprovalEngine:
         """Start `process_name` for a record; the first step whose condition holds asks its approvers."""
         process = ProcessBook.of(self.registry.metadata, process_name)
         if process is None or not process.active:
-            known = ", ".join(sorted(self.registry.metadata.names("approval_process"))) or "none"
+            names = sorted(self.registry.metadata.names("approval_process"))
             raise InvalidInput("no such approval process", [FieldProblem(
-                "process", f"no active approval process named '{process_name}' (approval processes: {known})")])
+                "process", f"no active approval process named '{process_name}' "
+                           f"(approval processes: {', '.join(names) or 'none'}){suggest(process_name, names)}")])
         if process.object != object_name:
             raise InvalidInput("the process is for another object", [FieldProblem(
                 "object", f"approval process '{process_name}' is for {process.object} records, not {object_name}")])

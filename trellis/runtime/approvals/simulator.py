@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, JoinedDatabase
 from trellis.runtime.access import Actor
@@ -120,7 +121,7 @@ def _process_name(registry: Registry, object_name: str, process: str | None) -> 
         if process not in mine:
             raise InvalidInput("no such approval process", [FieldProblem(
                 "process", f"no approval process '{process}' for {object_name} "
-                           f"(processes for {object_name}: {', '.join(mine) or 'none'})")])
+                           f"(processes for {object_name}: {', '.join(mine) or 'none'}){suggest(process, mine)}")])
         return process
     if len(mine) != 1:
         raise InvalidInput("say which process", [FieldProblem(
