@@ -95,6 +95,10 @@ class AccessPolicy:
 FULL_ACCESS = AccessPolicy(is_admin=True, grants=MappingProxyType({}))
 
 
+#: The id audit rows and history carry for writes made by the platform itself (automation, migrations).
+SYSTEM_USER = "system"
+
+
 @dataclass(frozen=True)
 class Actor:
     """The user (or the system) on whose behalf a call runs; passed explicitly, never global."""
@@ -107,4 +111,8 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         """Automation and migrations: full access, recorded as `system` in audit rows."""
-        return cls(user_id="system", email="system", roles=("admin",), policy=FULL_ACCESS)
+        return cls(user_id=SYSTEM_USER, email=SYSTEM_USER, roles=("admin",), policy=FULL_ACCESS)
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id == SYSTEM_USER

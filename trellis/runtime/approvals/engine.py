@@ -31,7 +31,7 @@ from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, JoinedDatabase
 from trellis.platform.ids import new_id
-from trellis.runtime.access import FULL_ACCESS, Actor, Scope
+from trellis.runtime.access import FULL_ACCESS, SYSTEM_USER, Actor, Scope
 from trellis.runtime.approvals.approvers import resolve
 from trellis.runtime.approvals.processes import Process, ProcessBook, Step
 from trellis.runtime.approvals.tables import approval_events, approval_requests, approval_tasks
@@ -45,7 +45,7 @@ from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService, UpdateItem
 from trellis.runtime.registry import Registry
 
-SYSTEM = "system"
+SYSTEM = SYSTEM_USER
 
 # The statements of every decision, built once: building a statement costs more than running it.
 _r, _t = approval_requests.c, approval_tasks.c
@@ -543,7 +543,7 @@ def _value(source: str, record: Mapping[str, Any], related: Mapping[str, Any], c
 
 def _human_admin(actor: Actor) -> bool:
     """Admins override locks and reassign; automation acting as the system does not."""
-    return actor.policy.is_admin and actor.user_id != SYSTEM
+    return actor.policy.is_admin and not actor.is_system
 
 
 def _may_submit(actor: Actor, process: Process, record: Mapping[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from trellis.runtime.records.hooks import AfterWrite, BeforeSave, WriteHook
 
 
 def _exempt(actor: Actor) -> bool:
-    return actor.policy.is_admin and actor.user_id != "system"
+    return actor.policy.is_admin and not actor.is_system
 
 
 def _locks(conn: Connection, object_name: str, record_ids: Collection[str]) -> dict[str, tuple[str, object]]:

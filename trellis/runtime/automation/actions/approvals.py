@@ -9,7 +9,7 @@ already waits for approval, is a dead letter saying so (retrying would not chang
 
 from __future__ import annotations
 
-from trellis.runtime.access import FULL_ACCESS, Actor
+from trellis.runtime.access import FULL_ACCESS, SYSTEM_USER, Actor
 from trellis.runtime.automation.actions.base import Delivery, Firing, PerformContext, PlanContext, PlannedDelivery
 from trellis.runtime.automation.rules import CompiledAction
 from trellis.runtime.channels import DeliveryError
@@ -23,7 +23,7 @@ class StartApproval:
     atomic = True  # the request's rows are written with the mark that the ledger row was sent
 
     def plan(self, firing: Firing, action: CompiledAction, ctx: PlanContext) -> list[PlannedDelivery]:
-        payload = {"process": action.spec["process"], "submitter": firing.record.get("owner_id") or "system",
+        payload = {"process": action.spec["process"], "submitter": firing.record.get("owner_id") or SYSTEM_USER,
                    **firing.about()}
         return [PlannedDelivery(action.index, self.name, "", "", payload)]
 
