@@ -8,7 +8,9 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from types import FrameType
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -32,10 +34,19 @@ def _worker(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         return 0
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, stopping(stop))
     print(f"worker running every {args.interval:g} s; Ctrl-C stops it", file=out, flush=True)
     worker.run(args.interval, stop, on_tick=lambda report: _print_tick(report, out))
     return 0
+
+
+def stopping(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
+    """A signal handler that sets `stop` from a thread of its own: the handler runs on the main
+    thread between two bytecodes, possibly inside `stop.wait()` while that holds the event's
+    (non-reentrant) lock, and setting the event there would deadlock the worker for good."""
+    def handle(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=stop.set, name="stop-on-signal", daemon=True).start()
+    return handle
 
 
 def _print_tick(report: TickReport, out: TextIO) -> None:
