@@ -72,7 +72,7 @@ def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
     outputs = Outputs(maker, names, inputs, registry)
     for obj in objects:
         outputs.build(obj)
-    platform = InboxFields(maker, names)  # after the objects: names they took are theirs
+    platform = InboxFields(maker)
     approvals = ApprovalFields(platform)
     query = maker.object_type("Query", [
         maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),
