@@ -25,6 +25,7 @@ from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.documents import canonical_json
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
+from trellis.metadata.renames import field_renames, rename_problems
 from trellis.metadata.validation import validate_set
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
@@ -219,8 +220,12 @@ class MetadataStore:
         base_number = self.current_number(conn)
         base = EMPTY if base_number is None else self._release(conn, base_number).metadata
         number = (base_number or 0) + 1
-        diff = diff_sets(base, metadata)
-        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number)
+        problems = rename_problems(base, metadata)
+        if problems:
+            raise MetadataInvalid(problems)
+        renames = field_renames(base.objects, metadata.objects)
+        diff = diff_sets(base, metadata, renames)
+        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number, renames)
         result = PublishResult(base_number, diff, plan, None)
         if diff.empty:
             return result

@@ -21,6 +21,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 from trellis.metadata.model import FieldDef, ObjectDef
 from trellis.metadata.objects import MAX_IDENTIFIER, index_name
 from trellis.platform.db import check_foreign_keys
+from trellis.platform.system_tables import tenant_metadata
 from trellis.runtime.storage.convert import Converter
 from trellis.runtime.storage.tables import field_column, foreign_key_name, storage_type
 
@@ -163,6 +164,44 @@ class RetireColumn(Step):
             if fk:
                 ctx.ops.drop_constraint(fk, name, type_="foreignkey")
             ctx.ops.alter_column(name, self.field.name, new_column_name=self.aside)
+
+
+@dataclass(frozen=True)
+class RenameColumn(Step):
+    """A field renamed (`x-renamed-from`): the column, its foreign key and the field's history
+    rows take the new name; no value moves, so nothing is destructive. Indexes naming the field
+    are dropped before and made again after (their names carry the field's)."""
+
+    old: str
+    new: str
+    before: ObjectDef  # the old definition (the field under its old name)
+    after: ObjectDef
+
+    def describe(self) -> str:
+        return f"rename obj_{self.object}.{self.old} to {self.new} (values and history kept)"
+
+    def apply(self, ctx: StepContext) -> None:
+        name = f"obj_{self.object}"
+        old_field, new_field = self.before.fields[self.old], self.after.fields[self.new]
+        old_fk = foreign_key_name(self.before, old_field) if old_field.ref else None
+        new_fk = foreign_key_name(self.after, new_field) if new_field.ref else None
+        ctx.ops.alter_column(name, self.old, new_column_name=self.new)
+        if old_fk and new_fk and old_fk != new_fk:
+            if ctx.dialect == "sqlite":  # SQLite renames the column inside the constraint, not the constraint
+                with ctx.ops.batch_alter_table(name, recreate="always") as batch:
+                    batch.drop_constraint(old_fk, type_="foreignkey")
+                    batch.create_foreign_key(new_fk, f"obj_{new_field.ref}", [self.new], ["id"])
+                check_foreign_keys(ctx.conn, name)
+            else:
+                ctx.conn.exec_driver_sql(f'ALTER TABLE "{name}" RENAME CONSTRAINT "{old_fk}" TO "{new_fk}"')
+        for history in _field_tables():
+            ctx.conn.execute(update(history).where(history.c.object == self.object, history.c.field == self.old)
+                             .values(field=self.new))
+
+
+def _field_tables() -> list[Table]:
+    """The platform's tables that name a field of a record (object, field): field history."""
+    return [t for t in tenant_metadata.sorted_tables if {"object", "field"} <= set(t.c.keys())]
 
 
 @dataclass(frozen=True)

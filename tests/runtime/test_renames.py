@@ -1,0 +1,169 @@
+"""Field renames (`x-renamed-from`): the column is renamed in place with its values, foreign key,
+indexes and history; references to the old name are refused with file and path; a failure at
+any step leaves the previous release and every value. On both databases."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.helpers import metadata_set, rows, schema_snapshot
+from tests.runtime.crm import NOW, OBJECTS
+from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.model import MetadataSet
+from trellis.platform.db import Database
+from trellis.runtime.access import Actor
+from trellis.runtime.records.service import RecordsService
+from trellis.runtime.registry import build_registry
+from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import write_hooks
+
+REP_ROLE = {"objects": {"contract": {"read": "all", "update": "all", "fields": {"amount": "read"}},
+                        "account": {"read": "all"}}}
+RULE = {"object": "contract",
+        "trigger": {"type": "record", "events": ["updated"], "fields": ["amount"], "timing": "before_save"},
+        "condition": "amount > 1000", "actions": [{"type": "set_fields", "values": {"status": "'生效'"}}]}
+
+
+def objects() -> dict[str, Any]:
+    found = copy.deepcopy(OBJECTS)
+    found["contract"]["properties"]["line_sum"] = {"type": "number", "x-kind": "currency", "readOnly": True,
+                                                   "x-formula": "amount * 2"}
+    return found
+
+
+def with_amount_renamed(found: dict[str, Any], *, formula: str = "value * 2", condition: str = "value > 1000",
+                        field_in_role: str = "value") -> MetadataSet:
+    """`contract.amount` renamed `value`, with the formula, rule, role and roll-up that name it."""
+    props = found["contract"]["properties"]
+    props["value"] = {**props.pop("amount"), "x-renamed-from": "amount"}
+    props["line_sum"]["x-formula"] = formula
+    found["account"]["properties"]["contract_total"]["x-rollup"]["field"] = "value"
+    role = {"objects": {**REP_ROLE["objects"], "contract": {**REP_ROLE["objects"]["contract"],
+                                                           "fields": {field_in_role: "read"}}}}
+    rule = {**RULE, "condition": condition, "trigger": {**RULE["trigger"], "fields": ["value"]}}
+    return _set(found, role, rule)
+
+
+def _set(found: dict[str, Any], role: dict[str, Any], rule: dict[str, Any]) -> MetadataSet:
+    base = metadata_set(**found)
+    items = {key: base[key] for key in base}
+    items[("role", "rep")] = role
+    items[("workflow_rule", "big_deal")] = rule
+    return MetadataSet(items)
+
+
+@pytest.fixture
+def store(tenant_db: Database) -> MetadataStore:
+    store = MetadataStore(tenant_db)
+    store.publish(_set(objects(), REP_ROLE, RULE), author="test")
+    return store
+
+
+def service(store: MetadataStore) -> RecordsService:
+    registry = build_registry("acme", store.current())  # type: ignore[arg-type]
+    return RecordsService(store.db, registry, "Asia/Shanghai", "zh-CN", clock=lambda: NOW, hooks=write_hooks())
+
+
+def contract(store: MetadataStore) -> str:
+    records = service(store)
+    account = records.create(Actor.system(), "account", {"name": "Acme"})["id"]
+    made = records.create(Actor.system(), "contract", {"number": "C-1", "account": account, "amount": "500.25"})
+    records.update(Actor.system(), "contract", made["id"], {"amount": "2000.50"})
+    return str(made["id"])
+
+
+def test_a_renamed_field_keeps_its_values_history_index_and_references(store: MetadataStore):
+    record_id = contract(store)
+    result = store.publish(with_amount_renamed(objects()), author="test")
+    assert not result.plan.destructive_steps
+    assert "rename obj_contract.amount to value (values and history kept)" in [line.strip() for line in result.plan.lines()]
+    assert any("> field amount renamed to value" in line for line in result.diff.lines())
+
+    records = service(store)
+    found = records.get(Actor.system(), "contract", record_id)
+    assert str(found["value"]) == "2000.50" and "amount" not in found
+    assert str(found["line_sum"]) == "4001.00"  # the formula reads the new name
+    assert found["status"] == "生效"  # the rule fired under the old name before the rename
+    history = records.history(Actor.system(), "contract", record_id)
+    assert [(h["field"], str(h["old_value"]), str(h["new_value"])) for h in history if h["field"] == "value"] \
+        == [("value", "500.25", "2000.50")]
+    account = records.get(Actor.system(), "account", found["account"])
+    assert str(account["contract_total"]) == "2000.50"  # the roll-up sums the renamed column
+
+    snapshot = schema_snapshot(store.db)["obj_contract"]
+    assert "value" in [c[0] for c in snapshot["columns"]] and "amount" not in [c[0] for c in snapshot["columns"]]
+    records.update(Actor.system(), "contract", record_id, {"value": "10"})  # writes go to the renamed column
+    assert str(records.get(Actor.system(), "contract", record_id)["value"]) == "10.00"
+
+    again = store.publish(with_amount_renamed(objects()), author="test")  # the keyword stays harmless
+    assert again.no_changes
+
+
+def test_a_renamed_lookup_keeps_its_foreign_key_and_index(store: MetadataStore):
+    record_id = contract(store)
+    found = objects()
+    props = found["contract"]["properties"]
+    props["customer"] = {**props.pop("account"), "x-renamed-from": "account"}
+    found["contract"]["required"] = ["number", "customer"]
+    found["contract"]["properties"]["account_tier"]["x-formula"] = "customer.tier"
+    found["account"]["properties"]["contract_total"]["x-rollup"]["via"] = "customer"
+    store.publish(_set(found, REP_ROLE, RULE), author="test")
+    snapshot = schema_snapshot(store.db)["obj_contract"]
+    assert ("fk_contract__customer", ("customer",), "obj_account") in snapshot["fks"]
+    assert "ix_contract__customer" in {i[0] for i in snapshot["indexes"]}
+    assert "ix_contract__account" not in {i[0] for i in snapshot["indexes"]}
+    got = service(store).get(Actor.system(), "contract", record_id)
+    assert got["customer"] and got["account_tier"] == "普通"
+
+
+@pytest.mark.parametrize("where", ["formula", "condition", "role"])
+def test_a_reference_still_using_the_old_name_is_refused_with_its_path(store: MetadataStore, where: str):
+    old = {"formula": {"formula": "amount * 2"}, "condition": {"condition": "amount > 1000"},
+           "role": {"field_in_role": "amount"}}[where]
+    with pytest.raises(MetadataInvalid) as refused:
+        store.publish(with_amount_renamed(objects(), **old), author="test")
+    places = {(e.file, e.path) for e in refused.value.errors}
+    expected = {"formula": ("objects/contract.json", "$.properties.line_sum.x-formula"),
+                "condition": ("workflow_rules/big_deal.json", "$.condition"),
+                "role": ("roles/rep.json", "$.objects.contract.fields.amount")}[where]
+    assert expected in places, refused.value.errors
+    assert store.current_number() == 1
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ("amout", ("no field 'amout'", "'amount'")),
+    ("number", ("'number' is still a field",)),
+])
+def test_a_rename_from_a_missing_or_remaining_field_is_refused(store: MetadataStore, source: str, words: tuple[str, ...]):
+    found = objects()
+    found["contract"]["properties"]["total"] = {"type": "number", "x-kind": "currency", "x-renamed-from": source}
+    with pytest.raises(MetadataInvalid) as refused:
+        store.publish(_set(found, REP_ROLE, RULE), author="test")
+    [error] = refused.value.errors
+    assert (error.file, error.path) == ("objects/contract.json", "$.properties.total.x-renamed-from")
+    assert all(word in error.message for word in words), error.message
+
+
+def test_an_interrupted_rename_leaves_the_release_and_every_value(store: MetadataStore):
+    record_id = contract(store)
+    before, history = schema_snapshot(store.db), store.history()
+    values = rows(store.db, "SELECT id, amount FROM obj_contract")
+    tracked = rows(store.db, "SELECT field, old_value, new_value FROM field_history ORDER BY changed_at")
+    new = with_amount_renamed(objects())
+    steps = len(store.publish(new, author="t", dry_run=True).plan.steps)
+    assert steps >= 1
+    for fail_at in range(steps):
+        def boom(i: int, step: object, fail_at: int = fail_at) -> None:
+            if i == fail_at:
+                raise RuntimeError(f"injected failure after step {i}")
+        with pytest.raises(RuntimeError, match="injected"):
+            store.publish(new, author="t", on_step=boom)
+        assert schema_snapshot(store.db) == before, f"storage changed after failing at step {fail_at}"
+        assert store.history() == history
+        assert rows(store.db, "SELECT id, amount FROM obj_contract") == values
+        assert rows(store.db, "SELECT field, old_value, new_value FROM field_history ORDER BY changed_at") == tracked
+    store.publish(new, author="t")
+    assert service(store).get(Actor.system(), "contract", record_id)["value"] is not None
