@@ -167,3 +167,76 @@ def test_an_interrupted_rename_leaves_the_release_and_every_value(store: Metadat
         assert rows(store.db, "SELECT field, old_value, new_value FROM field_history ORDER BY changed_at") == tracked
     store.publish(new, author="t")
     assert service(store).get(Actor.system(), "contract", record_id)["value"] is not None
+
+
+def agreement_set(x_ref: str = "agreement") -> MetadataSet:
+    """`contract` renamed `agreement`, with every item that names it following."""
+    found = objects()
+    found["agreement"] = {**found.pop("contract"), "x-renamed-from": "contract"}
+    found["account"]["properties"]["contract_total"]["x-rollup"]["object"] = "agreement"
+    found["contract_line"]["properties"]["contract"]["x-ref"] = x_ref
+    role = {"objects": {"agreement": REP_ROLE["objects"]["contract"], "account": {"read": "all"}}}
+    return _set(found, role, {**RULE, "object": "agreement"})
+
+
+def test_a_renamed_object_keeps_its_records_history_audit_and_the_lookups_to_it(store: MetadataStore):
+    record_id = contract(store)
+    service(store).create(Actor.system(), "contract_line", {"contract": record_id, "quantity": 2, "unit_price": "3"})
+    audit_before = rows(store.db, "SELECT action FROM audit_log WHERE object = 'contract' ORDER BY at")
+    result = store.publish(agreement_set(), author="test")
+    assert not result.plan.destructive_steps, result.plan.lines()
+    assert "rename table obj_contract to obj_agreement (records and history kept)" in [
+        line.strip() for line in result.plan.lines()]
+    assert "> object contract renamed to agreement" in result.diff.lines()
+
+    records = service(store)
+    found = records.get(Actor.system(), "agreement", record_id)
+    assert str(found["amount"]) == "2000.50" and found["status"] == "生效"
+    assert [h["field"] for h in records.history(Actor.system(), "agreement", record_id)] == ["amount"]
+    assert rows(store.db, "SELECT action FROM audit_log WHERE object = 'agreement' ORDER BY at") == audit_before
+    assert rows(store.db, "SELECT count(*) FROM audit_log WHERE object = 'contract'") == [(0,)]
+    [line] = records.list(Actor.system(), "contract_line").records
+    assert line["contract"] == record_id
+    snapshot = schema_snapshot(store.db)
+    assert "obj_contract" not in snapshot
+    assert ("fk_agreement__account", ("account",), "obj_account") in snapshot["obj_agreement"]["fks"]
+    assert ("fk_contract_line__contract", ("contract",), "obj_agreement") in snapshot["obj_contract_line"]["fks"]
+    assert "ux_agreement__number" in {i[0] for i in snapshot["obj_agreement"]["indexes"]}
+    with pytest.raises(Exception, match="unique|UNIQUE|duplicate"):  # the unique index came back under its new name
+        records.create(Actor.system(), "agreement", {"number": "C-1", "account": found["account"]})
+    assert store.publish(agreement_set(), author="test").no_changes
+
+
+def test_an_object_rename_left_half_done_in_the_metadata_is_refused(store: MetadataStore):
+    with pytest.raises(MetadataInvalid) as refused:
+        store.publish(agreement_set(x_ref="contract"), author="test")
+    assert ("objects/contract_line.json", "$.properties.contract.x-ref") in {
+        (e.file, e.path) for e in refused.value.errors}
+    found = objects()
+    found["agreement"] = copy.deepcopy({**found["contract"], "x-renamed-from": "contract"})
+    del found["agreement"]["properties"]["account"]["x-reverse"]  # one object per reverse name
+    with pytest.raises(MetadataInvalid) as still_there:
+        store.publish(_set(found, REP_ROLE, RULE), author="test")
+    [error] = still_there.value.errors
+    assert (error.file, error.path) == ("objects/agreement.json", "$.x-renamed-from")
+    assert "'contract' is still an object" in error.message
+    assert store.current_number() == 1
+
+
+def test_an_interrupted_object_rename_leaves_everything(store: MetadataStore):
+    contract(store)
+    before, history = schema_snapshot(store.db), store.history()
+    audit = rows(store.db, "SELECT object, record_id FROM audit_log ORDER BY at")
+    new = agreement_set()
+    steps = len(store.publish(new, author="t", dry_run=True).plan.steps)
+    for fail_at in range(steps):
+        def boom(i: int, step: object, fail_at: int = fail_at) -> None:
+            if i == fail_at:
+                raise RuntimeError(f"injected failure after step {i}")
+        with pytest.raises(RuntimeError, match="injected"):
+            store.publish(new, author="t", on_step=boom)
+        assert schema_snapshot(store.db) == before, f"storage changed after failing at step {fail_at}"
+        assert store.history() == history
+        assert rows(store.db, "SELECT object, record_id FROM audit_log ORDER BY at") == audit
+    store.publish(new, author="t")
+    assert store.current_number() == 2

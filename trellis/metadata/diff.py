@@ -6,6 +6,7 @@ with each release and shown before publishing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,15 +21,18 @@ class ItemChange:
 
     kind: str
     name: str
-    change: str  # "added" | "removed" | "changed"
+    change: str  # "added" | "removed" | "changed" | "renamed"
     fields_added: tuple[str, ...] = ()
     fields_removed: tuple[str, ...] = ()
     fields_changed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # field -> keys
     fields_renamed: Mapping[str, str] = field(default_factory=dict)  # new name -> old name
     keys_changed: tuple[str, ...] = ()  # top-level keys other than properties
+    renamed_from: str | None = None  # an object renamed (x-renamed-from)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "name": self.name, "change": self.change}
+        if self.renamed_from:
+            out["renamed_from"] = self.renamed_from
         if self.fields_added:
             out["fields_added"] = list(self.fields_added)
         if self.fields_removed:
@@ -42,8 +46,9 @@ class ItemChange:
         return out
 
     def lines(self) -> list[str]:
-        sign = {"added": "+", "removed": "-", "changed": "~"}[self.change]
-        out = [f"{sign} {self.kind} {self.name}"]
+        sign = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}[self.change]
+        out = [f"{sign} {self.kind} {self.renamed_from} renamed to {self.name}" if self.renamed_from
+               else f"{sign} {self.kind} {self.name}"]
         out += [f"    + field {f}" for f in self.fields_added]
         out += [f"    - field {f}" for f in self.fields_removed]
         out += [f"    > field {old} renamed to {new}" for new, old in self.fields_renamed.items()]
@@ -108,11 +113,19 @@ def diff_item(key: ItemKey, old: Mapping[str, Any], new: Mapping[str, Any],
     )
 
 
-def diff_sets(old: MetadataSet, new: MetadataSet, renames: Mapping[str, Mapping[str, str]] | None = None) -> MetadataDiff:
-    """`renames`: object -> {new field name: old} (renames.field_renames)."""
+def diff_sets(old: MetadataSet, new: MetadataSet, renames: Mapping[str, Mapping[str, str]] | None = None,
+              moved: Mapping[str, str] | None = None) -> MetadataDiff:
+    """`renames`: object -> {new field name: old}; `moved`: {new object name: old} (renames.py)."""
     changes: list[ItemChange] = []
-    for key in sorted(set(old) | set(new)):
-        if key not in old:
+    moved = moved or {}
+    for key in sorted((set(old) | set(new)) - {("object", source) for source in moved.values()}):
+        if key[0] == "object" and key[1] in moved:
+            before = old[("object", moved[key[1]])]
+            change = diff_item(key, before, {**new[key], "x-renamed-from": before.get("x-renamed-from")},
+                               (renames or {}).get(key[1]))
+            changes.append(dataclasses.replace(change or ItemChange(key[0], key[1], "changed"),
+                                               change="renamed", renamed_from=moved[key[1]]))
+        elif key not in old:
             changes.append(ItemChange(key[0], key[1], "added"))
         elif key not in new:
             changes.append(ItemChange(key[0], key[1], "removed"))

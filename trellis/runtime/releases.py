@@ -25,7 +25,7 @@ from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.documents import canonical_json
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
-from trellis.metadata.renames import field_renames, rename_problems
+from trellis.metadata.renames import as_renamed, field_renames, object_renames, rename_problems
 from trellis.metadata.validation import validate_set
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
@@ -223,9 +223,10 @@ class MetadataStore:
         problems = rename_problems(base, metadata)
         if problems:
             raise MetadataInvalid(problems)
-        renames = field_renames(base.objects, metadata.objects)
-        diff = diff_sets(base, metadata, renames)
-        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number, renames)
+        moved = object_renames(base.objects, metadata.objects)
+        renames = field_renames(as_renamed(base.objects, moved), metadata.objects)
+        diff = diff_sets(base, metadata, renames, moved)
+        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number, renames, moved)
         result = PublishResult(base_number, diff, plan, None)
         if diff.empty:
             return result

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
-from trellis.metadata.renames import Renames
+from trellis.metadata.renames import Renames, as_renamed
 from trellis.runtime.storage.convert import converter_for
 from trellis.runtime.storage.steps import (
     AddColumn,
@@ -23,6 +23,7 @@ from trellis.runtime.storage.steps import (
     CreateObjectTable,
     DropIndexStep,
     RenameColumn,
+    RenameTable,
     RetireColumn,
     RetireTable,
     Step,
@@ -119,12 +120,15 @@ def _as_renamed(obj: ObjectDef, renames: Mapping[str, str]) -> ObjectDef:
 
 
 def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dialect: str, release: int,
-                 renames: Renames | None = None) -> StoragePlan:
-    """The steps from `old` to `new`; `renames` (object -> {new field: old}) are columns renamed
-    in place, then treated as the same field under its new name."""
+                 renames: Renames | None = None, moved: Mapping[str, str] | None = None) -> StoragePlan:
+    """The steps from `old` to `new`. `moved` ({new object: old}) are tables and `renames`
+    (object -> {new field: old}) columns renamed in place, then compared under their new names."""
     renames = renames or {}
+    moved = moved or {}
     drops: list[Step] = []
-    renamed: list[Step] = []
+    renamed: list[Step] = [RenameTable(new_name, source, old[source], replace(old[source], name=new_name))
+                           for new_name, source in sorted(moved.items())]
+    old = as_renamed(old, moved)
     retires: list[Step] = []
     tables_retired: list[Step] = []
     creates: list[Step] = []

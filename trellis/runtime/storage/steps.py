@@ -199,6 +199,45 @@ class RenameColumn(Step):
                              .values(field=self.new))
 
 
+@dataclass(frozen=True)
+class RenameTable(Step):
+    """An object renamed (`x-renamed-from`): its table, primary and foreign keys take the new
+    name, and the platform's rows about its records (audit, history, runs, approvals, tasks)
+    name the new object. Indexes carry the object's name: the plan drops and makes them again."""
+
+    source: str
+    before: ObjectDef  # the old definition
+    renamed: ObjectDef  # the old definition under the new name
+
+    def describe(self) -> str:
+        return f"rename table obj_{self.source} to obj_{self.object} (records and history kept)"
+
+    def apply(self, ctx: StepContext) -> None:
+        old_table, new_table = f"obj_{self.source}", f"obj_{self.object}"
+        ctx.ops.rename_table(old_table, new_table)
+        lookups = [f for f in self.before.stored_fields if f.ref]
+        if ctx.dialect == "sqlite":
+            if lookups:  # SQLite keeps a constraint's name in the table's text: rebuild it
+                with ctx.ops.batch_alter_table(new_table, recreate="always") as batch:
+                    for f in lookups:
+                        batch.drop_constraint(foreign_key_name(self.before, f), type_="foreignkey")
+                        target = self.object if f.ref == self.source else f.ref
+                        batch.create_foreign_key(foreign_key_name(self.renamed, f), f"obj_{target}", [f.name], ["id"])
+                check_foreign_keys(ctx.conn, new_table)
+        else:
+            ctx.conn.exec_driver_sql(f'ALTER INDEX "{old_table}_pkey" RENAME TO "{new_table}_pkey"')
+            for f in lookups:
+                ctx.conn.exec_driver_sql(f'ALTER TABLE "{new_table}" RENAME CONSTRAINT '
+                                         f'"{foreign_key_name(self.before, f)}" TO "{foreign_key_name(self.renamed, f)}"')
+        for about in _object_tables():
+            ctx.conn.execute(update(about).where(about.c.object == self.source).values(object=self.object))
+
+
+def _object_tables() -> list[Table]:
+    """The platform's tables that name the object of a record (audit, history, runs, ...)."""
+    return [t for t in tenant_metadata.sorted_tables if "object" in t.c]
+
+
 def _field_tables() -> list[Table]:
     """The platform's tables that name a field of a record (object, field): field history."""
     return [t for t in tenant_metadata.sorted_tables if {"object", "field"} <= set(t.c.keys())]
