@@ -15,6 +15,8 @@ from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import MetadataSet
 from trellis.platform.db import Database
 from trellis.runtime.access import Actor
+from trellis.runtime.graphql.schema import build_schema
+from trellis.runtime.identity import policy_for
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import build_registry
 from trellis.runtime.releases import MetadataStore
@@ -97,6 +99,14 @@ def test_a_renamed_field_keeps_its_values_history_index_and_references(store: Me
     assert "value" in [c[0] for c in snapshot["columns"]] and "amount" not in [c[0] for c in snapshot["columns"]]
     records.update(Actor.system(), "contract", record_id, {"value": "10"})  # writes go to the renamed column
     assert str(records.get(Actor.system(), "contract", record_id)["value"]) == "10.00"
+
+    draft = records.create(Actor.system(), "contract", {"number": "C-2", "account": found["account"], "value": "5"})
+    assert records.update(Actor.system(), "contract", draft["id"], {"value": "5000"})["status"] == "生效"  # the rule
+    rep = policy_for(["rep"], store.current().metadata.documents("role"))  # type: ignore[union-attr]
+    assert rep.can_read_field("contract", "value") and not rep.can_edit_field("contract", "value")  # the role
+
+    contract_type = build_schema(records.registry)._schema.type_map["Contract"].fields  # type: ignore[attr-defined]
+    assert "value" in contract_type and "amount" not in contract_type  # the API's next request
 
     again = store.publish(with_amount_renamed(objects()), author="test")  # the keyword stays harmless
     assert again.no_changes
