@@ -135,7 +135,7 @@ def print_merge(plan: UpgradePlan, out: TextIO) -> None:
             how = "UNRESOLVED" if conflict.resolved is None else f"resolved: {conflict.resolved}"
             print(f"      conflict at {conflict.path} ({how})", file=out)
             for side, value in (("installed", conflict.base), ("yours", conflict.ours), ("new", conflict.theirs)):
-                print(f"        {side:<9} {show(value)}", file=out)
+                print(f"        {side:<9} {show(value, None)}", file=out)  # all of it: to choose a side
         if item.outcome == "kept":
             print("      removed by the new version, kept because you customised it", file=out)
     conflicted = sum(1 for item in plan.merge.report if item.outcome == CONFLICT)

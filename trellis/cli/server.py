@@ -73,8 +73,8 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
         result, kept = install(store, renewals.load(renewals.versions[0]), author="trellis demo")
         assert result.release is not None  # an install always records a release
         adopted = f" (kept the {len(kept)} item(s) already published)" if kept else ""
-        print(f"installed the renewals app {renewals.versions[0]} as release {result.release.number}{adopted}",
-              file=out)
+        print(f"published the renewals app as release {result.release.number} "
+              f"(renewals {renewals.versions[0]} installed{adopted})", file=out)
     else:
         print(f"tenant {DEMO_TENANT} is at release {now.release} with renewals {now.versions['renewals']}; "
               f"its metadata is left as it is", file=out)

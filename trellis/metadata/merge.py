@@ -178,12 +178,12 @@ def _copy(value: Any) -> Any:
     return value if value is MISSING else copy.deepcopy(value)
 
 
-def show(value: Any, limit: int = 120) -> str:
-    """A value as a report shows it: compact JSON, cut at `limit` characters."""
+def show(value: Any, limit: int | None = 120) -> str:
+    """A value as a report shows it: compact JSON, cut at `limit` characters (None: whole)."""
     if value is MISSING:
         return "(absent)"
     text = canonical_json(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def under(parts: tuple[str | int, ...], prefix: tuple[str | int, ...]) -> bool:

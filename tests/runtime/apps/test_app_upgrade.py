@@ -1,0 +1,223 @@
+"""The renewals app as a package: install, customise (CLI and metadata API), upgrade to 1.1.0 with
+every customisation kept, conflicts reported and resolved each way, rollback, downgrade refused,
+an interrupted upgrade leaving everything as it was. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Cli
+from tests.runtime.apps.conftest import TENANT, edit_with_cli, publish_with_api
+from trellis.builtin_apps.renewals import APP_FOLDER
+from trellis.metadata.overlays import CUSTOMISED, SHIPPED
+from trellis.metadata.overlays import TENANT as TENANT_OWNED
+from trellis.metadata.packages import read_package
+from trellis.platform.tenancy import Installation
+from trellis.runtime.apps.install import install, installed
+from trellis.runtime.releases import MetadataStore
+
+RENEWALS = read_package(APP_FOLDER)
+V1, V11 = RENEWALS.load("1.0.0"), RENEWALS.load("1.1.0")
+REMINDER = ("workflow_rule", "renewal_reminder")
+ALERT = ("workflow_rule", "strategic_account_alert")
+CONTRACT = ("object", "contract")
+OPPORTUNITY_RULE = ("workflow_rule", "open_renewal_opportunity")
+
+#: Every customised value, by item and path: what the upgrade must keep.
+CUSTOMISED_VALUES: dict[tuple[tuple[str, str], tuple[str, ...]], Any] = {
+    (REMINDER, ("trigger", "offset")): [-120, -60, -15],
+    (CONTRACT, ("properties", "region")): {"type": "string", "maxLength": 40, "x-label": {"en": "Region"}},
+    (ALERT, ("active",)): False,
+    (CONTRACT, ("x-label", "en")): "Agreement",
+}
+
+
+def at(document: Any, parts: tuple[str, ...]) -> Any:
+    for part in parts:
+        document = document[part]
+    return document
+
+
+def customise(cli: Cli, installation: Installation, tmp_path: Path) -> None:
+    """Reminder offsets and a new field with the CLI; a rule off and a label through the API."""
+    edit_with_cli(cli, tmp_path / "export", {
+        "workflow_rules/renewal_reminder": lambda d: d["trigger"].update(offset=[-120, -60, -15]),
+        "objects/contract": lambda d: d["properties"].update(
+            region={"type": "string", "maxLength": 40, "x-label": {"en": "Region"}}),
+    })
+    current = MetadataStore(installation.database(TENANT)).current()
+    assert current is not None
+    alert = {**current.metadata[ALERT], "active": False}
+    contract = json.loads(json.dumps(current.metadata[CONTRACT]))
+    contract["x-label"]["en"] = "Agreement"
+    publish_with_api(installation, [("workflow_rule", "strategic_account_alert", alert),
+                                    ("object", "contract", contract)])
+
+
+def test_install_records_the_version_and_every_item_as_shipped(cli: Cli, store: MetadataStore):
+    out = cli.ok("app", "install", "renewals", "--version", "1.0", "--tenant", TENANT)
+    assert "published release 1" in out
+    now = installed(store)
+    assert now.versions == {"renewals": "1.0.0"} and now.release == 1
+    assert {o.key: o.state for o in now.origins} == {key: SHIPPED for key in V1.metadata}
+    assert "installed: 1.0.0" in cli.ok("app", "list", "--tenant", TENANT)
+    code, _, err = cli("app", "install", "renewals", "--tenant", TENANT)
+    assert code == 1 and "already installed" in err and "trellis app upgrade renewals" in err
+    assert store.current_number() == 1
+
+
+def test_customisations_from_cli_and_api_survive_the_upgrade_and_a_rollback(
+        cli: Cli, store: MetadataStore, installation: Installation, tmp_path: Path):
+    cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
+    customise(cli, installation, tmp_path)
+    before = installed(store)
+    assert before.release == 3  # install, CLI apply, API publish
+    states = {o.key: o.state for o in before.origins}
+    assert states[REMINDER] == states[CONTRACT] == states[ALERT] == CUSTOMISED and states[OPPORTUNITY_RULE] == SHIPPED
+    patches = {o.key: o.patch for o in before.origins if o.state == CUSTOMISED}
+    assert patches[REMINDER] == {"trigger": {"offset": [-120, -60, -15]}}
+    assert patches[ALERT] == {"active": False}
+    status = cli.ok("app", "status", "--tenant", TENANT)
+    assert "workflow_rules/strategic_account_alert" in status and 'patch: {"active": false}' in status
+
+    dry = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT, "--dry-run")
+    assert "objects/contract" in dry and "merged" in dry and "add column obj_contract.notice_period_days" in dry
+    assert "dry run: nothing was published" in dry and store.current_number() == 3
+
+    out = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT)
+    assert "published release 4" in out
+    after = installed(store)
+    assert after.versions == {"renewals": "1.1.0"}
+    release = store.current()
+    assert release is not None
+    for (key, parts), value in CUSTOMISED_VALUES.items():
+        assert at(release.metadata[key], parts) == value, (key, parts)
+    # what 1.1.0 brings is there too
+    assert "notice_period_days" in release.metadata[CONTRACT]["properties"]
+    assert release.metadata[REMINDER]["actions"] == V11.metadata[REMINDER]["actions"]
+    assert release.metadata[OPPORTUNITY_RULE] == V11.metadata[OPPORTUNITY_RULE]
+    # the overlay is the same: 1.1.0 changed none of the customised paths
+    assert {o.key: o.patch for o in after.origins if o.state == CUSTOMISED} == patches
+
+    cli.ok("metadata", "rollback", "3", "--tenant", TENANT, "--allow-destructive")
+    back = installed(store)
+    assert back.versions == {"renewals": "1.0.0"}
+    assert store.current().metadata == store.release(3).metadata  # type: ignore[union-attr]
+    assert {o.key: o.patch for o in back.origins if o.state == CUSTOMISED} == patches
+
+
+@pytest.mark.parametrize("side", ["ours", "theirs"])
+def test_a_conflict_is_reported_with_three_values_and_resolved_either_way(
+        cli: Cli, store: MetadataStore, tmp_path: Path, side: str):
+    cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
+    subject = "续约提醒：{{ record.name }}"
+    edit_with_cli(cli, tmp_path / "export", {
+        "workflow_rules/renewal_reminder": lambda d: d["actions"][1].update(subject=subject)})
+    ours = store.current().metadata[REMINDER]["actions"]  # type: ignore[union-attr]
+
+    code, out, _ = cli("app", "upgrade", "renewals", "--tenant", TENANT)
+    assert code == 1
+    assert "workflow_rules/renewal_reminder" in out and "conflict at $.actions (UNRESOLVED)" in out
+    assert subject in out and "installed" in out and "yours" in out and "new" in out
+    assert "nothing was changed" in out
+    assert store.current_number() == 2 and installed(store).versions == {"renewals": "1.0.0"}
+
+    cli.ok("app", "upgrade", "renewals", "--tenant", TENANT, "--prefer", side, "workflow_rules/renewal_reminder:$.actions")
+    actions = store.current().metadata[REMINDER]["actions"]  # type: ignore[union-attr]
+    assert actions == (ours if side == "ours" else V11.metadata[REMINDER]["actions"])
+    assert installed(store).versions == {"renewals": "1.1.0"}
+    state = {o.key: o.state for o in installed(store).origins}[REMINDER]
+    assert state == (CUSTOMISED if side == "ours" else SHIPPED)
+
+
+def test_a_preference_that_matches_nothing_is_refused(cli: Cli, store: MetadataStore):
+    cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
+    code, _, err = cli("app", "upgrade", "renewals", "--tenant", TENANT, "--prefer", "ours", "objects/contract:$.title")
+    assert code == 1 and "objects/contract:$.title" in err and "no conflict there" in err
+    code, _, err = cli("app", "upgrade", "renewals", "--tenant", TENANT, "--prefer", "mine", "objects/contract")
+    assert code == 1 and "ours or theirs" in err
+    assert store.current_number() == 1
+
+
+def test_a_downgrade_is_refused(cli: Cli, store: MetadataStore):
+    cli.ok("app", "install", "renewals", "--tenant", TENANT)  # the latest: 1.1.0
+    code, _, err = cli("app", "upgrade", "renewals", "--to", "1.0", "--tenant", TENANT)
+    assert code == 1 and "renewals 1.1.0 is installed; a downgrade to 1.0.0 is refused" in err
+    code, _, err = cli("app", "upgrade", "renewals", "--to", "9.9", "--tenant", TENANT)
+    assert code == 1 and "no version '9.9'" in err and "1.0.0, 1.1.0" in err
+    assert store.current_number() == 1 and installed(store).versions == {"renewals": "1.1.0"}
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_upgrade_interrupted_mid_publish_leaves_the_release_and_the_overlay(
+        cli: Cli, store: MetadataStore, installation: Installation, tmp_path: Path):
+    from trellis.runtime.apps.install import apply_upgrade, plan_upgrade
+
+    cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
+    customise(cli, installation, tmp_path)
+    before = installed(store)
+    plan = plan_upgrade(store, V11)
+
+    def fail(index: int, step: Any) -> None:  # after the column is added, inside the transaction
+        raise Interrupted(f"stopped after step {index}: {step}")
+
+    with pytest.raises(Interrupted):
+        apply_upgrade(store, plan, author="test", on_step=fail)
+    after = installed(store)
+    assert after == before  # release, versions and every item's provenance
+    columns = [c for c in _columns(installation, "obj_contract") if c == "notice_period_days"]
+    assert columns == []
+
+
+def _columns(installation: Installation, table: str) -> list[str]:
+    from sqlalchemy import inspect
+
+    db = installation.database(TENANT)
+    with db.read() as conn:
+        return [c["name"] for c in inspect(conn).get_columns(table, schema=db.schema)]
+
+
+def test_a_customised_item_removed_upstream_is_kept_and_flagged(
+        store: MetadataStore, tmp_path: Path, cli: Cli):
+    """A 1.1.0 that drops two rules: the customised one stays, the other goes."""
+    folder = tmp_path / "renewals"
+    for item, document in V1.metadata.items():
+        path = folder / {"object": "objects", "workflow_rule": "workflow_rules"}[item[0]] / f"{item[1]}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    (folder / "app.json").write_text((APP_FOLDER / "app.json").read_text("utf-8"), "utf-8")
+    (folder / "app-1.1.0.json").write_text(json.dumps({"version": "1.1.0", "from": "1.0.0", "changes": {
+        "workflow_rules/strategic_account_alert": None, "workflow_rules/open_renewal_opportunity": None}}), "utf-8")
+    package = read_package(folder)
+    install(store, package.load("1.0.0"), author="test")
+    edit_with_cli(cli, tmp_path / "export", {"workflow_rules/strategic_account_alert": lambda d: d.update(active=False)})
+
+    from trellis.runtime.apps.install import apply_upgrade, plan_upgrade
+
+    plan = plan_upgrade(store, package.load("1.1.0"))
+    outcomes = {m.key: m.outcome for m in plan.merge.report}
+    assert outcomes == {ALERT: "kept", OPPORTUNITY_RULE: "removed upstream"}
+    apply_upgrade(store, plan, author="test")
+    metadata = store.current().metadata  # type: ignore[union-attr]
+    assert metadata[ALERT]["active"] is False and OPPORTUNITY_RULE not in metadata
+    origins = {o.key: o for o in installed(store).origins}
+    assert origins[ALERT].state == TENANT_OWNED  # no longer the app's: the tenant's own now
+
+
+def test_overlay_export_writes_only_the_changes(cli: Cli, store: MetadataStore, installation: Installation,
+                                                tmp_path: Path):
+    cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
+    customise(cli, installation, tmp_path)
+    cli.ok("metadata", "export", "--overlay", "--tenant", TENANT, str(tmp_path / "overlay"))
+    overlay = json.loads((tmp_path / "overlay" / "renewals.overlay.json").read_text("utf-8"))
+    assert overlay["version"] == "1.0.0" and overlay["removed"] == []
+    assert set(overlay["customised"]) == {"objects/contract", "workflow_rules/renewal_reminder",
+                                          "workflow_rules/strategic_account_alert"}
+    assert overlay["customised"]["workflow_rules/strategic_account_alert"] == {"active": False}
