@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from trellis.builtin_apps import APPS_FOLDER
-from trellis.cli.metadata import print_result
+from trellis.cli.metadata import print_plan, print_result
 from trellis.cli.options import Commands, with_publish_flags, with_tenant
 from trellis.metadata.diff import diff_sets
 from trellis.metadata.merge import OURS, THEIRS, show
@@ -119,9 +119,19 @@ def _upgrade(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
               "--prefer ours|theirs ITEM[:PATH] (or all with --prefer ours|theirs), or edit the item, "
               "publish and run the upgrade again.", file=out)
         return 1
-    result = apply_upgrade(store, plan, author=args.author, dry_run=args.dry_run,
-                           allow_destructive=args.allow_destructive)
-    print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
+    preview = apply_upgrade(store, plan, author=args.author, dry_run=True, allow_destructive=True)
+    print_plan(preview, args.tenant, out)
+    if args.dry_run:
+        print("dry run: nothing was published", file=out)
+        return 0
+    if preview.plan.destructive_steps and not args.allow_destructive:
+        print(f"refused: the upgrade needs {len(preview.plan.destructive_steps)} destructive step(s) (! above); "
+              "nothing was changed. Re-run with --allow-destructive to apply them (data is kept aside).", file=out)
+        return 1
+    result = apply_upgrade(store, plan, author=args.author, allow_destructive=args.allow_destructive)
+    assert result.release is not None  # an upgrade always records a release
+    print(f"upgraded {plan.describe()}: published release {result.release.number} "
+          f"in {time.perf_counter() - started:.2f} s", file=out)
     return 0
 
 

@@ -45,18 +45,24 @@ def print_result(result: PublishResult, tenant: str, out: TextIO, *, dry_run: bo
     if result.no_changes and result.release is None:  # an app install may record a release all the same
         print(f"{tenant}: no changes ({base} already matches)", file=out)
         return
-    print(f"{tenant}: changes against {base}:", file=out)
-    for line in result.diff.lines():
-        print(f"  {line}", file=out)
-    print("storage plan (! = destructive):", file=out)
-    for line in result.plan.lines():
-        print(f"  {line}", file=out)
+    print_plan(result, tenant, out)
     if dry_run:
         print("dry run: nothing was published", file=out)
     else:
         assert result.release is not None
         print(f"published release {result.release.number} ({len(result.plan.steps)} storage steps) "
               f"in {seconds:.2f} s", file=out)
+
+
+def print_plan(result: PublishResult, tenant: str, out: TextIO) -> None:
+    """The changes against the current release and the storage steps they need."""
+    base = f"release {result.base}" if result.base else "no release yet"
+    print(f"{tenant}: changes against {base}:", file=out)
+    for line in result.diff.lines():
+        print(f"  {line}", file=out)
+    print("storage plan (! = destructive):", file=out)
+    for line in result.plan.lines():
+        print(f"  {line}", file=out)
 
 
 def _export(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:

@@ -35,6 +35,7 @@ from trellis.metadata.validation import validate_set
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.runtime.apps import provenance
+from trellis.runtime.errors import Conflict
 from trellis.runtime.release_tables import metadata_blobs, metadata_drafts, metadata_release_items, metadata_releases
 from trellis.runtime.storage import (
     StepObserver,
@@ -48,6 +49,10 @@ from trellis.runtime.storage.purge import aside_storage
 
 class ReleaseNotFound(LookupError):
     pass
+
+
+class BaseMoved(Conflict):
+    """Another release was published since the change was computed. Nothing was changed."""
 
 
 class DestructiveChangeRefused(Exception):
@@ -204,14 +209,20 @@ class MetadataStore:
         dry_run: bool = False,
         on_step: StepObserver | None = None,
         app: AppVersion | None = None,
+        expect_base: int | None = None,
     ) -> PublishResult:
         """Publish `metadata` as the next release (see the module docstring). With `app`, the
         release is based on that app version (an install or upgrade): its shipped documents are
-        kept, and a release is recorded even when no item changes."""
+        kept, and a release is recorded even when no item changes. With `expect_base`, refused
+        (`BaseMoved`) unless that release is still the current one: `metadata` was computed from it."""
         _validate(metadata)
         with self._transaction(dry_run) as conn:
-            apps = None if app is None else _AppChange(app, {**provenance.versions_at(
-                conn, self.current_number(conn)), app.app: app.version})
+            current = self.current_number(conn)
+            if expect_base is not None and current != expect_base:
+                raise BaseMoved(f"release {current} was published after release {expect_base}, which this "
+                                f"change was computed from; nothing was changed: compute it again")
+            apps = None if app is None else _AppChange(app, {**provenance.versions_at(conn, current),
+                                                             app.app: app.version})
             return self._publish(conn, metadata, author, message, source, allow_destructive, dry_run, on_step,
                                  apps)
 

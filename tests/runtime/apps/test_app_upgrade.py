@@ -13,12 +13,14 @@ import pytest
 from tests.helpers import Cli
 from tests.runtime.apps.conftest import TENANT, edit_with_cli, publish_with_api
 from trellis.builtin_apps.renewals import APP_FOLDER
+from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.export import write_folder
 from trellis.metadata.overlays import CUSTOMISED, SHIPPED
 from trellis.metadata.overlays import TENANT as TENANT_OWNED
-from trellis.metadata.packages import read_package
+from trellis.metadata.packages import AppPackage, read_package
 from trellis.platform.tenancy import Installation
-from trellis.runtime.apps.install import install, installed
-from trellis.runtime.releases import MetadataStore
+from trellis.runtime.apps.install import apply_upgrade, install, installed, plan_upgrade
+from trellis.runtime.releases import BaseMoved, DestructiveChangeRefused, MetadataStore
 
 RENEWALS = read_package(APP_FOLDER)
 V1, V11 = RENEWALS.load("1.0.0"), RENEWALS.load("1.1.0")
@@ -158,8 +160,6 @@ class Interrupted(Exception):
 
 def test_an_upgrade_interrupted_mid_publish_leaves_the_release_and_the_overlay(
         cli: Cli, store: MetadataStore, installation: Installation, tmp_path: Path):
-    from trellis.runtime.apps.install import apply_upgrade, plan_upgrade
-
     cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
     customise(cli, installation, tmp_path)
     before = installed(store)
@@ -184,23 +184,23 @@ def _columns(installation: Installation, table: str) -> list[str]:
         return [c["name"] for c in inspect(conn).get_columns(table, schema=db.schema)]
 
 
+def renewals_with(tmp_path: Path, changes: dict[str, Any]) -> AppPackage:
+    """A copy of renewals 1.0.0 with a 1.1.0 that makes `changes` (a patch set)."""
+    folder = tmp_path / "renewals"
+    write_folder(V1.metadata, folder)
+    (folder / "app.json").write_text((APP_FOLDER / "app.json").read_text("utf-8"), "utf-8")
+    (folder / "app-1.1.0.json").write_text(json.dumps({"version": "1.1.0", "from": "1.0.0", "changes": changes}),
+                                           "utf-8")
+    return read_package(folder)
+
+
 def test_a_customised_item_removed_upstream_is_kept_and_flagged(
         store: MetadataStore, tmp_path: Path, cli: Cli):
     """A 1.1.0 that drops two rules: the customised one stays, the other goes."""
-    folder = tmp_path / "renewals"
-    for item, document in V1.metadata.items():
-        path = folder / {"object": "objects", "workflow_rule": "workflow_rules"}[item[0]] / f"{item[1]}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
-    (folder / "app.json").write_text((APP_FOLDER / "app.json").read_text("utf-8"), "utf-8")
-    (folder / "app-1.1.0.json").write_text(json.dumps({"version": "1.1.0", "from": "1.0.0", "changes": {
-        "workflow_rules/strategic_account_alert": None, "workflow_rules/open_renewal_opportunity": None}}), "utf-8")
-    package = read_package(folder)
+    package = renewals_with(tmp_path, {"workflow_rules/strategic_account_alert": None,
+                                       "workflow_rules/open_renewal_opportunity": None})
     install(store, package.load("1.0.0"), author="test")
     edit_with_cli(cli, tmp_path / "export", {"workflow_rules/strategic_account_alert": lambda d: d.update(active=False)})
-
-    from trellis.runtime.apps.install import apply_upgrade, plan_upgrade
-
     plan = plan_upgrade(store, package.load("1.1.0"))
     outcomes = {m.key: m.outcome for m in plan.merge.report}
     assert outcomes == {ALERT: "kept", OPPORTUNITY_RULE: "removed upstream"}
@@ -221,3 +221,49 @@ def test_overlay_export_writes_only_the_changes(cli: Cli, store: MetadataStore, 
     assert set(overlay["customised"]) == {"objects/contract", "workflow_rules/renewal_reminder",
                                           "workflow_rules/strategic_account_alert"}
     assert overlay["customised"]["workflow_rules/strategic_account_alert"] == {"active": False}
+
+
+def test_an_upgrade_that_breaks_a_reference_or_drops_data_is_refused_with_the_plan(
+        store: MetadataStore, tmp_path: Path, cli: Cli):
+    """1.1.0 drops renewal opportunities: a rule of the tenant's own names them (refused, naming
+    the item and path); without that rule the dropped table is a destructive step (refused unless
+    allowed). Nothing changes either time."""
+    package = renewals_with(tmp_path, {"objects/renewal_opportunity": None,
+                                       "workflow_rules/open_renewal_opportunity": None})
+    install(store, package.load("1.0.0"), author="test")
+    rule = {"object": "renewal_opportunity", "trigger": {"type": "record", "events": ["created"]},
+            "actions": [{"type": "notify", "channel": "in_app", "to": [{"user_field": "owner_id"}],
+                         "subject": "new", "body": "{{ record.name }}"}]}
+    current = store.current()
+    assert current is not None
+    store.publish(type(current.metadata)({**dict(current.metadata.items()), ("workflow_rule", "mine"): rule}),
+                  author="test")
+    with pytest.raises(MetadataInvalid) as caught:
+        apply_upgrade(store, plan_upgrade(store, package.load("1.1.0")), author="test")
+    assert any(e.file == "workflow_rules/mine.json" and e.path == "$.object" for e in caught.value.errors)
+    assert store.current_number() == 2 and installed(store).versions == {"renewals": "1.0.0"}
+
+    store.rollback(1, author="test")
+    plan = plan_upgrade(store, package.load("1.1.0"))
+    with pytest.raises(DestructiveChangeRefused) as refused:
+        apply_upgrade(store, plan, author="test")
+    assert [s.object for s in refused.value.plan.destructive_steps] == ["renewal_opportunity"]
+    assert store.current_number() == 3 and installed(store).versions == {"renewals": "1.0.0"}
+    assert apply_upgrade(store, plan, author="test", allow_destructive=True).release is not None
+    assert installed(store).versions == {"renewals": "1.1.0"}
+
+
+def test_a_merge_computed_before_another_publish_is_refused(store: MetadataStore, cli: Cli, tmp_path: Path):
+    install(store, V1, author="test")
+    plan = plan_upgrade(store, V11)
+    edit_with_cli(cli, tmp_path / "export", {"workflow_rules/renewal_reminder": lambda d: d.update(active=False)})
+    with pytest.raises(BaseMoved):
+        apply_upgrade(store, plan, author="test")
+    assert store.current_number() == 2 and installed(store).versions == {"renewals": "1.0.0"}
+
+
+def test_the_cli_shows_the_plan_before_publishing(cli: Cli, store: MetadataStore):
+    cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
+    out = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT)
+    assert out.index("merge renewals 1.0.0 -> 1.1.0") < out.index("storage plan") < out.index("published release 2")
+    assert "add column obj_contract.notice_period_days" in out

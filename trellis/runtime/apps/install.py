@@ -90,7 +90,7 @@ def install(store: MetadataStore, app: AppVersion, *, author: str, dry_run: bool
         items.setdefault(key, document)
     result = store.publish(MetadataSet(items), author=author, message=f"install {app.app} {app.version}",
                            source=f"app:{app.app}@{app.version}", app=app, dry_run=dry_run,
-                           allow_destructive=allow_destructive)
+                           allow_destructive=allow_destructive, expect_base=now.release)
     return result, kept
 
 
@@ -147,9 +147,6 @@ def apply_upgrade(store: MetadataStore, plan: UpgradePlan, *, author: str, dry_r
     conflict is unresolved or when another release was published since the merge."""
     if plan.merge.unresolved:
         raise UnresolvedConflicts(plan)
-    if store.current_number() != plan.release:
-        raise AppError(f"{plan.describe()}: release {store.current_number()} was published after the merge "
-                       f"(computed on release {plan.release}); run the upgrade again")
     return store.publish(plan.merge.metadata, author=author, message=f"upgrade {plan.describe()}",
                          source=f"app:{plan.target.app}@{plan.target.version}", app=plan.target, dry_run=dry_run,
-                         allow_destructive=allow_destructive, on_step=on_step)
+                         allow_destructive=allow_destructive, on_step=on_step, expect_base=plan.release)
