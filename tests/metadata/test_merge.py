@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from trellis.metadata.merge import MISSING, OURS, THEIRS, PatchNotExpressible, apply_patch, create_patch, merge3
+from trellis.metadata.merge import (
+    MISSING,
+    OURS,
+    THEIRS,
+    PatchNotExpressible,
+    apply_patch,
+    changes,
+    create_patch,
+    merge3,
+)
 
 
 @pytest.mark.parametrize(("base", "target"), [
@@ -100,3 +109,12 @@ def test_removal_on_one_side_and_a_change_on_the_other_conflicts():
 def test_keys_added_on_both_sides_merge_per_key():
     merged = merge3({}, {"p": {"a": 1, "b": 2}}, {"p": {"a": 1, "c": 3}})
     assert merged.value == {"p": {"a": 1, "b": 2, "c": 3}} and merged.conflicts == []
+
+
+def test_changes_say_where_inside_a_conflicting_array_each_side_changed():
+    base = {"actions": [{"subject": "a", "body": "b"}, {"subject": "c"}]}
+    ours = {"actions": [{"subject": "a", "body": "B"}, {"subject": "c"}]}
+    assert changes(base, ours) == [(("actions", 0, "body"), "B")]
+    longer = {"actions": [*base["actions"], {"subject": "d"}]}
+    assert changes(base, longer) == [(("actions",), longer["actions"])]  # another length: the whole array
+    assert changes(base, {}) == [(("actions",), MISSING)]

@@ -16,7 +16,8 @@ from trellis.builtin_apps import APPS_FOLDER
 from trellis.cli.metadata import print_plan, print_result
 from trellis.cli.options import Commands, with_publish_flags, with_tenant
 from trellis.metadata.diff import diff_sets
-from trellis.metadata.merge import OURS, THEIRS, show
+from trellis.metadata.errors import json_path
+from trellis.metadata.merge import OURS, THEIRS, changes, show
 from trellis.metadata.overlays import CONFLICT, CUSTOMISED, Prefer, parse_json_path
 from trellis.metadata.packages import AppPackage, AppVersion, find_packages, item_label, normal_version, parse_item
 from trellis.platform.tenancy import Installation
@@ -117,7 +118,9 @@ def _upgrade(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     if plan.merge.unresolved:
         print(f"{len(plan.merge.unresolved)} unresolved conflict(s); nothing was changed. Resolve each with "
               "--prefer ours|theirs ITEM[:PATH] (or all with --prefer ours|theirs), or edit the item, "
-              "publish and run the upgrade again.", file=out)
+              "publish and run the upgrade again:", file=out)
+        for key, conflict in plan.merge.unresolved:
+            print(f"  --prefer ours|theirs '{item_label(key)}:{conflict.path}'", file=out)
         return 1
     preview = apply_upgrade(store, plan, author=args.author, dry_run=True, allow_destructive=True)
     print_plan(preview, args.tenant, out)
@@ -135,6 +138,9 @@ def _upgrade(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     return 0
 
 
+WHOLE = 400  # characters of a conflicting value shown; what changed inside it follows in full
+
+
 def print_merge(plan: UpgradePlan, out: TextIO) -> None:
     print(f"merge {plan.describe()} on release {plan.release}:", file=out)
     if not plan.merge.report:
@@ -145,7 +151,11 @@ def print_merge(plan: UpgradePlan, out: TextIO) -> None:
             how = "UNRESOLVED" if conflict.resolved is None else f"resolved: {conflict.resolved}"
             print(f"      conflict at {conflict.path} ({how})", file=out)
             for side, value in (("installed", conflict.base), ("yours", conflict.ours), ("new", conflict.theirs)):
-                print(f"        {side:<9} {show(value, None)}", file=out)  # all of it: to choose a side
+                print(f"        {side:<9} {show(value, WHOLE)}", file=out)
+            if isinstance(conflict.base, dict | list):  # say what each side changed inside it
+                for side, value in (("yours", conflict.ours), ("new", conflict.theirs)):
+                    for parts, changed in changes(conflict.base, value, conflict.parts):
+                        print(f"        {side} changed {json_path(parts)} to {show(changed, WHOLE)}", file=out)
         if item.outcome == "kept":
             print("      removed by the new version, kept because you customised it", file=out)
     conflicted = sum(1 for item in plan.merge.report if item.outcome == CONFLICT)

@@ -178,6 +178,20 @@ def _copy(value: Any) -> Any:
     return value if value is MISSING else copy.deepcopy(value)
 
 
+def changes(base: Any, other: Any, parts: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Where `other` differs from `base`, as (path, value in `other`) at the deepest path that
+    says it: objects per key, arrays of the same length per position. For reports only (it is
+    how a conflict on a whole array shows what each side changed in it); merging stays atomic."""
+    if same(base, other):
+        return []
+    if isinstance(base, dict) and isinstance(other, dict):
+        keys = list(base) + [k for k in other if k not in base]
+        return [c for k in keys for c in changes(base.get(k, MISSING), other.get(k, MISSING), (*parts, k))]
+    if isinstance(base, list) and isinstance(other, list) and len(base) == len(other):
+        return [c for i, (b, o) in enumerate(zip(base, other, strict=True)) for c in changes(b, o, (*parts, i))]
+    return [(parts, other)]
+
+
 def show(value: Any, limit: int | None = 120) -> str:
     """A value as a report shows it: compact JSON, cut at `limit` characters (None: whole)."""
     if value is MISSING:
@@ -192,4 +206,4 @@ def under(parts: tuple[str | int, ...], prefix: tuple[str | int, ...]) -> bool:
 
 
 __all__ = ["MISSING", "OURS", "THEIRS", "Conflict", "Merged", "PatchNotExpressible", "Preference", "apply_patch",
-           "create_patch", "merge3", "no_preference", "same", "show", "under"]
+           "changes", "create_patch", "merge3", "no_preference", "same", "show", "under"]

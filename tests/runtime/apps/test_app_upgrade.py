@@ -124,7 +124,9 @@ def test_a_conflict_is_reported_with_three_values_and_resolved_either_way(
     code, out, _ = cli("app", "upgrade", "renewals", "--tenant", TENANT)
     assert code == 1
     assert "workflow_rules/renewal_reminder" in out and "conflict at $.actions (UNRESOLVED)" in out
-    assert subject in out and "installed" in out and "yours" in out and "new" in out
+    assert "installed" in out and "yours" in out and "new" in out
+    assert f'yours changed $.actions[1].subject to "{subject}"' in out and "new changed $.actions[1].subject" in out
+    assert "--prefer ours|theirs 'workflow_rules/renewal_reminder:$.actions'" in out
     assert "nothing was changed" in out
     assert store.current_number() == 2 and installed(store).versions == {"renewals": "1.0.0"}
 
