@@ -44,29 +44,33 @@ def edit_with_cli(cli: Cli, folder: Path, edits: dict[str, Callable[[dict[str, A
     return cli.ok("metadata", "apply", str(folder), "--tenant", TENANT, "-m", "customised with the CLI")
 
 
-def publish_with_api(installation: Installation, drafts: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
-    """Save drafts and publish them through `/t/<tenant>/metadata/graphql`, as the designer does."""
+def metadata_api(installation: Installation, calls: list[tuple[str, dict[str, Any] | None]]) -> list[dict[str, Any]]:
+    """Each call's data from `/t/<tenant>/metadata/graphql`, as an admin (the designer's API)."""
     services = TenantServices(installation)
     users = services.users(TENANT)
     if not any(u.email == ADMIN for u in users.list_users()):
         users.create_user(ADMIN, name="Ann", roles=["admin"])
     _, token = users.create_token(ADMIN)
 
-    async def run() -> dict[str, Any]:
+    async def run() -> list[dict[str, Any]]:
         app = create_app(installation, services)
         headers = {"Authorization": f"Bearer {token}"}
+        answers = []
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            async def call(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+            for query, variables in calls:
                 response = await client.post(f"/t/{TENANT}/metadata/graphql", headers=headers,
                                              json={"query": query, "variables": variables})
                 body = response.json()
                 assert response.status_code == 200 and "errors" not in body, body
-                return body["data"]  # type: ignore[no-any-return]
-
-            for kind, name, document in drafts:
-                await call("mutation($k: String!, $n: String!, $d: JSON) { saveDraft(kind: $k, name: $n, document: $d)"
-                           " { name } }", {"k": kind, "n": name, "d": document})
-            return (await call('mutation { publish(message: "customised in the designer") { number source } }'))[
-                "publish"]
+                answers.append(body["data"])
+        return answers
 
     return asyncio.run(run())
+
+
+def publish_with_api(installation: Installation, drafts: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """Save drafts and publish them through the metadata API, as the designer does."""
+    save = "mutation($k: String!, $n: String!, $d: JSON) { saveDraft(kind: $k, name: $n, document: $d) { name } }"
+    calls: list[tuple[str, dict[str, Any] | None]] = [(save, {"k": k, "n": n, "d": d}) for k, n, d in drafts]
+    calls.append(('mutation { publish(message: "customised in the designer") { number source } }', None))
+    return metadata_api(installation, calls)[-1]["publish"]  # type: ignore[no-any-return]

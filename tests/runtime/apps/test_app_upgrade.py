@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import Cli
-from tests.runtime.apps.conftest import TENANT, edit_with_cli, publish_with_api
+from tests.runtime.apps.conftest import TENANT, edit_with_cli, metadata_api, publish_with_api
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.export import write_folder
@@ -85,6 +85,11 @@ def test_customisations_from_cli_and_api_survive_the_upgrade_and_a_rollback(
     assert patches[ALERT] == {"active": False}
     status = cli.ok("app", "status", "--tenant", TENANT)
     assert "workflow_rules/strategic_account_alert" in status and 'patch: {"active": false}' in status
+    [api] = metadata_api(installation, [("{ appStatus { release apps { name version } "
+                                         "items { kind name state app patch } } }", None)])
+    assert api["appStatus"]["apps"] == [{"name": "renewals", "version": "1.0.0"}]
+    assert {"kind": "workflow_rule", "name": "strategic_account_alert", "state": "customised", "app": "renewals",
+            "patch": {"active": False}} in api["appStatus"]["items"]
 
     dry = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT, "--dry-run")
     assert "objects/contract" in dry and "merged" in dry and "add column obj_contract.notice_period_days" in dry
