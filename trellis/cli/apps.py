@@ -79,6 +79,9 @@ def _install(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 
 def _status(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     now = installed(MetadataStore(inst.database(args.tenant)))
+    if args.app and args.app not in now.versions:
+        installed_apps = ", ".join(sorted(now.versions)) or "none"
+        raise AppError(f"{args.app} is not installed in {args.tenant} (installed: {installed_apps})")
     if not now.versions:
         print(f"{args.tenant}: no app installed", file=out)
     for app, version in sorted(now.versions.items()):

@@ -69,6 +69,10 @@ def test_install_records_the_version_and_every_item_as_shipped(cli: Cli, store: 
     assert "installed: 1.0.0" in cli.ok("app", "list", "--tenant", TENANT)
     code, _, err = cli("app", "install", "renewals", "--tenant", TENANT)
     assert code == 1 and "already installed" in err and "trellis app upgrade renewals" in err
+    code, _, err = cli("app", "status", "quotes", "--tenant", TENANT)
+    assert code == 1 and "quotes is not installed in acme (installed: renewals)" in err
+    code, _, err = cli("app", "install", "quote", "--tenant", TENANT)
+    assert code == 1 and "no app named 'quote'; the apps are: renewals" in err
     assert store.current_number() == 1
 
 
