@@ -68,13 +68,13 @@ PLATFORM_TYPE_NAMES = frozenset({
     "BooleanFilter", "IDFilter", "ChoiceFilter", "MultiChoiceFilter",
     "Notification", "NotificationConnection", "Task", "RulePreviewItem",
     "ApprovalTask", "ApprovalEvent", "ApprovalRequest", "ApprovalRequestConnection", "SimulatedApprover",
-    "SimulatedApprovalStep", "ApprovalSimulation",
+    "SimulatedApprovalStep", "ApprovalSimulation", "ApprovalDelegation",
 })
 
 #: Root query fields the platform defines in every tenant's schema (same rule as the types).
 PLATFORM_QUERY_FIELDS = frozenset({
     "me", "notifications", "unreadNotificationCount", "myTasks", "rulePreview",
-    "approvalRequest", "approvalRequests", "myPendingApprovals", "simulateApproval",
+    "approvalRequest", "approvalRequests", "myPendingApprovals", "simulateApproval", "myDelegations",
 })
 
 #: Suffixes of the types generated per object: `Contract` comes with `ContractWhere`, ...

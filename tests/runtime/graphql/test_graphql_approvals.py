@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -153,3 +154,25 @@ async def test_each_record_lists_its_approval_requests_in_one_query_per_page(des
     assert by_name["Deal 2"]["approvalRequests"] == [] and by_name["Deal 2"]["pending"] == []
     assert await desk.code(rep, '{ contracts { nodes { approvalRequests(status: "maybe") { id } } } }') \
         == "BAD_USER_INPUT"
+
+
+DELEGATE = "mutation($d: String!, $from: DateTime!, $to: DateTime!, $user: String) { delegateApprovals(" \
+           "delegate: $d, from: $from, to: $to, user: $user) { userId delegateId startsAt endsAt object } }"
+
+
+async def test_a_manager_away_delegates_and_the_next_step_asks_the_delegate(desk: Desk) -> None:
+    rep, boss, vp = "rep@acme.test", "boss@acme.test", "vp@acme.test"
+    now = datetime.now(UTC)
+    window = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(days=7)).isoformat()}
+    made = (await desk.data(boss, DELEGATE, d=vp, **window))["delegateApprovals"]
+    assert (made["userId"], made["delegateId"], made["object"]) == (desk.ids[boss], desk.ids[vp], None)
+    assert [d["delegateId"] for d in (await desk.data(boss, "{ myDelegations { delegateId } }"))["myDelegations"]] \
+        == [desk.ids[vp]]
+    record = (await desk.data(rep, 'mutation { createContract(input: {name: "Away", discount: 30, amount: 5000})'
+                                   " { id } }"))["createContract"]["id"]
+    request = (await desk.data(rep, SUBMIT, id=record))["submitForApproval"]
+    assert [(t["stepName"], t["approverId"]) for t in request["tasks"]] == [("manager", desk.ids[vp])]
+    assert await desk.code(rep, DELEGATE, d=vp, user=boss, **window) == "FORBIDDEN"  # only admins for others
+    backwards = {"from": window["to"], "to": window["from"]}
+    assert await desk.code(boss, DELEGATE, d=vp, **backwards) == "BAD_USER_INPUT"
+    assert await desk.code(boss, DELEGATE, d="nobody@acme.test", **window) == "BAD_USER_INPUT"
