@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +30,7 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     from trellis.server.app import create_app
 
     inst.init()
-    workers = getattr(args, "workers", 1)
+    workers = getattr(args, "workers", os.cpu_count() or 1)
     print(f"Trellis on http://{args.host}:{args.port}/  ({workers} worker(s); Ctrl+C stops it)", file=out, flush=True)
     if workers == 1:
         uvicorn.run(create_app(inst), host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -37,9 +38,27 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     # worker processes build their own app from the environment: hand them these settings
     os.environ.update(inst.settings.environ())
     inst.dispose()
-    uvicorn.run("trellis.server.asgi:create", factory=True, host=args.host, port=args.port, workers=workers,
-                log_level="warning", access_log=False)
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("trellis.server.asgi:create", factory=True, host=args.host, port=args.port,
+                            workers=workers, log_level="warning", access_log=False)
+    with listening_socket(args.host, args.port) as sock:
+        Multiprocess(config, sockets=[sock]).run()
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the worker processes share, bound here with TCP_NODELAY: uvicorn's own leaves
+    it off for its workers, and each keep-alive response after the first then waits ~40 ms for
+    the client's delayed ACK (uvicorn issue #3149). Linux hands the option to every accepted
+    connection."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def _workers(text: str) -> int:
@@ -108,6 +127,6 @@ def register(commands: Commands) -> None:
         server = commands.add_parser(name, help=text)
         server.add_argument("--host", default="127.0.0.1")
         server.add_argument("--port", type=int, default=8000)
-        server.add_argument("--workers", type=_workers, default=1, metavar="N",
-                            help="worker processes (default 1); each keeps its own caches")
+        server.add_argument("--workers", type=_workers, default=os.cpu_count() or 1, metavar="N",
+                            help="worker processes (default: one per core); each keeps its own caches")
         server.set_defaults(handler=handler)
