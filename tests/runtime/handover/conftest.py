@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cli.conftest import cli  # noqa: F401  (the `trellis` command, in-process)
 from tests.runtime.approvals.world import DISCOUNT, ApprovalWorld
+from tests.runtime.graphql.conftest import anyio_backend, api  # noqa: F401  (the served tenant over HTTP)
 from trellis.platform.tenancy import Installation
 
 ON_CREATE = {"object": "contract", "trigger": {"type": "record", "events": ["created"]}, "actions": [
