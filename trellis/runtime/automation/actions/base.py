@@ -91,6 +91,7 @@ class PlanContext:
         self.readers = Readers(registry, people)
         self.depth = depth  # how many rule-caused writes led here: record actions write with depth + 1
         self.templates = Templates(locale, context.timezone)
+        self.notes: list[str] = []  # what planning the current firing had to work around (run history)
 
     def values(self, firing: Firing, action: CompiledAction, item: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The action's `values` expressions evaluated for the firing's record, as JSON; with
@@ -122,6 +123,10 @@ class PlanContext:
             return [person] if person else []
         user_id = read_path(firing, value)
         person = self.people.by_id(str(user_id)) if user_id else None
+        if person is None and user_id and (gone := self.people.deactivated(str(user_id))) is not None:
+            person = self.people.manager_of(gone.id)  # a leaver's work goes to whoever they reported to
+            self.notes.append(f"{value} {gone.email} is deactivated: "
+                              + (f"their manager {person.email} stands in" if person else "they have no active manager"))
         return [person] if person else []
 
     def template_context(self, firing: Firing, person: Person | None, address: str | None = None) -> dict[str, Any]:
