@@ -296,7 +296,7 @@ class _RuleCheck:
                 yield (*parts, "values", name), f"'{name}' is not a field of {target_name}{suggest(name, settable)}"
             elif name in target.computed:
                 yield (*parts, "values", name), f"'{name}' is computed, so it cannot be set"
-            for where, problem in self.expression((*parts, "values", name), source, self.item_fields(action)):
+            for where, problem in self.expression((*parts, "values", name), source, action):
                 if read_from and problem.startswith("unknown field"):
                     problem = f"{problem}{'' if problem.endswith('?') else '.'} {read_from}"
                 yield where, problem
@@ -335,17 +335,16 @@ class _RuleCheck:
         elif field_type not in fits and name not in owner.untyped:
             yield parts, f"'{path}' is {_a_field(field_type)}; it must be a text field holding {holding}"
 
-    def expression(self, parts: Parts, source: str, item: Mapping[str, FieldType] | None = None) -> Iterator[Problem]:
-        """`item`: the fields of the child a `for_each` action reads as item.<field>."""
+    def expression(self, parts: Parts, source: str, action: Mapping[str, Any] | None = None) -> Iterator[Problem]:
+        """With a `for_each` action, `item.<field>` reads the child (whose object, when unknown,
+        is reported at for_each.object, not again here)."""
         fields, lookups = self.object.fields, self.lookup_fields
-        if item is not None:
-            fields, lookups = {**fields, ITEM: FieldType.LOOKUP}, {**lookups, ITEM: item}
+        if action is not None and "for_each" in action:
+            child = self.objects.get(action["for_each"]["object"])
+            fields = {**fields, ITEM: FieldType.LOOKUP}
+            lookups = {**lookups, ITEM: child.fields} if child is not None else lookups
         for problem in check(source, fields, lookups):
             yield parts, problem
-
-    def item_fields(self, action: Mapping[str, Any]) -> Mapping[str, FieldType] | None:
-        child = self.objects.get(action["for_each"]["object"]) if "for_each" in action else None
-        return child.fields if child is not None else None
 
     def for_each(self, parts: Parts, spec: Mapping[str, Any]) -> Iterator[Problem]:
         """The children exist: an object with the lookup `via`, matched against a lookup of the
