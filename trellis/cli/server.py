@@ -9,10 +9,11 @@ from typing import TextIO
 
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.cli.options import Commands
-from trellis.metadata.loader import load_folder
+from trellis.metadata.packages import read_package
 from trellis.platform.files import write_private
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
+from trellis.runtime.apps.install import install, installed
 from trellis.runtime.identity import Unauthenticated, UserService
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.services import TenantServices
@@ -55,7 +56,7 @@ def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 
 
 def prepare_demo(inst: Installation, out: TextIO) -> str:
-    """Everything a first look needs: a `demo` tenant with the renewals app published, sample
+    """Everything a first look needs: a `demo` tenant with the renewals app installed, sample
     data and an admin with an API token (returned). Idempotent: a later start changes nothing an
     admin did (no publish over their release) and returns the same token while it is valid."""
     from trellis.builtin_apps.renewals.demo_data import generate
@@ -66,14 +67,18 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
         print(f"created tenant {DEMO_TENANT}", file=out)
     services = TenantServices(inst)
     store = services.store(DEMO_TENANT)
-    current = store.current_number()
-    if current is None:
-        result = store.publish(load_folder(APP_FOLDER), author="trellis demo", message="renewals app",
-                               source="builtin:renewals")
-        assert result.release is not None  # a first publish of a non-empty app always makes a release
-        print(f"published the renewals app as release {result.release.number}", file=out)
+    now = installed(store)
+    if "renewals" not in now.versions:
+        # the first version: `trellis app upgrade renewals --tenant demo` then shows an upgrade
+        renewals = read_package(APP_FOLDER)
+        result, kept = install(store, renewals.load(renewals.versions[0]), author="trellis demo")
+        assert result.release is not None  # an install always records a release
+        adopted = f" (kept the {len(kept)} item(s) already published)" if kept else ""
+        print(f"published the renewals app as release {result.release.number} "
+              f"(renewals {renewals.versions[0]} installed{adopted})", file=out)
     else:
-        print(f"tenant {DEMO_TENANT} is at release {current}; its metadata is left as it is", file=out)
+        print(f"tenant {DEMO_TENANT} is at release {now.release} with renewals {now.versions['renewals']}; "
+              f"its metadata is left as it is", file=out)
     records = services.records(DEMO_TENANT)
     fresh = not records.list(Actor.system(), "contract", PageRequest(first=1)).records
     if fresh:

@@ -11,6 +11,7 @@ decided step, BAD_USER_INPUT with the argument's path, NOT_FOUND).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -18,13 +19,16 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
+from trellis.metadata.model import ObjectDef
 from trellis.runtime.approvals.engine import ApprovalEngine
 from trellis.runtime.approvals.processes import ProcessBook
-from trellis.runtime.approvals.queries import DEFAULT_PAGE, list_requests, pending_for
+from trellis.runtime.approvals.queries import DEFAULT_PAGE, list_requests, pending_for, requests_of_records
 from trellis.runtime.approvals.simulator import simulate
 from trellis.runtime.approvals.views import RequestView
-from trellis.runtime.graphql.errors import bad_input
+from trellis.runtime.errors import RuntimeProblem
+from trellis.runtime.graphql.errors import api_error, bad_input
 from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.maker import Arg, Resolver, TypeMaker
 from trellis.runtime.graphql.resolvers import _call, context
 from trellis.runtime.releases import MetadataStore
 
@@ -106,6 +110,30 @@ async def simulate_approval(root: Any, info: Info, object: str, id: str | None =
                                          process=_text(process), submitter=_text(submitter),
                                          timezone=str(records.timezone), locale=records.locale, clock=records.clock))
     return asdict(found)
+
+
+def record_requests(object_name: str) -> Resolver:
+    """A record's approval requests, batched for the records of a page (one query)."""
+    async def resolve(root: Mapping[str, Any], info: Info, status: str | None = None) -> list[dict[str, Any]]:
+        ctx = context(info)
+        wanted = _text(status)
+        loader = ctx.loaders.batched(f"approval_requests:{object_name}:{wanted}", lambda ids: requests_of_records(
+            ctx.records.db, object_name, ids, wanted))
+        try:
+            return [_request(view) for view in await loader.load(root["id"])]
+        except RuntimeProblem as error:
+            raise api_error(error) from None
+    return resolve
+
+
+def record_fields(maker: TypeMaker) -> Callable[[ObjectDef], list[StrawberryField]]:
+    """The field every record type gets: `approvalRequests(status)`."""
+    def fields(obj: ObjectDef) -> list[StrawberryField]:
+        return [maker.field("approval_requests__platform", "approvalRequests", "list[ApprovalRequest]",
+                            resolver=record_requests(obj.name),
+                            args=[Arg("status", "status", "str | None", "pending, approved, rejected or recalled")],
+                            description="The approval requests of this record, newest first.")]
+    return fields
 
 
 # -- the schema's part -----------------------------------------------------------------------------
