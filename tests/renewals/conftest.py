@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cli.conftest import cli  # noqa: F401  (the `trellis` command, in-process)
 from tests.renewals.world import Renewals
 from trellis.platform.tenancy import Installation
 

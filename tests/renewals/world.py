@@ -1,4 +1,4 @@
-"""The renewals app published in a tenant with a sales team: a rep reporting to a manager, a
+"""The renewals app (its latest version) installed in a tenant with a sales team: a rep reporting to a manager, a
 sales director, two finance people and an admin; a fixed clock; the worker run by hand."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy import select
 
 from trellis.builtin_apps.renewals import APP_FOLDER
-from trellis.metadata.loader import load_folder
+from trellis.metadata.packages import read_package
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.approvals.engine import ApprovalEngine
 from trellis.runtime.approvals.tables import approval_requests
+from trellis.runtime.apps.install import install
 from trellis.runtime.automation.tables import deliveries
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.records.service import RecordsService
@@ -52,7 +53,8 @@ class Renewals:
     def create(cls, installation: Installation) -> Renewals:
         installation.create_tenant(TENANT, timezone_name="Asia/Shanghai", locale="zh-CN")
         services = TenantServices(installation)
-        services.store(TENANT).publish(load_folder(APP_FOLDER), author="test")
+        package = read_package(APP_FOLDER)
+        install(services.store(TENANT), package.load(package.latest), author="test")
         world = cls(installation, services)
         users = services.users(TENANT)
         for email, (name, roles, _) in TEAM.items():

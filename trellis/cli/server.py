@@ -80,13 +80,15 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
         print(f"tenant {DEMO_TENANT} is at release {now.release} with renewals {now.versions['renewals']}; "
               f"its metadata is left as it is", file=out)
     records = services.records(DEMO_TENANT)
-    fresh = not records.list(Actor.system(), "contract", PageRequest(first=1)).records
-    if fresh:
+    if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
         counts = generate(records)
         print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
     token = _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
-    if fresh:  # quotes need the admin: a discount waits for their approval
-        quotes = generate_quotes(services, DEMO_TENANT, DEMO_ADMIN)
+    if "quote" not in services.registry(DEMO_TENANT).objects:
+        print(f"quotes, discount approvals and handovers come with renewals 1.2.0: `trellis app upgrade renewals "
+              f"--tenant {DEMO_TENANT}`, then start the demo again for sample quotes", file=out)
+    elif not records.list(Actor.system(), "quote", PageRequest(first=1)).records:
+        quotes = generate_quotes(services, DEMO_TENANT, DEMO_ADMIN)  # needs the admin: a discount waits for them
         print(f"sample quotes: {quotes['quote']} (one in every status; one waits for your approval); preview a "
               f"handover: trellis handover --tenant {DEMO_TENANT} --from {LEAVER} --to {REP} --dry-run", file=out)
     return token

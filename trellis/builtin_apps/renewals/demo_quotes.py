@@ -1,7 +1,8 @@
 """Sample quotes for the renewals demo: a sales team, a quote in every status, a pending
 discount approval in the admin's inbox, and a leaving salesperson whose handover can be previewed.
 
-Run after `demo_data.generate` (it needs its contracts) and once the admin exists. Every step is
+Needs renewals 1.2.0 (quotes, the sales roles), `demo_data.generate`'s contracts and the admin; a
+demo tenant installed at 1.0.0 gets them once upgraded. Every step is
 what a user would do, through the records service and the app's rules (lines copied from the
 contract with the product's uplift, approvals started by submitting); the dispatcher performs the
 queued rule actions in between, as the worker would.
