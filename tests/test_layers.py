@@ -30,7 +30,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 #: Runtime modules that features plug into; they must not import a feature.
 RUNTIME_CORE = ("access", "apps", "compiled", "errors", "expressions", "query", "records", "release_tables", "releases",
                 "storage", "templates", "values", "identity")
-RUNTIME_FEATURES = ("automation", "approvals", "channels", "inbox", "graphql", "services", "worker")
+RUNTIME_FEATURES = ("automation", "approvals", "channels", "inbox", "graphql", "handover", "services", "worker")
 
 #: Features must not import the composition that sits above them.
 COMPOSITION = ("services", "worker")

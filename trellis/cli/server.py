@@ -79,6 +79,7 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     data and an admin with an API token (returned). Idempotent: a later start changes nothing an
     admin did (no publish over their release) and returns the same token while it is valid."""
     from trellis.builtin_apps.renewals.demo_data import generate
+    from trellis.builtin_apps.renewals.demo_quotes import LEAVER, REP, generate_quotes
 
     if inst.find_tenant(DEMO_TENANT) is None:
         inst.create_tenant(DEMO_TENANT)
@@ -101,7 +102,15 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
         counts = generate(records)
         print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
-    return _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
+    token = _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
+    if "quote" not in services.registry(DEMO_TENANT).objects:
+        print(f"quotes, discount approvals and handovers come with renewals 1.2.0: `trellis app upgrade renewals "
+              f"--tenant {DEMO_TENANT}`, then start the demo again for sample quotes", file=out)
+    elif not records.list(Actor.system(), "quote", PageRequest(first=1)).records:
+        quotes = generate_quotes(services, DEMO_TENANT, DEMO_ADMIN)  # needs the admin: a discount waits for them
+        print(f"sample quotes: {quotes['quote']} (one in every status; one waits for your approval); preview a "
+              f"handover: trellis handover --tenant {DEMO_TENANT} --from {LEAVER} --to {REP} --dry-run", file=out)
+    return token
 
 
 def _demo_token(users: UserService, path: Path) -> str:

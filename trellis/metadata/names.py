@@ -69,6 +69,7 @@ PLATFORM_TYPE_NAMES = frozenset({
     "Notification", "NotificationConnection", "Task", "RulePreviewItem",
     "ApprovalTask", "ApprovalEvent", "ApprovalRequest", "ApprovalRequestConnection", "SimulatedApprover",
     "SimulatedApprovalStep", "ApprovalSimulation", "ApprovalDelegation",
+    "HandoverObject", "HandoverResult",
 })
 
 #: Root query fields the platform defines in every tenant's schema (same rule as the types).

@@ -126,6 +126,10 @@ def date_offsets(trigger: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(sorted(offset if isinstance(offset, list) else [offset]))
 
 
+#: What a `for_each` action's values call the child they are computed for (item.<field>).
+ITEM = "item"
+
+
 class _RuleCheck:
     def __init__(self, document: Mapping[str, Any], objects: Mapping[str, ObjectFields],
                  all_objects: Collection[str], roles: Collection[str], approval_processes: Collection[str]):
@@ -266,6 +270,8 @@ class _RuleCheck:
                     yield (*parts, "object"), f"'{target_name}' is not an object{suggest(target_name, self.all_objects)}"
                 return
             target = self.objects[target_name]
+            if "for_each" in action:
+                yield from self.for_each((*parts, "for_each"), action["for_each"])
         elif action.get("target", "record") != "record":
             lookup = action["target"]
             if lookup not in self.object.lookups:
@@ -290,7 +296,7 @@ class _RuleCheck:
                 yield (*parts, "values", name), f"'{name}' is not a field of {target_name}{suggest(name, settable)}"
             elif name in target.computed:
                 yield (*parts, "values", name), f"'{name}' is computed, so it cannot be set"
-            for where, problem in self.expression((*parts, "values", name), source):
+            for where, problem in self.expression((*parts, "values", name), source, action):
                 if read_from and problem.startswith("unknown field"):
                     problem = f"{problem}{'' if problem.endswith('?') else '.'} {read_from}"
                 yield where, problem
@@ -329,9 +335,31 @@ class _RuleCheck:
         elif field_type not in fits and name not in owner.untyped:
             yield parts, f"'{path}' is {_a_field(field_type)}; it must be a text field holding {holding}"
 
-    def expression(self, parts: Parts, source: str) -> Iterator[Problem]:
-        for problem in check(source, self.object.fields, self.lookup_fields):
+    def expression(self, parts: Parts, source: str, action: Mapping[str, Any] | None = None) -> Iterator[Problem]:
+        """With a `for_each` action, `item.<field>` reads the child (whose object, when unknown,
+        is reported at for_each.object, not again here)."""
+        fields, lookups = self.object.fields, self.lookup_fields
+        if action is not None and "for_each" in action:
+            child = self.objects.get(action["for_each"]["object"])
+            fields = {**fields, ITEM: FieldType.LOOKUP}
+            lookups = {**lookups, ITEM: child.fields} if child is not None else lookups
+        for problem in check(source, fields, lookups):
             yield parts, problem
+
+    def for_each(self, parts: Parts, spec: Mapping[str, Any]) -> Iterator[Problem]:
+        """The children exist: an object with the lookup `via`, matched against a lookup of the
+        rule's object (`parent`) or the record's own id."""
+        child = self.objects.get(spec["object"])
+        if child is None:
+            yield (*parts, "object"), f"'{spec['object']}' is not an object{suggest(spec['object'], self.all_objects)}"
+            return
+        if spec["via"] not in child.lookups:
+            yield (*parts, "via"), f"'{spec['via']}' is not a lookup of {spec['object']} " \
+                                   f"({_listing(child.lookups)}){suggest(spec['via'], child.lookups)}"
+        parent = spec.get("parent", "id")
+        if parent != "id" and parent not in self.object.lookups:
+            yield (*parts, "parent"), f"'{parent}' is not a lookup of {self.document['object']}; use id (the record " \
+                                      f"itself) or a lookup ({_listing(self.object.lookups)})"
 
     def unknown(self, name: str) -> str:
         return f"'{name}' is not a field of {self.document['object']}{suggest(name, self.object.fields)}"

@@ -28,6 +28,7 @@ class CompiledRule:
     name: str
     condition: CompiledExpression
     message: Mapping[str, str]
+    field: str | None = None  # a rule written on a field: its problem is that field's
 
     def text(self, locale: str) -> str:
         return localized(self.message, locale, next(iter(self.message.values()), f"rule {self.name} is not met"))
@@ -109,9 +110,9 @@ def compile_objects(objects: Mapping[str, ObjectDef], tables: Mapping[str, Table
     compiled = {}
     for name, obj in objects.items():
         formulas = {f.name: compile_expression(f.formula) for f in obj.fields.values() if f.formula}
-        rules = tuple(CompiledRule(r["name"], compile_expression(r["condition"]), _message(r.get("message")))
-                      for r in list(obj.schema.get("x-rules", ())) + [
-                          rule for f in obj.fields.values() for rule in f.schema.get("x-rules", ())])
+        rules = tuple(CompiledRule(r["name"], compile_expression(r["condition"]), _message(r.get("message")), field)
+                      for r, field in [(r, None) for r in obj.schema.get("x-rules", ())] + [
+                          (rule, f.name) for f in obj.fields.values() for rule in f.schema.get("x-rules", ())])
         compiled[name] = CompiledObject(
             name=name,
             definition=obj,

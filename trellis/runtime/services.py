@@ -14,6 +14,7 @@ TRELLIS_STATEMENT_TIMEOUT_MS); the CLI's does not (an import or a migration may 
 from __future__ import annotations
 
 import threading
+from zoneinfo import ZoneInfo
 
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
@@ -25,6 +26,7 @@ from trellis.runtime.approvals.processes import ProcessBook
 from trellis.runtime.automation.on_save import RuleHooks
 from trellis.runtime.channels import ChannelSettings
 from trellis.runtime.errors import NotFound
+from trellis.runtime.handover import Handover
 from trellis.runtime.identity import UserService
 from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService
@@ -110,3 +112,7 @@ class TenantServices:
             book = self._books.setdefault(tenant, ProcessBook(store))
         return ApprovalEngine(self.installation.database(tenant), self.registry(tenant), book, found.timezone,
                               found.locale, clock, hooks=write_hooks())
+
+    def handover(self, tenant: str, clock: Clock = utc_now) -> Handover:
+        """Handovers over the current release (its objects and rules)."""
+        return Handover(self.database(tenant), self.registry(tenant), ZoneInfo(self.tenant(tenant).timezone), clock)

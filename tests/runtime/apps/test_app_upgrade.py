@@ -95,11 +95,11 @@ def test_customisations_from_cli_and_api_survive_the_upgrade_and_a_rollback(
     assert {"kind": "workflow_rule", "name": "strategic_account_alert", "state": "customised", "app": "renewals",
             "patch": {"active": False}} in api["appStatus"]["items"]
 
-    dry = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT, "--dry-run")
+    dry = cli.ok("app", "upgrade", "renewals", "--to", "1.1.0", "--tenant", TENANT, "--dry-run")
     assert "objects/contract" in dry and "merged" in dry and "add column obj_contract.notice_period_days" in dry
     assert "dry run: nothing was published" in dry and store.current_number() == 3
 
-    out = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT)
+    out = cli.ok("app", "upgrade", "renewals", "--to", "1.1.0", "--tenant", TENANT)
     assert "published release 4" in out
     after = installed(store)
     assert after.versions == {"renewals": "1.1.0"}
@@ -130,7 +130,7 @@ def test_a_conflict_is_reported_with_three_values_and_resolved_either_way(
         "workflow_rules/renewal_reminder": lambda d: d["actions"][1].update(subject=subject)})
     ours = store.current().metadata[REMINDER]["actions"]  # type: ignore[union-attr]
 
-    code, out, _ = cli("app", "upgrade", "renewals", "--tenant", TENANT)
+    code, out, _ = cli("app", "upgrade", "renewals", "--to", "1.1.0", "--tenant", TENANT)
     assert code == 1
     assert "workflow_rules/renewal_reminder" in out and "conflict at $.actions (UNRESOLVED)" in out
     assert "installed" in out and "yours" in out and "new" in out
@@ -139,7 +139,8 @@ def test_a_conflict_is_reported_with_three_values_and_resolved_either_way(
     assert "nothing was changed" in out
     assert store.current_number() == 2 and installed(store).versions == {"renewals": "1.0.0"}
 
-    cli.ok("app", "upgrade", "renewals", "--tenant", TENANT, "--prefer", side, "workflow_rules/renewal_reminder:$.actions")
+    cli.ok("app", "upgrade", "renewals", "--to", "1.1.0", "--tenant", TENANT, "--prefer", side,
+           "workflow_rules/renewal_reminder:$.actions")
     actions = store.current().metadata[REMINDER]["actions"]  # type: ignore[union-attr]
     assert actions == (ours if side == "ours" else V11.metadata[REMINDER]["actions"])
     assert installed(store).versions == {"renewals": "1.1.0"}
@@ -157,7 +158,7 @@ def test_a_preference_that_matches_nothing_is_refused(cli: Cli, store: MetadataS
 
 
 def test_a_downgrade_is_refused(cli: Cli, store: MetadataStore):
-    cli.ok("app", "install", "renewals", "--tenant", TENANT)  # the latest: 1.1.0
+    cli.ok("app", "install", "renewals", "--version", "1.1.0", "--tenant", TENANT)
     code, _, err = cli("app", "upgrade", "renewals", "--to", "1.0", "--tenant", TENANT)
     assert code == 1 and "renewals 1.1.0 is installed; a downgrade to 1.0.0 is refused" in err
     code, _, err = cli("app", "upgrade", "renewals", "--to", "9.9", "--tenant", TENANT)
@@ -275,6 +276,6 @@ def test_a_merge_computed_before_another_publish_is_refused(store: MetadataStore
 
 def test_the_cli_shows_the_plan_before_publishing(cli: Cli, store: MetadataStore):
     cli.ok("app", "install", "renewals", "--version", "1.0.0", "--tenant", TENANT)
-    out = cli.ok("app", "upgrade", "renewals", "--tenant", TENANT)
+    out = cli.ok("app", "upgrade", "renewals", "--to", "1.1.0", "--tenant", TENANT)
     assert out.index("merge renewals 1.0.0 -> 1.1.0") < out.index("storage plan") < out.index("published release 2")
     assert "add column obj_contract.notice_period_days" in out

@@ -77,11 +77,14 @@ class Planner:
             if not holds:
                 return Plan(firing, "skipped", f"condition not met: {rule.condition.source}")
         plan = Plan(firing, "fired")
+        self.plan_context.notes = []
         for action in rule.actions:
             try:
                 plan.deliveries.extend(action_type(action.type).plan(firing, action, self.plan_context))
             except (EvaluationError, TemplateError) as error:
                 return Plan(firing, "failed", f"action {action.index + 1} ({action.type}): {error}")
+        if self.plan_context.notes:
+            plan.reason = "; ".join(dict.fromkeys(self.plan_context.notes))
         return plan
 
     # -- recording -----------------------------------------------------------------------------

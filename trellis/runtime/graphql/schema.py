@@ -27,6 +27,7 @@ from strawberry.types import ExecutionContext
 from trellis.runtime.graphql import resolvers
 from trellis.runtime.graphql.approvals import ApprovalFields, record_fields
 from trellis.runtime.graphql.errors import log_unexpected
+from trellis.runtime.graphql.handover import HandoverFields
 from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.inputs import Inputs
 from trellis.runtime.graphql.limits import MAX_COST, Limits
@@ -74,12 +75,14 @@ def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
         outputs.build(obj)
     platform = InboxFields(maker)
     approvals = ApprovalFields(platform)
+    handover = HandoverFields(platform)
     query = maker.object_type("Query", [
         maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),
         *(field for obj in objects for field in outputs.query_fields(obj)), *platform.query_fields(),
         *approvals.query_fields()])
     mutation = maker.object_type("Mutation", [*(field for obj in objects for field in outputs.mutation_fields(obj)),
-                                              *platform.mutation_fields(), *approvals.mutation_fields()])
+                                              *platform.mutation_fields(), *approvals.mutation_fields(),
+                                              *handover.mutation_fields()])
     schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits.with_max_cost(max_cost)], scalar_overrides=SCALAR_OVERRIDES,
                           config=StrawberryConfig(default_resolver=read_field))
     schema.tenant, schema.release = registry.tenant, registry.release

@@ -47,6 +47,14 @@ class People:
             self._by_id[user_id] = Person(row.id, row.email, row.name) if row else None
         return self._by_id[user_id]
 
+    def deactivated(self, user_id: str) -> Person | None:
+        """The user when they exist but are deactivated (None for an active or unknown id): whom
+        a rule naming them falls back from, to their manager."""
+        if self.by_id(user_id) is not None:
+            return None
+        row = self.conn.execute(select(*_COLUMNS).where(users.c.id == user_id, users.c.active.is_(False))).first()
+        return Person(row.id, row.email, row.name) if row else None
+
     def by_email(self, email: str) -> Person | None:
         """Emails are stored trimmed and lower-cased; `email` is matched the same way."""
         key = email.strip().lower()

@@ -174,7 +174,7 @@ class Pipeline:
                 draft.problems.append(FieldProblem("$", f"rule {rule.name} could not be checked: {error}"))
                 continue
             if not holds:
-                draft.problems.append(FieldProblem("$", rule.text(self.locale)))
+                draft.problems.append(FieldProblem(rule.field or "$", rule.text(self.locale)))
 
     def compute_formulas(self, draft: Draft) -> None:
         """Stored formulas, each after the formulas it reads; results take the field's type."""

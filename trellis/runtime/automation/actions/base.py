@@ -16,6 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
+from trellis.metadata.workflow_rules import ITEM
 from trellis.platform.clock import Clock
 from trellis.platform.db import Database
 from trellis.platform.outbound import OutboundPolicy
@@ -88,11 +91,27 @@ class PlanContext:
         self.readers = Readers(registry, people)
         self.depth = depth  # how many rule-caused writes led here: record actions write with depth + 1
         self.templates = Templates(locale, context.timezone)
+        self.notes: list[str] = []  # what planning the current firing had to work around (run history)
 
-    def values(self, firing: Firing, action: CompiledAction) -> dict[str, Any]:
-        """The action's `values` expressions evaluated for the firing's record, as JSON."""
-        return {name: to_json(evaluate(expr, firing.record, firing.related, self.context))
-                for name, expr in action.values.items()}
+    def values(self, firing: Firing, action: CompiledAction, item: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The action's `values` expressions evaluated for the firing's record, as JSON; with
+        `item` (a `for_each` child row) they read it as item.<field>."""
+        record, related = firing.record, firing.related
+        if item is not None:
+            record, related = {**record, ITEM: item["id"]}, {**related, ITEM: item}
+        return {name: to_json(evaluate(expr, record, related, self.context)) for name, expr in action.values.items()}
+
+    def children(self, firing: Firing, action: CompiledAction) -> list[dict[str, Any]]:
+        """The live rows a `for_each` names: of its object, whose lookup `via` holds the firing
+        record's `parent` field (its id by default), oldest first."""
+        spec = action.spec["for_each"]
+        parent = firing.record_id if spec.get("parent", "id") == "id" else firing.record.get(spec["parent"])
+        if not parent:
+            return []
+        table = self.registry.tables[spec["object"]]
+        rows = self.people.conn.execute(select(table).where(table.c[spec["via"]] == parent, table.c.deleted_at.is_(None))
+                                        .order_by(table.c.created_at, table.c.id)).mappings()
+        return [dict(row) for row in rows]
 
     def people_named(self, firing: Firing, target: Mapping[str, Any]) -> list[Person]:
         """The active users one `{"role"|"user"|"user_field": …}` entry of a rule names."""
@@ -104,6 +123,10 @@ class PlanContext:
             return [person] if person else []
         user_id = read_path(firing, value)
         person = self.people.by_id(str(user_id)) if user_id else None
+        if person is None and user_id and (gone := self.people.deactivated(str(user_id))) is not None:
+            person = self.people.manager_of(gone.id)  # a leaver's work goes to whoever they reported to
+            self.notes.append(f"{value} {gone.email} is deactivated: "
+                              + (f"their manager {person.email} stands in" if person else "they have no active manager"))
         return [person] if person else []
 
     def template_context(self, firing: Firing, person: Person | None, address: str | None = None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Record actions: `update_record` (the triggering record, or the one a lookup field points at)
-and `create_record`. Both write through the records service as the system, so validation,
+and `create_record` (one record, or one per child row with `for_each`: a quote's lines copied into
+a contract's). Both write through the records service as the system, so validation,
 formulas, audit and the rules of the written object apply exactly as to a user's write.
 
 They write to the tenant's own database, so they are atomic: the write commits with the mark
@@ -8,6 +9,8 @@ triggering each other stop at on_save.MAX_DEPTH.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from trellis.runtime.access import Actor
 from trellis.runtime.automation.actions.base import Delivery, Firing, PerformContext, PlanContext, PlannedDelivery
@@ -43,9 +46,15 @@ class CreateRecord:
     atomic = True
 
     def plan(self, firing: Firing, action: CompiledAction, ctx: PlanContext) -> list[PlannedDelivery]:
-        payload = {"object": action.spec["object"], "values": ctx.values(firing, action), "source": firing.about(),
-                   "depth": ctx.depth + 1}
-        return [PlannedDelivery(action.index, self.name, "", "", payload)]
+        if "for_each" in action.spec:
+            return [PlannedDelivery(action.index, self.name, "", child["id"], self._payload(
+                action, ctx.values(firing, action, item=child), firing, ctx)) for child in ctx.children(firing, action)]
+        return [PlannedDelivery(action.index, self.name, "", "", self._payload(action, ctx.values(firing, action),
+                                                                                 firing, ctx))]
+
+    @staticmethod
+    def _payload(action: CompiledAction, values: dict[str, Any], firing: Firing, ctx: PlanContext) -> dict[str, Any]:
+        return {"object": action.spec["object"], "values": values, "source": firing.about(), "depth": ctx.depth + 1}
 
     def perform(self, delivery: Delivery, ctx: PerformContext) -> None:
         payload = delivery.payload

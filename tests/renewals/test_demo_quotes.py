@@ -1,0 +1,45 @@
+"""The demo's quotes: one in every status, a discount waiting in the admin's inbox, and a
+leaving salesperson whose handover previews without changing anything. The demo installs
+renewals 1.0.0; upgraded to the version with quotes, its next start adds them."""
+
+from __future__ import annotations
+
+import io
+
+from tests.helpers import Cli
+from trellis.builtin_apps.renewals.demo_quotes import LEAVER, REP
+from trellis.cli.server import DEMO_ADMIN, DEMO_TENANT, prepare_demo
+from trellis.platform.tenancy import Installation
+from trellis.runtime.access import Actor
+from trellis.runtime.approvals.queries import pending_for
+from trellis.runtime.handover import HandoverRequest
+from trellis.runtime.query.listing import PageRequest
+from trellis.runtime.services import TenantServices
+
+
+def test_demo_quotes_after_the_upgrade(installation: Installation, cli: Cli) -> None:
+    first = io.StringIO()
+    prepare_demo(installation, first)
+    assert "trellis app upgrade renewals" in first.getvalue()
+    cli.ok("app", "upgrade", "renewals", "--tenant", DEMO_TENANT)
+    again = io.StringIO()
+    prepare_demo(installation, again)
+    assert "sample quotes: 7" in again.getvalue()
+
+    services = TenantServices(installation)
+    records = services.records(DEMO_TENANT)
+    quotes = records.list(Actor.system(), "quote", PageRequest(first=100)).records
+    assert {q["status"] for q in quotes} == {"草稿", "待审批", "已批准", "已驳回", "已接受", "已失效"}
+    assert all(q["line_count"] > 0 for q in quotes)  # lines copied from each contract
+    admin = services.users(DEMO_TENANT).actor_for(DEMO_ADMIN)
+    waiting = pending_for(services.database(DEMO_TENANT), admin)
+    assert [records.get(Actor.system(), "quote", r.record_id)["status"] for r in waiting] == ["待审批"]
+    renewed = records.list(Actor.system(), "contract", PageRequest(where={"source_quote": {"_is_null": False}}))
+    assert len(renewed.records) == 1  # the accepted quote's next term
+
+    preview = services.handover(DEMO_TENANT).run(Actor.system(), HandoverRequest(LEAVER, REP, dry_run=True))
+    moves = {m.object: m.records for m in preview.objects}
+    assert moves["contract"] == 6 and moves["quote"] == 1 and moves["account"] >= 1
+    third = io.StringIO()
+    prepare_demo(installation, third)
+    assert "sample quotes" not in third.getvalue()  # a restart adds nothing
