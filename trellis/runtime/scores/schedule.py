@@ -1,0 +1,48 @@
+"""Which score models are due: a model with a schedule runs when its cron has fired since its
+last run began (or when it never ran). The runs table is the watermark: a worker that was down
+runs a missed model once when it comes back, not once per missed firing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from trellis.metadata.cron import parse_cron
+from trellis.platform.clock import Clock, utc_now
+from trellis.platform.db import Database
+from trellis.runtime.records.hooks import WriteHook
+from trellis.runtime.scores.model import ScoreModel, models_of
+from trellis.runtime.scores.runner import RunReport, ScoreRunner
+from trellis.runtime.scores.tables import score_runs
+
+
+def last_runs(db: Database) -> dict[str, datetime]:
+    with db.read() as conn:
+        rows = conn.execute(select(score_runs.c.model, func.max(score_runs.c.started_at))
+                            .group_by(score_runs.c.model)).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def due_models(models: Sequence[ScoreModel], last: dict[str, datetime], now: datetime, timezone: str) -> list[ScoreModel]:
+    due = []
+    for model in models:
+        if not model.active or model.cron is None:
+            continue
+        started = last.get(model.name)
+        zone = ZoneInfo(model.timezone or timezone)
+        if started is None or parse_cron(model.cron).next_after(started, zone) <= now:
+            due.append(model)
+    return due
+
+
+def run_due(db: Database, registry: object, timezone: str, locale: str, clock: Clock = utc_now,
+            hooks: Sequence[WriteHook] = ()) -> list[RunReport]:
+    """Run every model of the release whose schedule is due (the worker's job)."""
+    models = list(models_of(registry.metadata).values())  # type: ignore[attr-defined]
+    if not models:
+        return []
+    due = due_models(models, last_runs(db), clock(), timezone)
+    return [ScoreRunner(db, registry, model, timezone, locale, clock, hooks).run("schedule") for model in due]
