@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from trellis.cli import approvals, automation, data, identity, metadata, server, tenants
+from trellis.cli import approvals, automation, data, identity, metadata, metrics, scores, server, tenants
 from trellis.metadata.errors import MetadataInvalid
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation, TenantError
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.register(commands)
     automation.register(commands)
     approvals.register(commands)
+    scores.register(commands)
+    metrics.register(commands)
     return parser
 
 

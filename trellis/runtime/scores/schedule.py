@@ -14,6 +14,7 @@ from trellis.metadata.cron import parse_cron
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.runtime.records.hooks import WriteHook
+from trellis.runtime.registry import Registry
 from trellis.runtime.scores.model import ScoreModel, models_of
 from trellis.runtime.scores.runner import RunReport, ScoreRunner
 from trellis.runtime.scores.tables import score_runs
@@ -38,10 +39,10 @@ def due_models(models: Sequence[ScoreModel], last: dict[str, datetime], now: dat
     return due
 
 
-def run_due(db: Database, registry: object, timezone: str, locale: str, clock: Clock = utc_now,
+def run_due(db: Database, registry: Registry, timezone: str, locale: str, clock: Clock = utc_now,
             hooks: Sequence[WriteHook] = ()) -> list[RunReport]:
     """Run every model of the release whose schedule is due (the worker's job)."""
-    models = list(models_of(registry.metadata).values())  # type: ignore[attr-defined]
+    models = list(models_of(registry.metadata).values())
     if not models:
         return []
     due = due_models(models, last_runs(db), clock(), timezone)
