@@ -59,6 +59,7 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     data and an admin with an API token (returned). Idempotent: a later start changes nothing an
     admin did (no publish over their release) and returns the same token while it is valid."""
     from trellis.builtin_apps.renewals.demo_data import generate
+    from trellis.builtin_apps.renewals.demo_health import generate_health
 
     if inst.find_tenant(DEMO_TENANT) is None:
         inst.create_tenant(DEMO_TENANT)
@@ -76,6 +77,7 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     records = services.records(DEMO_TENANT)
     if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
         counts = generate(records)
+        counts.update(generate_health(records))
         print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
     return _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
 

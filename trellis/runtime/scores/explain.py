@@ -130,7 +130,13 @@ def _sentences(latest: Mapping[str, Any], before: Mapping[str, Any] | None, line
     moved = sorted((line for line in lines if line.change), key=lambda line: -abs(line.change or 0))
     for line in moved:
         amount = _signed(line.change or 0)
-        if line.raw != line.previous_raw:
+        if (line.raw is None) != (line.previous_raw is None):
+            now, was = _show(line.raw), _show(line.previous_raw)
+            blank = "空" if chinese else "blank"
+            now, was = (now, blank) if line.previous_raw is None else (blank, was)
+            out.append(f"{line.label}：{was} → {now}：{amount} 分" if chinese else
+                       f"{line.label} went from {was} to {now}: {amount} points")
+        elif line.raw != line.previous_raw:
             rose = _compare(line.raw, line.previous_raw)
             verb = ("上升" if rose else "下降") if chinese else ("rose" if rose else "fell")
             old, new = _show(line.previous_raw), _show(line.raw)
@@ -145,8 +151,8 @@ def _sentences(latest: Mapping[str, Any], before: Mapping[str, Any] | None, line
 def _compare(new: Any, old: Any) -> bool:
     try:
         return bool(new > old)
-    except TypeError:  # blank on one side: a value appearing counts as rising
-        return old is None
+    except TypeError:  # values that do not compare (texts against numbers): say "changed" as a fall
+        return False
 
 
 def _show(value: Any) -> str:
