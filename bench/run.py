@@ -18,7 +18,7 @@ from typing import TextIO
 if __package__ in (None, ""):  # run as a script: make `bench` and `trellis` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import add_field, approvals, expressions, graphql, publish, records, reminders, templates  # noqa: E402
+from bench import add_field, approvals, expressions, graphql, metrics, publish, records, reminders, scores, templates  # noqa: E402
 from bench.backends import Backend, open_backend, postgres_server_url, server_version  # noqa: E402
 from bench.harness import Result, Sizes, format_table  # noqa: E402
 
@@ -27,7 +27,7 @@ BENCHMARKS: dict[str, Benchmark] = {publish.NAME: publish.run, add_field.NAME: a
                                      expressions.NAME: expressions.run, records.NAME_CREATE: records.run_create,
                                      records.NAME_LIST: records.run_list, graphql.NAME: graphql.run,
                                      reminders.NAME: reminders.run, templates.NAME: templates.run,
-                                     approvals.NAME: approvals.run}
+                                     approvals.NAME: approvals.run, scores.NAME: scores.run, metrics.NAME: metrics.run}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

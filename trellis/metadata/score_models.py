@@ -180,6 +180,8 @@ class _ModelCheck:
                 yield ("recompute_on_change", index), self.unknown(field_name)
         if "schedule" in document:
             yield from _schedule(document["schedule"])
+        if "backtest" in document:
+            yield from self.aggregate(("backtest",), document["backtest"], ("churned", "renewed"))
 
     def unknown(self, field_name: str, fields: Mapping[str, FieldType] | None = None, where: str | None = None) -> str:
         fields = self.object.fields if fields is None else fields
@@ -204,7 +206,9 @@ class _ModelCheck:
                 yield ("bands", index, "value"), f"'{band['value']}' is not a choice of {self.name}." \
                     f"{self.document['band_field']} (choices: {', '.join(choices)}){suggest(band['value'], choices)}"
 
-    def aggregate(self, parts: Parts, aggregate: Mapping[str, Any]) -> Iterator[Problem]:
+    def aggregate(self, parts: Parts, aggregate: Mapping[str, Any],
+                  expressions: Sequence[str] = ("value", "where")) -> Iterator[Problem]:
+        """Related records of the scored object: an aggregate's, or the backtest's outcomes."""
         child_name = aggregate["object"]
         unknown = unknown_object(child_name, self.objects, self.all_objects)
         if unknown is not None:
@@ -219,7 +223,7 @@ class _ModelCheck:
             found = f"points to '{target}'" if target else "is not a lookup"
             yield (*parts, "via"), f"'{child_name}.{via}' {found}; via must be a lookup of {child_name} to {self.name}"
         child_lookups = {f: self.objects[t].fields for f, t in child.lookups.items() if t in self.objects}
-        for key in ("value", "where"):
+        for key in expressions:
             if key in aggregate:
                 for problem in check(aggregate[key], child.fields, child_lookups):
                     yield (*parts, key), problem

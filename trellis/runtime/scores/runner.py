@@ -54,7 +54,8 @@ class Scored:
     score: Decimal | None
     band: str | None
     factors: list[FactorResult]
-    previous: Any
+    stored: Mapping[str, Any]  # the fields the model writes, as stored before this run
+    previous: Any  # the score stored before this run
 
     @property
     def failures(self) -> int:
@@ -118,7 +119,8 @@ class ScoreRunner:
             results = [self._factor(factor, record, linked, context) for factor in self.model.factors]
             total, combined = combine(results)
             band = band_of(whole(total), self.model.bands) if total is not None else None
-            out.append(Scored(row["id"], total, band, combined, row.get(self.model.score_field)))
+            stored = {f: row.get(f) for f in (self.model.score_field, self.model.band_field, self.model.change_field) if f}
+            out.append(Scored(row["id"], total, band, combined, stored, row.get(self.model.score_field)))
         return out
 
     def _factor(self, factor: Any, record: Mapping[str, Any], related: Mapping[str, Any],
@@ -146,26 +148,28 @@ class ScoreRunner:
 
     def _write(self, conn: Connection, scored: list[Scored], context: EvaluationContext, report: RunReport) -> None:
         model = self.model
-        items = []
+        items: list[UpdateItem] = []
         for result in scored:
             score = whole(result.score) if result.score is not None else None
             changes: dict[str, Any] = {model.score_field: score, model.band_field: result.band}
             if model.change_field is not None:
                 previous = result.previous
                 changes[model.change_field] = score - int(previous) if score is not None and previous is not None else None
-            items.append(UpdateItem(result.record_id, changes))
-        records = RecordsService(JoinedDatabase(self.db, conn), self.registry, self.timezone, self.locale,
-                                 lambda: context.now, hooks=self.hooks)
-        outcome = records.update_many(Actor.system(), model.object, items, mode="skip-bad-rows")
-        for index, problems in outcome.problems.items():
-            report.problems.append(f"{scored[index].record_id}: " + "; ".join(f"{p.path}: {p.message}" for p in problems))
+            if any(result.stored.get(key) != value for key, value in changes.items()):
+                items.append(UpdateItem(result.record_id, changes))  # unchanged records are not written
+        if items:
+            records = RecordsService(JoinedDatabase(self.db, conn), self.registry, self.timezone, self.locale,
+                                     lambda: context.now, hooks=self.hooks)
+            outcome = records.update_many(Actor.system(), model.object, items, mode="skip-bad-rows")
+            report.changed += outcome.written
+            for index, problems in outcome.problems.items():
+                report.problems.append(f"{items[index].id}: " + "; ".join(f"{p.path}: {p.message}" for p in problems))
         conn.execute(insert(score_snapshots), [{
             "id": new_id(), "run_id": report.run_id, "model": model.name, "release": self.registry.release,
             "object": model.object, "record_id": s.record_id, "computed_at": context.now, "score": s.score,
             "band": s.band, "factors": json.dumps([_plain(f) for f in s.factors], ensure_ascii=False),
             "failures": s.failures} for s in scored])
         report.scored += len(scored)
-        report.changed += sum(1 for s in scored if s.previous is None or s.score is None or whole(s.score) != s.previous)
         report.failures += sum(s.failures for s in scored)
 
 
