@@ -1,4 +1,5 @@
-"""Scores: the runs of score models and a snapshot per scored record per run.
+"""Scores: the runs of score models, a snapshot per scored record per run, the queue of records
+to rescore after a change.
 
 New tables only, so SQLite and PostgreSQL create them the same way (no batch copy needed).
 
@@ -44,8 +45,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_score_snapshots__record", "score_snapshots", ["model", "record_id", "computed_at"])
     op.create_index("ix_score_snapshots__run", "score_snapshots", ["run_id"])
+    op.create_table(
+        "score_queue",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("model", sa.String(64), nullable=False),
+        sa.Column("record_id", sa.String(36), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("model", "record_id", name="uq_score_queue__record"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("score_queue")
     op.drop_table("score_snapshots")
     op.drop_table("score_runs")

@@ -175,9 +175,13 @@ class _ModelCheck:
         for index, factor in enumerate(document["factors"]):
             for problem in check(factor["value"], names, self.lookups):
                 yield ("factors", index, "value"), problem
+        written = {document["score_field"], document["band_field"], document.get("change_field")}
         for index, field_name in enumerate(document.get("recompute_on_change", ())):
             if field_name not in self.object.fields:
                 yield ("recompute_on_change", index), self.unknown(field_name)
+            elif field_name in written:
+                yield ("recompute_on_change", index), f"'{field_name}' is written by the model itself; " \
+                                                      "watching it would rescore every record after each run"
         if "schedule" in document:
             yield from _schedule(document["schedule"])
         if "backtest" in document:

@@ -22,7 +22,7 @@ from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, Re
 from trellis.runtime.automation.scheduler import ScanReport, Scheduler
 from trellis.runtime.errors import NotFound
 from trellis.runtime.scores.runner import RunReport
-from trellis.runtime.scores.schedule import run_due
+from trellis.runtime.scores.schedule import run_due, run_queued
 from trellis.runtime.services import TenantServices, write_hooks
 
 log = logging.getLogger("trellis.worker")
@@ -58,7 +58,8 @@ class Worker:
             tenant = self.services.tenant(name)
             zone, db = ZoneInfo(tenant.timezone), self.services.installation.database(name)
             # scores first: the rules their changes fire are planned now and delivered below
-            report.scores[name] = run_due(db, registry, tenant.timezone, tenant.locale, self.clock, write_hooks())
+            report.scores[name] = [*run_due(db, registry, tenant.timezone, tenant.locale, self.clock, write_hooks()),
+                                   *run_queued(db, registry, tenant.timezone, tenant.locale, self.clock, write_hooks())]
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
             report.approvals[name] = self.services.approvals(name, self.clock).run_timers(self.batch)
             report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),

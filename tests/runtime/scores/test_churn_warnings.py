@@ -1,18 +1,21 @@
-"""Churn warnings fired by score changes, through the worker on both databases: the worker runs
+"""Churn warnings fired by score changes, and rescoring on a watched change, through the worker
+on both databases: the worker runs
 a model when its schedule is due (once a night, not every tick), the band rule creates one task
 when an account enters 风险 and none while it stays there, and a new one when it comes back after
 recovering; a drop of 15 points or more outside 风险 warns too."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy import select
 
-from tests.runtime.scores.world import ScoreWorld
+from tests.runtime.scores.world import MODEL, ScoreWorld
 from trellis.runtime.access import Actor
 from trellis.runtime.identity import UserService
 from trellis.runtime.inbox.tables import tasks
+from trellis.runtime.scores.tables import score_queue
 from trellis.runtime.services import TenantServices
 from trellis.runtime.worker import Worker
 
@@ -60,3 +63,23 @@ def test_one_warning_per_episode_through_the_worker(world: ScoreWorld) -> None:
     assert night(seats=10) == 1  # recovers: 40 + 20 + 10 + 0 = 70, 关注
     assert night(seats=100) == 1  # back in 风险: a new episode, a new warning
     assert _titles(world)[2:] == ["流失预警：Acme 进入风险"]
+
+
+def test_a_watched_field_change_is_rescored_on_the_next_pass(world: ScoreWorld) -> None:
+    model = copy.deepcopy(MODEL)
+    model["recompute_on_change"] = ["nps"]
+    world.publish(model)
+    changed, untouched = world.account("Changed", nps=10), world.account("Untouched", nps=10)
+    worker = Worker(TenantServices(world.installation), ["acme"], clock=world.clock)
+    assert [r.scored for r in worker.tick().scores["acme"]] == [2]  # the first scheduled run
+    world.records().update(Actor.system(), "account", changed, {"nps": 0})
+    world.records().update(Actor.system(), "account", untouched, {"seats": 11})  # not watched
+    with world.db.read() as conn:
+        assert list(conn.execute(select(score_queue.c.record_id)).scalars()) == [changed]
+    world.clock.advance(minutes=1)
+    reports = worker.tick().scores["acme"]  # the schedule is not due; the queue is
+    assert [(r.scored, r.changed) for r in reports] == [(1, 1)]
+    # usage blank (no rows): left out; p1 100, csat neutral 50, nps 0, each 20 of the 60 that count: 50
+    assert world.get("account", changed)["health_score"] == 50
+    with world.db.read() as conn:
+        assert list(conn.execute(select(score_queue.c.record_id)).scalars()) == []

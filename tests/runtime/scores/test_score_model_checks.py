@@ -65,6 +65,11 @@ MODEL_CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str, str]] = [
     ("step key", lambda m: m["factors"][1]["scale"]["steps"][0].update(min=0), "$.factors[1].scale.steps[0]",
      "not \"min\""),
     ("cron", lambda m: m["schedule"].update(cron="0 25 * * *"), "$.schedule.cron", "hour"),
+    ("watch own", lambda m: m.update(recompute_on_change=["nps", "health_band"]), "$.recompute_on_change[1]",
+     "written by the model itself"),
+    ("backtest via", lambda m: m.update(backtest={"object": "ticket", "via": "status", "date_field": "opened",
+                                                  "churned": "True", "renewed": "False"}), "$.backtest.via",
+     "is not a lookup"),
 ]
 
 

@@ -10,6 +10,7 @@ fails on a record is recorded in that record's snapshot and scored as blank; the
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,7 +26,6 @@ from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
 from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
 from trellis.runtime.records.hooks import WriteHook
-from trellis.runtime.records.related import LOOKUP_BATCH
 from trellis.runtime.records.service import RecordsService, UpdateItem
 from trellis.runtime.scores.aggregates import BatchAggregates
 from trellis.runtime.scores.model import FactorResult, ScoreModel, band_of, combine, points, whole
@@ -88,18 +88,23 @@ class ScoreRunner:
         aggregates = BatchAggregates(self.registry, self.model.aggregates, self.db.dialect, context)
         report.statements_per_batch = 1 + len(self.lookups) + aggregates.statements()
         table = self.registry.tables[self.model.object]
+        wanted = sorted(set(record_ids)) if record_ids is not None else None
         after = ""
         while True:
             with self.db.write() as conn:
                 statement = select(table).where(table.c.deleted_at.is_(None), table.c.id > after)
-                if record_ids is not None:
-                    statement = statement.where(table.c.id.in_(sorted(record_ids)[:LOOKUP_BATCH * 20]))
+                if wanted is not None:  # the next batch of the ids asked for
+                    chunk = wanted[bisect_right(wanted, after):][:self.batch]
+                    if not chunk:
+                        break
+                    statement = statement.where(table.c.id.in_(chunk))
                 rows = [dict(r) for r in conn.execute(statement.order_by(table.c.id).limit(self.batch)).mappings()]
-                if not rows:
+                if not rows and wanted is None:
                     break
-                after = rows[-1]["id"]
-                scored = self._score(conn, rows, aggregates, context)
-                self._write(conn, scored, context, report)
+                after = chunk[-1] if wanted is not None else rows[-1]["id"]
+                if rows:
+                    scored = self._score(conn, rows, aggregates, context)
+                    self._write(conn, scored, context, report)
             report.batches += 1
             if on_batch is not None:
                 on_batch(report)

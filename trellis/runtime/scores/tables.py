@@ -1,4 +1,5 @@
-"""Score runs and the snapshot of each scored record per run (migration t0007).
+"""Score runs, the snapshot of each scored record per run and the queue of records to rescore
+(migration t0007).
 
 A snapshot keeps everything an explanation needs without the model at hand: the total, the
 band, each factor's raw value, points, weight, contribution and failure (JSON), and the release
@@ -7,7 +8,7 @@ of the model that computed it, so yesterday's score still explains itself after 
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import Column, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
 
 from trellis.platform.sqltypes import UtcDateTime
 from trellis.platform.system_tables import tenant_metadata
@@ -44,4 +45,16 @@ score_snapshots = Table(
     Column("failures", Integer, nullable=False),
     Index("ix_score_snapshots__record", "model", "record_id", "computed_at"),
     Index("ix_score_snapshots__run", "run_id"),
+)
+
+#: Records whose listed fields changed (`recompute_on_change`): the worker scores them on its next
+#: pass and deletes the rows. One row per (model, record) however often it changes meanwhile.
+score_queue = Table(
+    "score_queue",
+    tenant_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("queued_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("model", "record_id", name="uq_score_queue__record"),
 )
