@@ -34,6 +34,7 @@ from trellis.runtime.query.columns import STANDARD_FIELDS
 from trellis.runtime.query.scope import visible
 
 MAX_GROUPS = 1000
+RATIO_PLACES = Decimal("0.000001")  # a ratio to six places; its numerator and denominator stay exact
 MAX_PAGE = 200
 
 
@@ -210,7 +211,7 @@ def _figure(metric: Metric, numerator: Any, denominator: Any) -> Figure:
         return Figure(numerator, numerator, None)
     if numerator is None or not denominator:
         return Figure(None, numerator, denominator)
-    return Figure(Decimal(numerator) / Decimal(denominator), numerator, denominator)
+    return Figure((Decimal(numerator) / Decimal(denominator)).quantize(RATIO_PLACES), numerator, denominator)
 
 
 def _exact(value: Any) -> Any:
