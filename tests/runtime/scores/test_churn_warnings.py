@@ -83,3 +83,25 @@ def test_a_watched_field_change_is_rescored_on_the_next_pass(world: ScoreWorld) 
     assert world.get("account", changed)["health_score"] == 50
     with world.db.read() as conn:
         assert list(conn.execute(select(score_queue.c.record_id)).scalars()) == []
+
+
+def test_a_rule_reads_the_score_before_the_run_with_previous(world: ScoreWorld) -> None:
+    rule = {"object": "account", "trigger": {"type": "record", "events": ["updated"], "fields": ["health_score"]},
+            "condition": "previous(health_score) - health_score >= 15",
+            "actions": [{"type": "create_task", "title": "{{ record.name }}: {{ record.health_score }}",
+                         "assignee": {"user_field": "owner_id"}}]}
+    model = copy.deepcopy(MODEL)
+    del model["change_field"]
+    world.publish(model, workflow_rule__fell=rule)
+    owner = UserService(world.db, world.store).create_user("owner@acme.test", name="Olive", roles=["admin"]).id
+    account = str(world.records().create(Actor.system(), "account", {
+        "name": "Acme", "seats": 10, "nps": 10, "owner_id": owner})["id"])
+    world.usage(account, 9)
+    world.run()  # 90: no previous score, nothing fires
+    world.records().update(Actor.system(), "account", account, {"seats": 12})
+    world.run()  # usage 0.75 -> 91.67 points x 40% = 36.67: 87, a fall of 3
+    world.records().update(Actor.system(), "account", account, {"seats": 100})
+    world.run()  # 50, a fall of 37
+    worker = Worker(TenantServices(world.installation), ["acme"], clock=world.clock)
+    worker.tick()
+    assert _titles(world) == ["Acme: 50"]

@@ -52,6 +52,8 @@ MODEL_CASES: list[tuple[str, Callable[[dict[str, Any]], Any], str, str]] = [
     ("band type", lambda m: m.update(band_field="seats"), "$.band_field", "must be a text or choice field"),
     ("factor field", lambda m: m["factors"][3].update(value="nsp"), "$.factors[3].value", "unknown field 'nsp'"),
     ("expression", lambda m: m["factors"][3].update(value="nps +"), "$.factors[3].value", "syntax error"),
+    ("previous", lambda m: m["factors"][3].update(value="previous(nps + 1)"), "$.factors[3].value",
+     "previous() takes a field name"),
     ("object", lambda m: m.update(object="acount"), "$.object", "'acount' is not an object"),
     ("agg object", lambda m: m["aggregates"]["open_p1"].update(object="tickets"), "$.aggregates.open_p1.object",
      "'tickets' is not an object"),
