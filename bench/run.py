@@ -18,7 +18,19 @@ from typing import TextIO
 if __package__ in (None, ""):  # run as a script: make `bench` and `trellis` importable from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import add_field, approvals, expressions, graphql, handover, publish, records, reminders, templates  # noqa: E402
+from bench import (  # noqa: E402
+    add_field,
+    approvals,
+    expressions,
+    graphql,
+    handover,
+    metrics,
+    publish,
+    records,
+    reminders,
+    scores,
+    templates,
+)
 from bench.backends import Backend, open_backend, postgres_server_url, server_version  # noqa: E402
 from bench.harness import Result, Sizes, format_table  # noqa: E402
 
@@ -27,7 +39,8 @@ BENCHMARKS: dict[str, Benchmark] = {publish.NAME: publish.run, add_field.NAME: a
                                      expressions.NAME: expressions.run, records.NAME_CREATE: records.run_create,
                                      records.NAME_LIST: records.run_list, graphql.NAME: graphql.run,
                                      reminders.NAME: reminders.run, templates.NAME: templates.run,
-                                     approvals.NAME: approvals.run, handover.NAME: handover.run}
+                                     approvals.NAME: approvals.run, handover.NAME: handover.run,
+                                     scores.NAME: scores.run, metrics.NAME: metrics.run}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

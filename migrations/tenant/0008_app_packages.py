@@ -4,14 +4,14 @@ release, and each release's provenance (shipped / customised with its patch / re
 New tables only, so SQLite and PostgreSQL create them the same way (no batch copy needed).
 
 Revision ID: t0008
-Revises: t0006
+Revises: t0007
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "t0008"
-down_revision = "t0006"
+down_revision = "t0007"
 branch_labels = None
 depends_on = None
 

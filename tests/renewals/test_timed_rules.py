@@ -1,5 +1,5 @@
 """Timed rules of the app per cycle: a monthly contract is reminded a week before its end (the
-yearly 90/60/30/7-day reminder skips it); a yearly one keeps the yearly reminder; a quote past its
+per-tier 60/30/7-day reminders skip it); a yearly one keeps its tier's reminder; a quote past its
 validity lapses."""
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def test_reminders_follow_the_cycle(renewals: Renewals) -> None:
     renewals.settle()
     fired = {record: {rule for rule, step, outcome in runs(renewals, record) if outcome == "fired" and step == "-7d"}
              for record in (monthly, yearly)}
-    assert fired[monthly] == {"monthly_renewal_reminder"}  # the yearly reminder's condition leaves it out
-    assert fired[yearly] == {"renewal_reminder"}
+    assert fired[monthly] == {"monthly_renewal_reminder"}  # the tier reminders' condition leaves it out
+    assert fired[yearly] == {"standard_renewal_reminder"}  # a small account: the standard tier
 
 
 def test_a_quote_lapses_after_its_validity(renewals: Renewals) -> None:

@@ -19,7 +19,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from trellis.cli import approvals, apps, automation, data, handover, identity, metadata, server, tenants
+from trellis.cli import (
+    approvals,
+    apps,
+    automation,
+    data,
+    handover,
+    identity,
+    metadata,
+    metrics,
+    scores,
+    server,
+    tenants,
+)
 from trellis.metadata.errors import MetadataInvalid
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation, TenantError
@@ -46,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     approvals.register(commands)
     handover.register(commands)
     apps.register(commands)
+    scores.register(commands)
+    metrics.register(commands)
     return parser
 
 

@@ -79,6 +79,7 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     data and an admin with an API token (returned). Idempotent: a later start changes nothing an
     admin did (no publish over their release) and returns the same token while it is valid."""
     from trellis.builtin_apps.renewals.demo_data import generate
+    from trellis.builtin_apps.renewals.demo_health import generate_health
     from trellis.builtin_apps.renewals.demo_quotes import LEAVER, REP, generate_quotes
 
     if inst.find_tenant(DEMO_TENANT) is None:
@@ -88,19 +89,22 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     store = services.store(DEMO_TENANT)
     now = installed(store)
     if "renewals" not in now.versions:
-        # the first version: `trellis app upgrade renewals --tenant demo` then shows an upgrade
         renewals = read_package(APP_FOLDER)
-        result, kept = install(store, renewals.load(renewals.versions[0]), author="trellis demo")
+        # a new tenant gets the latest version; one an older demo published (the first
+        # version's folder, before packages) is adopted as that version, its metadata unchanged
+        version = renewals.versions[-1] if now.release is None else renewals.versions[0]
+        result, kept = install(store, renewals.load(version), author="trellis demo")
         assert result.release is not None  # an install always records a release
         adopted = f" (kept the {len(kept)} item(s) already published)" if kept else ""
         print(f"published the renewals app as release {result.release.number} "
-              f"(renewals {renewals.versions[0]} installed{adopted})", file=out)
+              f"(renewals {version} installed{adopted})", file=out)
     else:
         print(f"tenant {DEMO_TENANT} is at release {now.release} with renewals {now.versions['renewals']}; "
               f"its metadata is left as it is", file=out)
     records = services.records(DEMO_TENANT)
     if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
         counts = generate(records)
+        counts.update(generate_health(records))
         print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
     token = _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
     if "quote" not in services.registry(DEMO_TENANT).objects:

@@ -71,6 +71,8 @@ _LIBRARY = (
     FunctionSpec("coalesce", 1, None, "any", "The first argument that is not null."),
     FunctionSpec("is_blank", 1, 1, "boolean", "True when x is null, an empty text or an empty list."),
     FunctionSpec("if_", 3, 3, "any", "a when cond is true, else b."),
+    FunctionSpec("previous", 1, 1, "any", "The value a field had before the save that fired a rule (blank on "
+                                          "creation and outside rules)."),
     FunctionSpec("round", 1, 2, "number", "x rounded to ndigits decimal places (default 0)."),
     FunctionSpec("min", 1, None, "any", "The smallest argument."),
     FunctionSpec("max", 1, None, "any", "The largest argument."),
@@ -319,6 +321,8 @@ class _Whitelist:
             raise self.refuse(node, f"{name}() takes {spec.arity()}; got {given}")
         if name == "date_trunc":
             self.check_unit(node.args[0])
+        if name == "previous" and not isinstance(node.args[0], ast.Name):
+            raise self.refuse(node, "previous() takes a field name, as in previous(health_score)")
 
     def check_unit(self, unit: ast.expr) -> None:
         if isinstance(unit, ast.Constant) and unit.value not in DATE_UNITS:

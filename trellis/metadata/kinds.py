@@ -55,12 +55,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from trellis.metadata import approval_processes, object_kind, roles, workflow_rules
+from trellis.metadata import approval_processes, metrics, object_kind, roles, score_models, workflow_rules
 from trellis.metadata.kind import Kind
 
 #: Every kind, by name, in the order of their folders on disk.
 KINDS: Mapping[str, Kind] = MappingProxyType({
-    kind.name: kind for kind in (object_kind.KIND, roles.KIND, workflow_rules.KIND, approval_processes.KIND)
+    kind.name: kind for kind in (object_kind.KIND, roles.KIND, workflow_rules.KIND, approval_processes.KIND,
+                                 score_models.KIND,
+                                 metrics.KIND)
 })
 
 #: Each kind and the folder that holds its files, and the other way round.

@@ -70,12 +70,15 @@ PLATFORM_TYPE_NAMES = frozenset({
     "ApprovalTask", "ApprovalEvent", "ApprovalRequest", "ApprovalRequestConnection", "SimulatedApprover",
     "SimulatedApprovalStep", "ApprovalSimulation", "ApprovalDelegation",
     "HandoverObject", "HandoverResult",
+    "ScoreFactor", "ScoreSnapshot", "ScoreExplanation", "MetricGroup", "MetricRecord", "MetricRecordConnection",
+    "MetricResult",
 })
 
 #: Root query fields the platform defines in every tenant's schema (same rule as the types).
 PLATFORM_QUERY_FIELDS = frozenset({
     "me", "notifications", "unreadNotificationCount", "myTasks", "rulePreview",
     "approvalRequest", "approvalRequests", "myPendingApprovals", "simulateApproval", "myDelegations",
+    "explainScore", "metric",
 })
 
 #: Suffixes of the types generated per object: `Contract` comes with `ContractWhere`, ...

@@ -32,12 +32,13 @@ from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry, RegistryCache
 from trellis.runtime.releases import MetadataStore
+from trellis.runtime.scores.on_change import ScoreOnChange
 
 
 def write_hooks() -> tuple[WriteHook, ...]:
     """The write hooks, in the order they run: approval locks (a refused write runs no rule),
-    then record-triggered workflow rules."""
-    return (ApprovalLock(), RuleHooks())
+    then record-triggered workflow rules, then the queue of records to rescore."""
+    return (ApprovalLock(), RuleHooks(), ScoreOnChange())
 
 
 class TenantServices:

@@ -1,5 +1,5 @@
-"""The worker: for each tenant, scan the timed rules, run the approval reminders and escalations
-that are due, then deliver what is due; repeat.
+"""The worker: for each tenant, run the score models that are due, scan the timed rules, run the
+approval reminders and escalations that are due, then deliver what is due; repeat.
 
 Any number of workers may run against PostgreSQL (claims use SKIP LOCKED, firings have unique
 keys); on SQLite they take turns on the write lock. A worker killed at any point leaves
@@ -21,6 +21,8 @@ from trellis.runtime.approvals.engine import TimerReport
 from trellis.runtime.automation.dispatcher import Dispatcher, DispatchReport, RetryPolicy
 from trellis.runtime.automation.scheduler import ScanReport, Scheduler
 from trellis.runtime.errors import NotFound
+from trellis.runtime.scores.runner import RunReport
+from trellis.runtime.scores.schedule import run_due, run_queued
 from trellis.runtime.services import TenantServices, write_hooks
 
 log = logging.getLogger("trellis.worker")
@@ -31,6 +33,7 @@ class TickReport:
     scans: dict[str, ScanReport] = field(default_factory=dict)
     deliveries: dict[str, DispatchReport] = field(default_factory=dict)
     approvals: dict[str, TimerReport] = field(default_factory=dict)
+    scores: dict[str, list[RunReport]] = field(default_factory=dict)
 
 
 class Worker:
@@ -54,6 +57,9 @@ class Worker:
                 continue  # nothing published yet: no rules to run
             tenant = self.services.tenant(name)
             zone, db = ZoneInfo(tenant.timezone), self.services.installation.database(name)
+            # scores first: the rules their changes fire are planned now and delivered below
+            report.scores[name] = [*run_due(db, registry, tenant.timezone, tenant.locale, self.clock, write_hooks()),
+                                   *run_queued(db, registry, tenant.timezone, tenant.locale, self.clock, write_hooks())]
             report.scans[name] = Scheduler(db, registry, zone, tenant.locale, self.clock).scan()
             report.approvals[name] = self.services.approvals(name, self.clock).run_timers(self.batch)
             report.deliveries[name] = Dispatcher(db, registry, zone, tenant.locale, self.clock, hooks=write_hooks(),

@@ -24,6 +24,7 @@ from trellis.runtime.automation.firing import Firing, Plan, Planner
 from trellis.runtime.compiled import CompiledObject
 from trellis.runtime.errors import FieldProblem
 from trellis.runtime.expressions import CompiledExpression, EvaluationError, evaluate
+from trellis.runtime.expressions.evaluate import PREVIOUS
 from trellis.runtime.records.hooks import AfterWrite, BeforeSave, WriteHook
 from trellis.runtime.registry import Registry
 from trellis.runtime.values.coercion import CoercionError
@@ -54,9 +55,10 @@ class RuleHooks(WriteHook):
             rules = index.on_save(save.compiled.name, "before_save", save.event,
                                   changed_fields(draft.before, draft.values, names))
             touched = False
+            related = draft.related if draft.before is None else {**draft.related, PREVIOUS: dict(draft.before)}
             for rule in rules:
                 try:
-                    if rule.condition is not None and not evaluate(rule.condition, draft.values, draft.related,
+                    if rule.condition is not None and not evaluate(rule.condition, draft.values, related,
                                                                    save.context):
                         continue
                 except EvaluationError as error:
@@ -70,7 +72,7 @@ class RuleHooks(WriteHook):
                         continue
                     for name, expression in action.values.items():
                         try:
-                            save.set_value(draft, name, evaluate(expression, draft.values, draft.related, save.context))
+                            save.set_value(draft, name, evaluate(expression, draft.values, related, save.context))
                             touched = True
                         except (EvaluationError, CoercionError) as error:
                             draft.problems.append(FieldProblem(name, f"rule {rule.name} could not set it: {error}"))
@@ -100,18 +102,21 @@ def fire_after_save(write: AfterWrite, event: str) -> list[Plan]:
     if not index.after_save.get(compiled.name):
         return []
     names = list(compiled.definition.fields) + ["owner_id"]
-    chosen: list[tuple[Any, Mapping[str, Any]]] = []
+    chosen: list[tuple[Any, Mapping[str, Any], Mapping[str, Any] | None]] = []
     for before, after in write.changes:
         changed = changed_fields(before, after, names) if event == "updated" else None
         if event == "updated" and not changed:
             continue
-        chosen.extend((rule, after) for rule in index.on_save(compiled.name, "after_save", event, changed))
+        previous = before if event == "updated" else None
+        chosen.extend((rule, after, previous) for rule in index.on_save(compiled.name, "after_save", event, changed))
     if not chosen:
         return []
     planner = Planner(write.conn, registry, context, write.locale, depth=write.depth)
-    prepared = planner.prepare(compiled, [after for _, after in chosen])
+    prepared = planner.prepare(compiled, [after for _, after, _ in chosen])
     plans = []
-    for (rule, _), (record, related) in zip(chosen, prepared, strict=True):
+    for (rule, _, previous), (record, related) in zip(chosen, prepared, strict=True):
+        if previous is not None:  # previous(field) in the condition and values reads the record before the save
+            related = {**related, PREVIOUS: dict(previous)}
         # one firing per version of the record: a save fires a rule once, however fast saves come
         firing = Firing(rule, record, related, event, context.now, step=f"v{record.get('version')}")
         if write.depth >= MAX_DEPTH:

@@ -38,6 +38,9 @@ from trellis.runtime.expressions.values import (
 )
 
 _MISSING = object()
+#: The key of `related` under which a rule's evaluation finds the record as it was before the save
+#: (`previous(field)`); a function name, so no lookup field can be called so.
+PREVIOUS = "previous"
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,6 +259,14 @@ class _Evaluator(SimpleEval):
             raise EvaluationError(f"if_() takes 3 arguments; got {len(args)}")
         return self._eval(args[1] if truth(self._eval(args[0]), "the condition of if_") else args[2])
 
+    def _previous(self, args: list[ast.expr]) -> Any:
+        """previous(field): the field before the save that fired the rule; blank without one."""
+        field = args[0] if len(args) == 1 else None
+        if not isinstance(field, ast.Name) or field.id.startswith("_"):
+            raise EvaluationError("previous() takes a field name, as in previous(health_score)")
+        before = self.related.get(PREVIOUS)
+        return None if before is None else self._eval_plain(before.get(field.id))
+
     def _coalesce(self, args: list[ast.expr]) -> Any:
         """coalesce stops at the first value that is not blank."""
         for argument in args:
@@ -283,4 +294,5 @@ _HANDLERS: Mapping[type, Callable[[_Evaluator, Any], Any]] = MappingProxyType({
 _LAZY: Mapping[str, Callable[[_Evaluator, list[ast.expr]], Any]] = MappingProxyType({
     "if_": _Evaluator._if,
     "coalesce": _Evaluator._coalesce,
+    "previous": _Evaluator._previous,
 })

@@ -140,6 +140,12 @@ def if_(ctx: EvaluationContext, cond: Any, a: Any, b: Any) -> Any:
     return a if truth(cond, "the condition of if_") else b
 
 
+def previous(ctx: EvaluationContext, value: Any) -> Any:
+    """previous(field) is computed by the evaluator, which reads the field's value before the
+    save (`evaluate.PREVIOUS`); called directly it has no earlier value to give."""
+    return None
+
+
 def round_(ctx: EvaluationContext, x: Any, ndigits: Any = 0) -> Any:
     """Half away from zero (ROUND_HALF_UP) for every kind of number, as people round money."""
     if x is None or ndigits is None:
@@ -224,6 +230,7 @@ LIBRARY: Mapping[str, Function] = MappingProxyType({
     "coalesce": coalesce,
     "is_blank": is_blank,
     "if_": if_,
+    "previous": previous,
     "round": round_,
     "min": min_,
     "max": max_,

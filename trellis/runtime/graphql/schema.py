@@ -32,8 +32,10 @@ from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.inputs import Inputs
 from trellis.runtime.graphql.limits import MAX_COST, Limits
 from trellis.runtime.graphql.maker import TypeMaker
+from trellis.runtime.graphql.metrics import MetricFields
 from trellis.runtime.graphql.names import NameTable
 from trellis.runtime.graphql.scalars import SCALAR_OVERRIDES, BigInt
+from trellis.runtime.graphql.scores import ScoreFields
 from trellis.runtime.graphql.types import Outputs
 from trellis.runtime.registry import Registry
 from trellis.runtime.release_slots import ReleaseSlots
@@ -76,10 +78,11 @@ def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
     platform = InboxFields(maker)
     approvals = ApprovalFields(platform)
     handover = HandoverFields(platform)
+    scores, metrics = ScoreFields(platform), MetricFields(platform)
     query = maker.object_type("Query", [
         maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),
         *(field for obj in objects for field in outputs.query_fields(obj)), *platform.query_fields(),
-        *approvals.query_fields()])
+        *approvals.query_fields(), *scores.query_fields(), *metrics.query_fields()])
     mutation = maker.object_type("Mutation", [*(field for obj in objects for field in outputs.mutation_fields(obj)),
                                               *platform.mutation_fields(), *approvals.mutation_fields(),
                                               *handover.mutation_fields()])

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trellis.platform.clock import Clock, utc_now
@@ -318,14 +318,37 @@ class RecordsService:
                 after = {**draft.values, "updated_at": context.now, "version": old["version"] + 1}
                 changed = audit.changes_between(old, after, list(compiled.definition.fields) + ["owner_id"])
                 if changed:
-                    self._write_update(conn, compiled, record_id, old["version"], after)
                     written.append((record_id, old, after, changed))
+            self._write_updates(conn, compiled, [(i, b["version"], a) for i, b, a, _ in written])
             self._after_write(conn, actor, compiled, [(b, a) for _, b, a, _ in written], context, "updated")
             audit.record_history(conn, context.now, actor.user_id, compiled.definition,
                                  [(i, b, a) for i, b, a, _ in written])
             audit.record_audit(conn, context.now, actor.user_id, object_name,
                                [(i, "update", changed) for i, _, _, changed in written])
             return result
+
+    def _write_updates(self, conn: Connection, compiled: CompiledObject,
+                       rows: Sequence[tuple[str, int, Mapping[str, Any]]]) -> None:
+        """The changed records of one call in one executemany of one statement (a batch of a
+        thousand was a thousand statements built and sent one by one). A version that moved
+        underneath fails the call, as one record's does; per record where the driver cannot
+        count what an executemany changed."""
+        if len(rows) <= 1 or not conn.dialect.supports_sane_multi_rowcount:
+            for record_id, version, values in rows:
+                self._write_update(conn, compiled, record_id, version, values)
+            return
+        table = compiled.table
+        columns = [c for c in self._stored_columns(compiled) if c not in ("id", "created_at", "created_by")]
+        statement = update(table).where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
+        parameters = [{"w_id": record_id, "w_version": version, **{c: values[c] for c in columns}}
+                      for record_id, version, values in rows]
+        try:
+            with conn.begin_nested():
+                done = conn.execute(statement, parameters)
+        except IntegrityError as error:
+            raise self._integrity_problem(compiled, error) from None
+        if done.rowcount != len(rows):
+            raise Conflict(f"a {compiled.name} was changed by someone else; reload it and try again")
 
     def _write_update(self, conn: Connection, compiled: CompiledObject, record_id: str, version: int,
                       values: Mapping[str, Any]) -> None:
