@@ -167,6 +167,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "rules.preview_none": ("Nothing would fire in the next {days} days.", "未来 {days} 天内不会触发任何操作。"),
     "rules.preview_invalid": ("The drafts are not valid yet, so there is no preview:",
                               "草稿尚未有效，无法预览："),
+    "rules.objects_drafted": ("Objects have unpublished changes: the preview runs the drafted rules over the "
+                              "published objects until those are published.",
+                              "对象有未发布的更改：在对象发布之前，预览以已发布的对象运行草稿中的规则。"),
+    "rules.firings": ("{count} firing(s) in all", "共 {count} 次触发"),
     "rules.sample": ("Sample message for the first firing", "首次触发的示例消息"),
     "rules.day": ("Day", "日期"),
     "rules.record": ("Record", "记录"),

@@ -23,7 +23,8 @@ from trellis.metadata.validation import source_file, validate_set
 from trellis.platform.clock import utc_now
 from trellis.runtime.automation.preview import PreviewItem, draft_registry, preview
 from trellis.runtime.errors import NotFound
-from trellis.runtime.releases import DraftConflict, item_version
+from trellis.runtime.registry import Registry, registry_for
+from trellis.runtime.releases import DraftConflict, MetadataStore, item_version
 
 PREVIEW_DAYS = 90
 EVENTS = ("created", "updated", "deleted")
@@ -65,7 +66,11 @@ def _from_form(page: Page, document: dict[str, Any]) -> tuple[dict[str, Any], di
     labels = {lang: values[k] for lang, k in (("en", "label_en"), ("zh-CN", "label_zh")) if values[k]}
     if labels:
         updated["x-label"] = labels
-    updated["active"] = bool(values["active"])
+    if values["active"]:
+        if updated.get("active") is False:
+            del updated["active"]  # active is the default: left out, as the apps write it
+    else:
+        updated["active"] = False
     kind = values["trigger_type"]
     if kind == "date":
         try:
@@ -167,8 +172,9 @@ def _preview(page: Page, name: str) -> dict[str, Any]:
     except ZoneInfoNotFoundError:
         zone = ZoneInfo("UTC")
     store = page.services.store(page.tenant_name)
+    current = page.services.registry(page.tenant_name)
     try:
-        registry = draft_registry(store, page.services.registry(page.tenant_name))
+        registry = _rules_drafted(store, current) if _unstored_drafts(store) else draft_registry(store, current)
         items = preview(page.services.database(page.tenant_name), registry, zone, found.locale, utc_now(),
                         PREVIEW_DAYS, name)
     except MetadataInvalid as invalid:
@@ -177,8 +183,31 @@ def _preview(page: Page, name: str) -> dict[str, Any]:
         items = []  # not a timed rule, or not active
     today = utc_now().astimezone(zone).date()
     return {"days": _calendar(items, today), "count": len(items), "preview_days": PREVIEW_DAYS,
+            "objects_drafted": _unstored_drafts(store),
             "sample": _sample(items, page.request.query_params.get("record")), "records": _records(items),
             "preview_errors": []}
+
+
+def _unstored_drafts(store: MetadataStore) -> bool:
+    """Whether objects are drafted: their new fields have no columns until published, so the
+    preview then runs the drafted rules over the published objects."""
+    return any(kind == "object" for kind, _ in store.drafts())
+
+
+def _rules_drafted(store: MetadataStore, current: Registry) -> Registry:
+    """The published release with only the drafted workflow rules applied, validated."""
+    items = dict(current.metadata.items())
+    for (kind, name), document in store.drafts().items():
+        if kind == "workflow_rule":
+            if document is None:
+                items.pop((kind, name), None)
+            else:
+                items[(kind, name)] = document
+    metadata = MetadataSet(items)
+    errors = validate_set(metadata)
+    if errors:
+        raise MetadataInvalid(errors)
+    return registry_for(current.tenant, current.release, metadata)
 
 
 def _calendar(items: list[PreviewItem], today: date) -> list[dict[str, Any]]:

@@ -240,5 +240,6 @@ async def _read_form(request: Request) -> FormData | Response:
         pairs = parse_qsl(b"".join(chunks).decode("utf-8"), keep_blank_values=True, max_num_fields=2000)
     except (UnicodeDecodeError, ValueError):
         return Response("malformed form", status_code=400)
-    fields: list[tuple[str, str | UploadFile]] = list(pairs)
+    # browsers send a textarea's line breaks as CRLF; templates and choices are stored with LF
+    fields: list[tuple[str, str | UploadFile]] = [(k, v.replace("\r\n", "\n")) for k, v in pairs]
     return FormData(fields)

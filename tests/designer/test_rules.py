@@ -1,0 +1,75 @@
+"""The workflow-rule form and its preview calendar over the renewals app and its sample data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.designer.conftest import ADMIN, PASSWORD, Browser
+from trellis.builtin_apps.renewals import APP_FOLDER
+from trellis.builtin_apps.renewals.demo_data import generate
+from trellis.metadata.loader import load_folder
+from trellis.platform.tenancy import Installation
+from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import TenantServices
+from trellis.server.app import create_app
+
+pytestmark = pytest.mark.anyio
+TENANT = "acme"
+RULE = f"/t/{TENANT}/rules/renewal_reminder"
+
+
+@pytest.fixture
+async def renewals(installation: Installation) -> AsyncIterator[Browser]:
+    installation.create_tenant(TENANT, "Asia/Shanghai", "zh-CN")
+    services = TenantServices(installation)
+    services.store(TENANT).publish(load_folder(APP_FOLDER), author="test")
+    generate(services.records(TENANT))
+    admin = services.users(TENANT).create_user(ADMIN, name="Ann", roles=["admin"], password=PASSWORD)
+    with installation.database(TENANT).write() as conn:  # the sample data's contracts get an owner to remind
+        conn.execute(text("UPDATE obj_contract SET owner_id = :owner"), {"owner": admin.id})
+    transport = httpx.ASGITransport(app=create_app(installation, services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Browser(installation, client)
+
+
+def firings(html: str) -> int:
+    found = re.search(r'id="preview-count" data-count="(\d+)"', html)
+    assert found, html[:3000]
+    return int(found.group(1))
+
+
+async def test_editing_the_offsets_changes_the_preview_and_the_sample_message_is_rendered(
+        renewals: Browser) -> None:
+    await renewals.sign_in()
+    page, hidden = await renewals.form(RULE)
+    assert 'value="90,60,30,7,0"' in page
+    before = firings(page)
+    assert before > 0 and 'id="sample"' in page and "合同" in page
+    fewer = await renewals.client.post(RULE, data={
+        **hidden, "label_en": "Renewal reminder", "active": "on", "trigger_type": "date", "field": "end_date",
+        "offsets": "7", "at": "09:00", "condition": "status == '生效' and not auto_renew"})
+    assert fewer.status_code == 303, fewer.text
+    after = firings((await renewals.client.get(RULE)).text)
+    assert 0 < after < before
+    document = MetadataStore(renewals.installation.database(TENANT)).drafts()[("workflow_rule", "renewal_reminder")]
+    assert document is not None and document["trigger"]["offset"] == [-7]
+    assert document["actions"][0]["subject"].startswith("{% if offset == 0 %}")  # templates kept as they were
+
+
+async def test_bad_rule_input_is_marked_beside_its_field_and_nothing_is_saved(renewals: Browser) -> None:
+    await renewals.sign_in()
+    _, hidden = await renewals.form(RULE)
+    response = await renewals.client.post(RULE, data={
+        **hidden, "trigger_type": "date", "field": "end_date", "offsets": "ninety", "at": "9 o'clock"})
+    assert response.status_code == 422
+    assert re.search(r'data-field="offsets"', response.text) and re.search(r'data-field="at"', response.text)
+    assert 'value="ninety"' in response.text
+    unknown = await renewals.client.post(RULE, data={
+        **hidden, "trigger_type": "date", "field": "no_such_date", "offsets": "7", "condition": "amount >"})
+    assert unknown.status_code == 422 and 'data-field="field"' in unknown.text
+    assert MetadataStore(renewals.installation.database(TENANT)).drafts() == {}
