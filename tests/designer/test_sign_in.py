@@ -94,3 +94,24 @@ async def test_posts_without_the_csrf_token_are_refused(browser: Browser) -> Non
     hx = await browser.client.post(f"/t/{TENANT}/objects/contract/fields/check",
                                    data={"formula": "amount * 2"}, headers={"X-CSRF-Token": csrf_of(home.text)})
     assert hx.status_code == 200
+
+
+def test_the_demo_prints_a_password_that_signs_in_to_the_designer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import stat
+
+    from trellis.cli.server import DEMO_ADMIN, DEMO_PASSWORD_FILE, DEMO_TENANT, demo_password, prepare_demo
+    from trellis.platform.settings import Settings
+    from trellis.platform.tenancy import Installation
+
+    installation = Installation(Settings(data_dir=tmp_path / "data"))
+    try:
+        prepare_demo(installation, io.StringIO())
+        users = TenantServices(installation).users(DEMO_TENANT)
+        path = installation.settings.data_dir / DEMO_PASSWORD_FILE
+        password = demo_password(users, path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and demo_password(users, path) == password
+        actor = users.authenticate(DEMO_ADMIN, password)
+        assert actor is not None and actor.policy.is_admin
+    finally:
+        installation.dispose()

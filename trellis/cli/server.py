@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +21,7 @@ from trellis.runtime.services import TenantServices
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.trellis"
 DEMO_TOKEN_FILE = "demo-admin-token"
+DEMO_PASSWORD_FILE = "demo-admin-password"
 
 
 def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -49,6 +51,9 @@ def _workers(text: str) -> int:
 
 def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     secret = prepare_demo(inst, out)
+    password = demo_password(TenantServices(inst).users(DEMO_TENANT), inst.settings.data_dir / DEMO_PASSWORD_FILE)
+    print(f"Designer: http://{args.host}:{args.port}/t/{DEMO_TENANT}/login  "
+          f"(sign in as {DEMO_ADMIN} with the password {password} )", file=out)
     print(f"GraphQL: http://{args.host}:{args.port}/t/{DEMO_TENANT}/graphql  "
           f"(header  Authorization: Bearer {secret} )", file=out)
     return _serve(args, inst, out)
@@ -78,6 +83,17 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
         counts = generate(records)
         print("sample data: " + ", ".join(f"{n} {name}" for name, n in counts.items()), file=out)
     return _demo_token(services.users(DEMO_TENANT), inst.settings.data_dir / DEMO_TOKEN_FILE)
+
+
+def demo_password(users: UserService, path: Path) -> str:
+    """The demo admin's designer password, made on the first start and kept in the data folder
+    (readable by its owner only) so that a restart shows the same one."""
+    if path.exists():
+        return path.read_text("utf-8").strip()
+    password = secrets.token_urlsafe(12)
+    users.set_password(DEMO_ADMIN, password)
+    write_private(path, password + "\n")
+    return password
 
 
 def _demo_token(users: UserService, path: Path) -> str:
