@@ -111,12 +111,19 @@ class Visit:
             self.page.goto(f"{here}?lang={lang}")
             self.page.screenshot(path=str(SHOTS / f"{name}.{lang}.png"), full_page=True)
 
-    def sign_in(self, email: str, password: str) -> Any:
-        self.go(f"/t/{TENANT}/login")
-        self.page.fill("input[name=email]", email)
-        self.page.fill("input[name=password]", password)
+    def fill(self, **values: str) -> None:
+        for name, value in values.items():
+            self.page.fill(f"main [name={name}]", value)
+
+    def save(self) -> None:
+        """Submit the page's main form and wait for the next page."""
         with self.page.expect_navigation():
             self.page.click("main form.card button[type=submit]")
+
+    def sign_in(self, email: str, password: str) -> Any:
+        self.go(f"/t/{TENANT}/login")
+        self.fill(email=email, password=password)
+        self.save()
         return self.page
 
     def external(self) -> list[str]:
@@ -153,39 +160,27 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     visit.go(f"/t/{TENANT}/objects/contract")
     visit.shoot("object")
     page.click(f"a[href='/t/{TENANT}/objects/contract/fields/new']")
-    page.fill("input[name=name]", "discount")
     page.select_option("select[name=kind]", "currency")
-    page.fill("input[name=label_en]", "Discount")
-    page.fill("input[name=label_zh]", "折扣金额")
-    page.fill("input[name=default]", "0")
+    visit.fill(name="discount", label_en="Discount", label_zh="折扣金额", default="0")
     visit.page.screenshot(path=str(SHOTS / "field-currency.zh-CN.png"), full_page=True)
-    with page.expect_navigation():
-        page.click("main form.card button[type=submit]")
+    visit.save()
     assert "折扣金额" in page.inner_text("#field-discount")
 
     # a picklist with Chinese choices; a bad formula is caught as it is typed
     visit.go(f"/t/{TENANT}/objects/contract/fields/new")
     page.fill("input[name=formula]", "amount * nothing_here")
     page.wait_for_selector("#formula-check .field-error")
-    page.fill("input[name=formula]", "")
-    page.fill("input[name=name]", "region")
     page.select_option("select[name=kind]", "picklist")
-    page.fill("input[name=label_en]", "Region")
-    page.fill("input[name=label_zh]", "区域")
-    page.fill("textarea[name=choices]", "华东\n华南\n华北")
-    with page.expect_navigation():
-        page.click("main form.card button[type=submit]")
+    visit.fill(formula="", name="region", label_en="Region", label_zh="区域", choices="华东\n华南\n华北")
+    visit.save()
     assert "华东 / 华南 / 华北" in page.inner_text("#field-region")
 
     # a validation rule
     visit.go(f"/t/{TENANT}/objects/contract/rules/new")
     visit.shoot("rule-new")
-    page.fill("input[name=name]", "discount_within_amount")
-    page.fill("input[name=condition]", "discount <= amount")
-    page.fill("input[name=message_en]", "The discount cannot exceed the amount")
-    page.fill("input[name=message_zh]", "折扣不能超过合同金额")
-    with page.expect_navigation():
-        page.click("main form.card button[type=submit]")
+    visit.fill(name="discount_within_amount", condition="discount <= amount",
+               message_en="The discount cannot exceed the amount", message_zh="折扣不能超过合同金额")
+    visit.save()
     assert "折扣不能超过合同金额" in page.inner_text("main")
 
     # the renewal reminder's offsets, and the preview follows the draft
@@ -195,9 +190,8 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     before = int(page.get_attribute("#preview-count", "data-count") or "0")
     assert before > 0 and page.locator("#sample").count() == 1
     visit.shoot("rule-preview")
-    page.fill("input[name=offsets]", "30,7")
-    with page.expect_navigation():
-        page.click("main form.card button[type=submit]")
+    visit.fill(offsets="30,7")
+    visit.save()
     after = int(page.get_attribute("#preview-count", "data-count") or "0")
     assert 0 < after < before
 

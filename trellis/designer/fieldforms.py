@@ -45,6 +45,12 @@ _KEY_TO_FORM = {"x-formula": "formula", "enum": "choices", "items": "choices", "
 Problem = tuple[str, str, dict[str, Any]]  # (form field, catalogue key, values)
 
 
+def label_text(labels: Any, language: str, fallback: str) -> str:
+    """An `x-label` (a string or {locale: text}) in the page's language, else any, else `fallback`."""
+    found = label_of(labels or {})
+    return found.get(language) or found.get("*") or found.get("en") or fallback
+
+
 def kind_of(schema: Mapping[str, Any]) -> str:
     if "x-formula" in schema:
         return "formula"

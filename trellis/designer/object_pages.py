@@ -22,12 +22,12 @@ from trellis.designer.fieldforms import (
     ROLLUP_FUNCTIONS,
     Problem,
     form_field_of,
+    label_text,
     schema_from_values,
     values_from_schema,
 )
 from trellis.designer.web import Page
 from trellis.metadata.model import MetadataSet
-from trellis.metadata.objects import label_of
 from trellis.metadata.validation import source_file, validate_set
 from trellis.runtime.releases import DraftConflict, item_version
 
@@ -35,19 +35,6 @@ SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 FIELD_KEYS = ("name", "kind", "label_en", "label_zh", "required", "unique", "index", "default", "choices", "ref",
               "reverse", "formula", "result", "rollup_object", "rollup_via", "rollup_function", "rollup_field")
 RULE_KEYS = ("name", "condition", "message_en", "message_zh")
-
-
-def _label(labels: Any, lang: str, fallback: str) -> str:
-    found = label_of(labels or {})
-    return found.get(lang) or found.get("*") or found.get("en") or fallback
-
-
-def _errors(problems: list[Problem], page: Page) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for form_field, key, values in problems:
-        text = page.t.t(key, **values)
-        out[form_field] = f"{out[form_field]} {text}" if form_field in out else text
-    return out
 
 
 def _metadata_problems(candidate: MetadataSet, name: str, pin: Any) -> list[Problem]:
@@ -72,7 +59,7 @@ def home(page: Page) -> Response:
     store = page.services.store(page.tenant_name)
     drafts, drafted = store.draft_set(), store.drafts()
     lang = page.t.language
-    objects = [{"name": name, "label": _label(doc.get("x-label"), lang, name),
+    objects = [{"name": name, "label": label_text(doc.get("x-label"), lang, name),
                 "fields": len(doc.get("properties", {})), "draft": ("object", name) in drafted}
                for name, doc in sorted(drafts.documents("object").items())]
     current = store.current_number()
@@ -115,7 +102,7 @@ def object_new(page: Page) -> Response:
         problems = _metadata_problems(_with(store.draft_set(), name, document), name,
                                       lambda path: "name" if path in ("$", "$.x-plural") else "label_en")
     if problems:
-        return page.render("object_new.html", {"values": values, "errors": _errors(problems, page),
+        return page.render("object_new.html", {"values": values, "errors": page.errors(problems),
                                                "error": page.t.t("form.fix")}, 422)
     try:
         store.save_draft("object", name, document, page.author, expected=item_version(None))
@@ -139,14 +126,14 @@ def object_page(page: Page) -> Response:
     fields = []
     for field, schema in document.get("properties", {}).items():
         values = values_from_schema(field, schema, field in required)
-        fields.append({**values, "label": _label(schema.get("x-label"), lang, field),
+        fields.append({**values, "label": label_text(schema.get("x-label"), lang, field),
                        "kind_label": page.t.t(f"kind.{values['kind']}")})
     rules = [{"name": r.get("name", ""), "condition": r.get("condition", ""),
-              "message": _label(r.get("message"), lang, "")} for r in document.get("x-rules", [])]
+              "message": label_text(r.get("message"), lang, "")} for r in document.get("x-rules", [])]
     file = source_file(("object", name))
     problems = [e for e in validate_set(page.services.store(page.tenant_name).draft_set()) if e.file == file]
     return page.render("object.html", {
-        "name": name, "label": _label(document.get("x-label"), lang, name), "fields": fields, "rules": rules,
+        "name": name, "label": label_text(document.get("x-label"), lang, name), "fields": fields, "rules": rules,
         "problems": problems, "version": item_version(document), "notice": _notice(page)})
 
 
@@ -155,7 +142,7 @@ def object_page(page: Page) -> Response:
 def _field_context(page: Page, name: str, document: Mapping[str, Any], values: Mapping[str, str],
                    new: bool) -> dict[str, Any]:
     objects = sorted(page.services.store(page.tenant_name).draft_set().documents("object"))
-    return {"object": name, "object_label": _label(document.get("x-label"), page.t.language, name),
+    return {"object": name, "object_label": label_text(document.get("x-label"), page.t.language, name),
             "values": values, "new": new, "kinds": KINDS, "result_kinds": RESULT_KINDS,
             "functions": ROLLUP_FUNCTIONS, "objects": objects}
 
@@ -191,7 +178,7 @@ def _save_field(page: Page, name: str, document: Mapping[str, Any], field: str |
                                           "required" if path.startswith("$.required") else None))
     context = {**_field_context(page, name, document, values, field is None), "version": version}
     if problems:
-        return page.render("field.html", {**context, "errors": _errors(problems, page),
+        return page.render("field.html", {**context, "errors": page.errors(problems),
                                           "error": page.t.t("form.fix")}, 422)
     try:
         store.save_draft("object", name, updated, page.author, expected=version)
@@ -271,7 +258,7 @@ def rule_form(page: Page) -> Response:
     if document is None:
         return page.refuse(404)
     values = {k: page.value(k) for k in RULE_KEYS}
-    context = {"object": name, "object_label": _label(document.get("x-label"), page.t.language, name),
+    context = {"object": name, "object_label": label_text(document.get("x-label"), page.t.language, name),
                "values": values}
     if page.request.method == "GET":
         return page.render("rule.html", {**context, "errors": {}, "version": item_version(document)})
@@ -301,7 +288,7 @@ def rule_form(page: Page) -> Response:
             return "message_en" if rest.startswith(".message") else "name" if rest.startswith(".name") else "condition"
         problems = _metadata_problems(_with(store.draft_set(), name, updated), name, pin)
     if problems:
-        return page.render("rule.html", {**context, "version": version, "errors": _errors(problems, page),
+        return page.render("rule.html", {**context, "version": version, "errors": page.errors(problems),
                                          "error": page.t.t("form.fix")}, 422)
     try:
         store.save_draft("object", name, updated, page.author, expected=version)

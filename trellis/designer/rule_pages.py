@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import Response
 
-from trellis.designer.fieldforms import Problem
-from trellis.designer.object_pages import _errors, _label
+from trellis.designer.fieldforms import Problem, label_text
 from trellis.designer.web import Page
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import MetadataSet
@@ -34,7 +33,7 @@ _PIN = {"trigger": "trigger_type", "condition": "condition", "actions": "actions
 
 def rules_page(page: Page) -> Response:
     drafts = page.services.store(page.tenant_name).draft_set()
-    rules = [{"name": name, "label": _label(doc.get("x-label"), page.t.language, name), "object": doc.get("object"),
+    rules = [{"name": name, "label": label_text(doc.get("x-label"), page.t.language, name), "object": doc.get("object"),
               "trigger": (doc.get("trigger") or {}).get("type", ""), "active": doc.get("active", True)}
              for name, doc in sorted(drafts.documents("workflow_rule").items())]
     return page.render("rules.html", {"rules": rules})
@@ -149,7 +148,7 @@ def rule_page(page: Page) -> Response:
                         for e in validate_set(MetadataSet(items)) if e.file == file]
         status = 200
         if problems:
-            context.update(errors=_errors(problems, page), error=page.t.t("form.fix"))
+            context.update(errors=page.errors(problems), error=page.t.t("form.fix"))
             status = 422
         else:
             try:

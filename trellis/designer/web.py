@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from trellis.designer.fieldforms import Problem
 from trellis.designer.i18n import Translator, language_of
 from trellis.designer.sessions import SESSION_LIFETIME, Sessions, Signer, Throttle
 from trellis.platform.tenancy import Tenant, TenantError
@@ -78,6 +79,14 @@ class Page:
     @property
     def author(self) -> str:
         return self.actor.email if self.actor else "designer"
+
+    def errors(self, problems: list[Problem]) -> dict[str, str]:
+        """Problems as the form shows them: per form field, in the page's language."""
+        out: dict[str, str] = {}
+        for form_field, key, values in problems:
+            text = self.t.t(key, **values)
+            out[form_field] = f"{out[form_field]} {text}" if form_field in out else text
+        return out
 
     def render(self, template: str, context: Mapping[str, Any] | None = None, status: int = 200) -> Response:
         return templates.TemplateResponse(self.request, template, {
