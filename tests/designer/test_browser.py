@@ -207,6 +207,8 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     assert "已发布版本 2" in page.inner_text("main")
     visit.go(f"/t/{TENANT}/history?a=1&b=2")
     visit.shoot("history")
+    visit.go(f"/t/{TENANT}/users")
+    visit.shoot("users")
 
     # GraphiQL, served from the package: it starts with nothing fetched from elsewhere
     visit.go(f"/t/{TENANT}/graphql")
