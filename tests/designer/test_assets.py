@@ -54,7 +54,7 @@ async def test_no_served_page_names_another_site(browser: Browser) -> None:
     signed_in = [f"{base}/", f"{base}/objects/new", f"{base}/objects/contract", f"{base}/objects/contract/fields/new",
                  f"{base}/objects/contract/fields/amount", f"{base}/objects/contract/rules/new", f"{base}/rules",
                  f"{base}/publish", f"{base}/history", f"{base}/history?a=1&b=1", f"{base}/users",
-                 f"{base}/users/rob@example.com"]
+                 f"{base}/users/rob@example.com", f"{base}/channels", f"{base}/channels/sms"]
     seen = 0
     for paths in (anonymous, signed_in):
         if paths is signed_in:

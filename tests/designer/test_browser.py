@@ -209,6 +209,8 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     visit.shoot("history")
     visit.go(f"/t/{TENANT}/users")
     visit.shoot("users")
+    visit.go(f"/t/{TENANT}/channels/email")
+    visit.shoot("channel")
 
     # GraphiQL, served from the package: it starts with nothing fetched from elsewhere
     visit.go(f"/t/{TENANT}/graphql")

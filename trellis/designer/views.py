@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trellis.designer import login, object_pages, publish_pages, rule_pages, user_pages
+from trellis.designer import channel_pages, login, object_pages, publish_pages, rule_pages, user_pages
 from trellis.designer.i18n import Translator, language_of
 from trellis.designer.web import LANG_COOKIE, Designer, templates
 from trellis.runtime.services import TenantServices
@@ -54,5 +54,7 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/history/{{number:int}}/rollback", d.endpoint(publish_pages.rollback), methods=["POST"]),
         Route(f"{tenant}/users", d.endpoint(user_pages.users_page), methods=both),
         Route(f"{tenant}/users/{{email}}", d.endpoint(user_pages.user_page), methods=both),
+        Route(f"{tenant}/channels", d.endpoint(channel_pages.channels_page)),
+        Route(f"{tenant}/channels/{{channel}}", d.endpoint(channel_pages.channel_page), methods=both),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
