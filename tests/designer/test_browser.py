@@ -168,10 +168,13 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
 
     # a picklist with Chinese choices; a bad formula is caught as it is typed
     visit.go(f"/t/{TENANT}/objects/contract/fields/new")
+    assert not page.is_visible("textarea[name=choices]")  # only the chosen kind's settings show
+    page.select_option("select[name=kind]", "formula")
     page.fill("input[name=formula]", "amount * nothing_here")
     page.wait_for_selector("#formula-check .field-error")
     page.select_option("select[name=kind]", "picklist")
-    visit.fill(formula="", name="region", label_en="Region", label_zh="区域", choices="华东\n华南\n华北")
+    assert page.is_visible("textarea[name=choices]") and not page.is_visible("input[name=formula]")
+    visit.fill(name="region", label_en="Region", label_zh="区域", choices="华东\n华南\n华北")
     visit.save()
     assert "华东 / 华南 / 华北" in page.inner_text("#field-region")
 
