@@ -73,3 +73,19 @@ async def test_bad_rule_input_is_marked_beside_its_field_and_nothing_is_saved(re
         **hidden, "trigger_type": "date", "field": "no_such_date", "offsets": "7", "condition": "amount >"})
     assert unknown.status_code == 422 and 'data-field="field"' in unknown.text
     assert MetadataStore(renewals.installation.database(TENANT)).drafts() == {}
+
+
+async def test_a_new_rule_starts_as_a_draft_and_opens_with_its_preview(renewals: Browser) -> None:
+    await renewals.sign_in()
+    _, hidden = await renewals.form(f"/t/{TENANT}/rules/new")
+    bad = await renewals.client.post(f"/t/{TENANT}/rules/new", data={
+        "csrf": hidden["csrf"], "name": "Bad", "object": "", "trigger_type": "date"})
+    assert bad.status_code == 422 and 'data-field="name"' in bad.text and 'data-field="object"' in bad.text
+    made = await renewals.client.post(f"/t/{TENANT}/rules/new", data={
+        "csrf": hidden["csrf"], "name": "end_soon", "object": "contract", "trigger_type": "date",
+        "label_zh": "即将到期"})
+    assert made.status_code == 303, made.text
+    page = await renewals.client.get(made.headers["location"])
+    assert page.status_code == 200 and 'value="start_date"' in page.text and firings(page.text) >= 0
+    document = MetadataStore(renewals.installation.database(TENANT)).drafts()[("workflow_rule", "end_soon")]
+    assert document is not None and document["trigger"]["field"] == "start_date"  # the first date field

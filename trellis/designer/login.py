@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from trellis.designer.web import LOGIN_COOKIE, SESSION_COOKIE, Page
+from trellis.runtime.identity import verify_password
 
 
 def _address(page: Page) -> str:
@@ -34,7 +35,8 @@ def login(page: Page) -> Response:
     email, password = page.value("email"), page.form.get("password")
     password = password if isinstance(password, str) else ""
     context = {"email": email, "next": _next(page)}
-    if page.tenant is None:
+    if page.tenant is None:  # one password verification like any wrong sign-in: the time tells nothing
+        verify_password(None, password)
         return page.render("login.html", {**context, "error": page.t.t("login.wrong")}, 401)
     throttle = page.designer.throttle(page.tenant_name)
     locked = throttle.locked_until(email, _address(page))

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.responses import Response
 
-from trellis.designer.fieldforms import Problem, label_text
+from trellis.designer.fieldforms import NAME, Problem, label_text
 from trellis.designer.web import Page
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import MetadataSet
@@ -26,6 +26,13 @@ from trellis.runtime.registry import Registry, registry_for
 from trellis.runtime.releases import DraftConflict, MetadataStore, item_version
 
 PREVIEW_DAYS = 90
+TRIGGERS = ("record", "date", "schedule")
+#: what a new rule starts with, per trigger kind (its page then edits it)
+_STARTING_TRIGGERS: dict[str, dict[str, Any]] = {
+    "record": {"type": "record", "events": ["created"]},
+    "date": {"type": "date", "field": "created_at", "offset": [0], "unit": "days", "at": "09:00"},
+    "schedule": {"type": "schedule", "cron": "0 9 * * 1"},
+}
 EVENTS = ("created", "updated", "deleted")
 TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PIN = {"trigger": "trigger_type", "condition": "condition", "actions": "actions", "x-label": "label_en"}
@@ -37,6 +44,56 @@ def rules_page(page: Page) -> Response:
               "trigger": (doc.get("trigger") or {}).get("type", ""), "active": doc.get("active", True)}
              for name, doc in sorted(drafts.documents("workflow_rule").items())]
     return page.render("rules.html", {"rules": rules})
+
+
+def rule_new(page: Page) -> Response:
+    """A new rule: its name, object and trigger kind; it starts with one in-app message to the
+    record's owner, which the rule's own page then edits (with the preview beside it)."""
+    store = page.services.store(page.tenant_name)
+    drafts = store.draft_set()
+    objects = sorted(drafts.documents("object"))
+    values = {k: page.value(k) for k in ("name", "object", "trigger_type", "label_en", "label_zh")}
+    context: dict[str, Any] = {"values": values, "objects": objects, "errors": {}}
+    if page.request.method == "GET":
+        return page.render("rule_new.html", context)
+    problems: list[Problem] = []
+    if not values["name"]:
+        problems.append(("name", "form.required_value", {}))
+    elif not NAME.match(values["name"]):
+        problems.append(("name", "form.bad_name", {}))
+    elif values["name"] in drafts.documents("workflow_rule"):
+        problems.append(("name", "form.exists", {"name": values["name"]}))
+    if values["object"] not in objects:
+        problems.append(("object", "form.required_value", {}))
+    kind = values["trigger_type"] if values["trigger_type"] in TRIGGERS else "record"
+    trigger = dict(_STARTING_TRIGGERS[kind])
+    if kind == "date":  # the object's first date field, which the rule's page can change
+        properties = drafts.documents("object").get(values["object"], {}).get("properties", {})
+        trigger["field"] = next((f for f, schema in properties.items()
+                                 if schema.get("format") in ("date", "date-time")), "created_at")
+    document: dict[str, Any] = {"object": values["object"], "trigger": trigger,
+                                "actions": [{"type": "notify", "channel": "in_app", "to": [{"user_field": "owner_id"}],
+                                             "subject": "{{ record.name }}", "body": "{{ record.name }}"}]}
+    labels = {lang: values[k] for lang, k in (("en", "label_en"), ("zh-CN", "label_zh")) if values[k]}
+    if labels:
+        document["x-label"] = labels
+    if not problems:
+        items = dict(drafts.items())
+        items[("workflow_rule", values["name"])] = document
+        file = source_file(("workflow_rule", values["name"]))
+        problems = [(_pin(e.path), "form.metadata_error", {"message": e.message})
+                    for e in validate_set(MetadataSet(items)) if e.file == file]
+        problems = [("trigger_type" if f in ("field", "offsets", "events", "cron") else f, k, v)
+                    for f, k, v in problems]
+    if problems:
+        return page.render("rule_new.html", {**context, "errors": page.errors(problems),
+                                             "error": page.t.t("form.fix")}, 422)
+    try:
+        store.save_draft("workflow_rule", values["name"], document, page.author, expected=item_version(None))
+    except DraftConflict:
+        return page.render("rule_new.html", {**context, "errors": page.errors(
+            [("name", "form.exists", {"name": values["name"]})])}, 409)
+    return page.redirect(f"{page.base}/rules/{values['name']}?done=saved")
 
 
 def _values(document: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ def routes(services: TenantServices) -> list[Route | Mount]:
               methods=["POST"]),
         Route(f"{tenant}/objects/{{object}}/rules/new", d.endpoint(object_pages.rule_form), methods=both),
         Route(f"{tenant}/rules", d.endpoint(rule_pages.rules_page)),
+        Route(f"{tenant}/rules/new", d.endpoint(rule_pages.rule_new), methods=both),
         Route(f"{tenant}/rules/{{rule}}", d.endpoint(rule_pages.rule_page), methods=both),
         Route(f"{tenant}/publish", d.endpoint(publish_pages.publish_page), methods=both),
         Route(f"{tenant}/drafts/discard", d.endpoint(publish_pages.discard), methods=["POST"]),
