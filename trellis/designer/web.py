@@ -153,7 +153,8 @@ class Designer:
         if person is None:
             return None
         try:
-            return self.services.users(tenant).actor_for(person.email)  # an active user only; the password was checked at sign-in
+            # the password was checked when the session started; roles are read afresh each time
+            return self.services.users(tenant).actor_for(person.email)
         except IdentityError:
             return None
 
