@@ -89,3 +89,14 @@ async def test_a_new_rule_starts_as_a_draft_and_opens_with_its_preview(renewals:
     assert page.status_code == 200 and 'value="start_date"' in page.text and firings(page.text) >= 0
     document = MetadataStore(renewals.installation.database(TENANT)).drafts()[("workflow_rule", "end_soon")]
     assert document is not None and document["trigger"]["field"] == "start_date"  # the first date field
+
+
+async def test_the_sample_message_is_rendered_for_the_chosen_record(renewals: Browser) -> None:
+    await renewals.sign_in()
+    page, _ = await renewals.form(RULE)
+    options = re.findall(r'<option value="([0-9a-f-]{36})"[^>]*>([^<]+)</option>', page)
+    assert len(options) >= 2 and all(name != record_id for record_id, name in options)  # names, not ids
+    record_id, name = options[1]
+    chosen = await renewals.client.get(RULE, params={"record": record_id})
+    sample = re.search(r'<div class="card" id="sample">(.*?)</div>', chosen.text, re.DOTALL)
+    assert sample is not None and name in sample.group(1)

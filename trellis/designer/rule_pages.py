@@ -20,12 +20,14 @@ from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import MetadataSet
 from trellis.metadata.validation import source_file, validate_set
 from trellis.platform.clock import utc_now
+from trellis.runtime.access import Actor
 from trellis.runtime.automation.preview import PreviewItem, draft_registry, preview
 from trellis.runtime.errors import NotFound
 from trellis.runtime.registry import Registry, registry_for
 from trellis.runtime.releases import DraftConflict, MetadataStore, item_version
 
 PREVIEW_DAYS = 90
+MAX_SAMPLE_RECORDS = 20
 TRIGGERS = ("record", "date", "schedule")
 #: what a new rule starts with, per trigger kind (its page then edits it)
 _STARTING_TRIGGERS: dict[str, dict[str, Any]] = {
@@ -240,7 +242,7 @@ def _preview(page: Page, name: str) -> dict[str, Any]:
     today = utc_now().astimezone(zone).date()
     return {"days": _calendar(items, today), "count": len(items), "preview_days": PREVIEW_DAYS,
             "objects_drafted": _unstored_drafts(store),
-            "sample": _sample(items, page.request.query_params.get("record")), "records": _records(items),
+            "sample": _sample(items, page.request.query_params.get("record")), "records": _records(page, items),
             "preview_errors": []}
 
 
@@ -277,8 +279,17 @@ def _calendar(items: list[PreviewItem], today: date) -> list[dict[str, Any]]:
             for i in range((end - start).days + 1)]
 
 
-def _records(items: list[PreviewItem]) -> list[str]:
-    return list(dict.fromkeys(i.record_id for i in items if i.subject or i.body))[:50]
+def _records(page: Page, items: list[PreviewItem]) -> list[tuple[str, str]]:
+    """(id, what the admin recognises it by) of the first records the preview has a message for."""
+    records = page.services.records(page.tenant_name)
+    out = []
+    for item in list({i.record_id: i for i in items if i.subject or i.body}.values())[:MAX_SAMPLE_RECORDS]:
+        try:
+            record = records.get(page.actor or Actor.system(), item.object, item.record_id)
+        except NotFound:
+            continue
+        out.append((item.record_id, str(record.get("name") or record.get("number") or item.record_id)))
+    return out
 
 
 def _sample(items: list[PreviewItem], record: str | None) -> PreviewItem | None:
