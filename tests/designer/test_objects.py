@@ -128,3 +128,16 @@ async def test_a_new_object_and_a_validation_rule(browser: Browser) -> None:
     assert document is not None
     assert document["x-rules"][-1] == {"name": "positive", "condition": "amount >= 0",
                                        "message": {"en": "Must be positive", "zh-CN": "必须为正"}}
+
+
+async def test_removing_a_rule_or_a_field_is_a_draft_and_a_stale_page_cannot_remove(browser: Browser) -> None:
+    await browser.sign_in()
+    _, stale = await browser.form(CONTRACT)
+    removed = await browser.client.post(f"{CONTRACT}/rules/end_after_start/delete", data=stale)
+    assert removed.status_code == 303
+    document = drafted(browser)
+    assert document is not None and "x-rules" not in document
+    again = await browser.client.post(f"{CONTRACT}/fields/number/delete", data=stale)  # opened before the change
+    assert again.status_code == 409
+    document = drafted(browser)
+    assert document is not None and "number" in document["properties"]

@@ -238,10 +238,29 @@ def field_delete(page: Page) -> Response:
         return page.refuse(404)
     updated = copy.deepcopy(dict(document))
     del updated["properties"][field]
-    if field in updated.get("required", []):
-        updated["required"] = [r for r in updated["required"] if r != field] or None
-        if updated["required"] is None:
-            del updated["required"]
+    required = [r for r in updated.get("required", []) if r != field]
+    if required:
+        updated["required"] = required
+    else:
+        updated.pop("required", None)
+    return _save_removal(page, name, updated)
+
+
+def rule_delete(page: Page) -> Response:
+    name, document = _document(page)
+    rule = page.request.path_params["rule"]
+    rules = list((document or {}).get("x-rules", []))
+    if document is None or not any(r.get("name") == rule for r in rules):
+        return page.refuse(404)
+    updated = copy.deepcopy(dict(document))
+    updated["x-rules"] = [r for r in rules if r.get("name") != rule]
+    if not updated["x-rules"]:
+        del updated["x-rules"]
+    return _save_removal(page, name, updated)
+
+
+def _save_removal(page: Page, name: str, updated: Mapping[str, Any]) -> Response:
+    """Save an object without one of its parts, unless someone changed it since the page showed it."""
     try:
         page.services.store(page.tenant_name).save_draft("object", name, updated, page.author,
                                                          expected=page.value("version"))

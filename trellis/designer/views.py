@@ -46,6 +46,8 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/objects/{{object}}/fields/{{field}}/delete", d.endpoint(object_pages.field_delete),
               methods=["POST"]),
         Route(f"{tenant}/objects/{{object}}/rules/new", d.endpoint(object_pages.rule_form), methods=both),
+        Route(f"{tenant}/objects/{{object}}/rules/{{rule}}/delete", d.endpoint(object_pages.rule_delete),
+              methods=["POST"]),
         Route(f"{tenant}/rules", d.endpoint(rule_pages.rules_page)),
         Route(f"{tenant}/rules/new", d.endpoint(rule_pages.rule_new), methods=both),
         Route(f"{tenant}/rules/{{rule}}", d.endpoint(rule_pages.rule_page), methods=both),
