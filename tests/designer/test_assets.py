@@ -51,8 +51,8 @@ def test_every_string_has_both_languages_and_every_key_the_templates_use_exists(
 async def test_no_served_page_names_another_site(browser: Browser) -> None:
     base = f"/t/{TENANT}"
     anonymous = ["/", f"{base}/login", f"{base}/graphql"]
-    signed_in = [f"{base}/", f"{base}/objects/new", f"{base}/objects/contract", f"{base}/objects/contract/fields/new",
-                 f"{base}/objects/contract/fields/amount", f"{base}/objects/contract/rules/new", f"{base}/rules",
+    signed_in = [f"{base}/", f"{base}/new-object", f"{base}/objects/contract", f"{base}/objects/contract/new-field",
+                 f"{base}/objects/contract/fields/amount", f"{base}/objects/contract/new-rule", f"{base}/rules",
                  f"{base}/publish", f"{base}/history", f"{base}/history?a=1&b=1", f"{base}/users",
                  f"{base}/users/rob@example.com", f"{base}/channels", f"{base}/channels/sms"]
     seen = 0

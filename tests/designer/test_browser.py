@@ -159,7 +159,7 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     # a currency field
     visit.go(f"/t/{TENANT}/objects/contract")
     visit.shoot("object")
-    page.click(f"a[href='/t/{TENANT}/objects/contract/fields/new']")
+    page.click(f"a[href='/t/{TENANT}/objects/contract/new-field']")
     page.select_option("select[name=kind]", "currency")
     visit.fill(name="discount", label_en="Discount", label_zh="折扣金额", default="0")
     visit.page.screenshot(path=str(SHOTS / "field-currency.zh-CN.png"), full_page=True)
@@ -167,7 +167,7 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     assert "折扣金额" in page.inner_text("#field-discount")
 
     # a picklist with Chinese choices; a bad formula is caught as it is typed
-    visit.go(f"/t/{TENANT}/objects/contract/fields/new")
+    visit.go(f"/t/{TENANT}/objects/contract/new-field")
     assert not page.is_visible("textarea[name=choices]")  # only the chosen kind's settings show
     page.select_option("select[name=kind]", "formula")
     page.fill("input[name=formula]", "amount * nothing_here")
@@ -179,7 +179,7 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
     assert "华东 / 华南 / 华北" in page.inner_text("#field-region")
 
     # a validation rule
-    visit.go(f"/t/{TENANT}/objects/contract/rules/new")
+    visit.go(f"/t/{TENANT}/objects/contract/new-rule")
     visit.shoot("rule-new")
     visit.fill(name="discount_within_amount", condition="discount <= amount",
                message_en="The discount cannot exceed the amount", message_zh="折扣不能超过合同金额")
@@ -237,7 +237,7 @@ def test_the_admin_designs_previews_publishes_and_queries_the_new_fields(chromiu
 def test_a_form_posted_without_its_csrf_token_is_refused(chromium: Any, served: Served) -> None:
     visit = Visit(chromium, served.url)
     visit.sign_in(ADMIN, PASSWORD)
-    response = visit.context.request.post(f"{served.url}/t/{TENANT}/objects/new",
+    response = visit.context.request.post(f"{served.url}/t/{TENANT}/new-object",
                                           form={"name": "forged", "label_en": "Forged"})
     assert response.status == 403
     visit.go(f"/t/{TENANT}/")

@@ -23,7 +23,7 @@ def store(browser: Browser) -> MetadataStore:
 
 async def test_the_plan_is_shown_then_published_and_history_compares_and_rolls_back(browser: Browser) -> None:
     await browser.sign_in()
-    await browser.submit(f"/t/{TENANT}/objects/contract/fields/new", {
+    await browser.submit(f"/t/{TENANT}/objects/contract/new-field", {
         "name": "discount", "kind": "currency", "label_zh": "折扣"})
     page, _ = await browser.form(f"{PUBLISH}?lang=en")
     assert "~ object contract" in page and "+ field discount" in page and "add column" in page.lower()
@@ -59,9 +59,9 @@ async def test_a_destructive_change_is_marked_and_refused_without_the_tick(brows
 
 async def test_drafts_changed_after_the_plan_was_shown_are_not_published_unseen(browser: Browser) -> None:
     await browser.sign_in()
-    await browser.submit(f"/t/{TENANT}/objects/contract/fields/new", {"name": "a1", "kind": "text", "label_en": "A"})
+    await browser.submit(f"/t/{TENANT}/objects/contract/new-field", {"name": "a1", "kind": "text", "label_en": "A"})
     _, seen = await browser.form(PUBLISH)
-    await browser.submit(f"/t/{TENANT}/objects/contract/fields/new", {"name": "a2", "kind": "text", "label_en": "B"})
+    await browser.submit(f"/t/{TENANT}/objects/contract/new-field", {"name": "a2", "kind": "text", "label_en": "B"})
     stale = await browser.client.post(PUBLISH, data={**seen, "message": "x"})
     assert stale.status_code == 409 and store(browser).current_number() == 1
 

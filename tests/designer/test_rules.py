@@ -77,11 +77,11 @@ async def test_bad_rule_input_is_marked_beside_its_field_and_nothing_is_saved(re
 
 async def test_a_new_rule_starts_as_a_draft_and_opens_with_its_preview(renewals: Browser) -> None:
     await renewals.sign_in()
-    _, hidden = await renewals.form(f"/t/{TENANT}/rules/new")
-    bad = await renewals.client.post(f"/t/{TENANT}/rules/new", data={
+    _, hidden = await renewals.form(f"/t/{TENANT}/new-rule")
+    bad = await renewals.client.post(f"/t/{TENANT}/new-rule", data={
         "csrf": hidden["csrf"], "name": "Bad", "object": "", "trigger_type": "date"})
     assert bad.status_code == 422 and 'data-field="name"' in bad.text and 'data-field="object"' in bad.text
-    made = await renewals.client.post(f"/t/{TENANT}/rules/new", data={
+    made = await renewals.client.post(f"/t/{TENANT}/new-rule", data={
         "csrf": hidden["csrf"], "name": "end_soon", "object": "contract", "trigger_type": "date",
         "label_zh": "即将到期"})
     assert made.status_code == 303, made.text

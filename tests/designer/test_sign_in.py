@@ -86,12 +86,12 @@ async def test_posts_without_the_csrf_token_are_refused(browser: Browser) -> Non
     assert (await browser.client.post(f"/t/{TENANT}/login", data={
         "email": ADMIN, "password": PASSWORD, "csrf": csrf_of(page.text)})).status_code == 303
     # signed in now: a form without the token is still refused, and nothing is drafted
-    refused = await browser.client.post(f"/t/{TENANT}/objects/new", data={"name": "ticket2", "label_en": "T"})
+    refused = await browser.client.post(f"/t/{TENANT}/new-object", data={"name": "ticket2", "label_en": "T"})
     assert refused.status_code == 403
     assert TenantServices(browser.installation).store(TENANT).drafts() == {}
     home = await browser.client.get(f"/t/{TENANT}/")
     # htmx sends it as a header
-    hx = await browser.client.post(f"/t/{TENANT}/objects/contract/fields/check",
+    hx = await browser.client.post(f"/t/{TENANT}/objects/contract/check-formula",
                                    data={"formula": "amount * 2"}, headers={"X-CSRF-Token": csrf_of(home.text)})
     assert hx.status_code == 200
 
