@@ -28,7 +28,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 }
 
 #: Runtime modules that features plug into; they must not import a feature.
-RUNTIME_CORE = ("access", "compiled", "errors", "expressions", "query", "records", "release_tables", "releases",
+RUNTIME_CORE = ("access", "apps", "compiled", "errors", "expressions", "query", "records", "release_tables", "releases",
                 "storage", "templates", "values", "identity")
 RUNTIME_FEATURES = ("automation", "approvals", "channels", "inbox", "graphql", "services", "worker")
 

@@ -3,14 +3,14 @@
 New tables only, so SQLite and PostgreSQL create them the same way.
 
 Revision ID: t0009
-Revises: t0006
+Revises: t0008
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "t0009"
-down_revision = "t0006"
+down_revision = "t0008"
 branch_labels = None
 depends_on = None
 

@@ -213,6 +213,14 @@ CASES = [
          "objects/account.json", "$.properties.deals.x-rollup.object", ("'deal'", "does not exist")),
     Case("x-plural equal to another object", set_key("product", None, "x-plural", "contract"),
          "objects/product.json", "$.x-plural", ("another object",)),
+    Case("an object named like a platform type", lambda docs: docs.update(task={"type": "object", "properties": {"title": {"type": "string"}}}),
+         "objects/task.json", "$", ("GraphQL type 'Task'", "platform", "e.g. 'task_record'")),
+    Case("an object whose generated type is a platform type", lambda docs: docs.update(approval_request={"type": "object", "properties": {"title": {"type": "string"}}}),
+         "objects/approval_request.json", "$", ("'ApprovalRequest'", "platform")),
+    Case("an object whose list query is the platform's", lambda docs: docs.update(notification_item={"type": "object", "x-plural": "notifications", "properties": {"title": {"type": "string"}}}),
+         "objects/notification_item.json", "$.x-plural", ("queried as 'notifications'", "x-plural")),
+    Case("an object named me", lambda docs: docs.update(me={"type": "object", "properties": {"title": {"type": "string"}}}),
+         "objects/me.json", "$", ("queried as 'me'",)),
 ]
 
 

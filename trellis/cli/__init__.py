@@ -5,7 +5,7 @@ printed to stderr), 2 a usage error. Nothing else imports this package.
 
 One module per command group, each with its handlers and a `register(commands)` that adds its
 sub-commands: `tenants` (init, migrate, tenant), `server` (serve, demo), `metadata`, `identity`
-(user, role, token), `data` and `automation` (worker, rules, channels); `options` holds the arguments they share.
+(user, role, token), `data`, `automation` (worker, rules, channels) and `apps`; `options` holds the arguments they share.
 Handlers only parse arguments and format output: the work is done by runtime functions, which
 the designer and the GraphQL API call too.
 """
@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from trellis.cli import approvals, automation, data, identity, metadata, server, tenants
+from trellis.cli import approvals, apps, automation, data, identity, metadata, server, tenants
 from trellis.metadata.errors import MetadataInvalid
 from trellis.platform.settings import Settings, SettingsError
 from trellis.platform.tenancy import Installation, TenantError
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.register(commands)
     automation.register(commands)
     approvals.register(commands)
+    apps.register(commands)
     return parser
 
 

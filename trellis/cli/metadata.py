@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 import time
 from datetime import timedelta
@@ -14,6 +15,7 @@ from trellis.cli.options import Commands, with_publish_flags, with_tenant
 from trellis.metadata.export import write_folder
 from trellis.metadata.loader import load_folder
 from trellis.platform.tenancy import Installation
+from trellis.runtime.apps.install import Installed, installed
 from trellis.runtime.releases import MetadataStore, PublishResult
 
 
@@ -24,7 +26,7 @@ def _apply(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     result = store.publish(metadata, author=args.author, message=args.message or f"apply {args.directory}",
                            source=f"cli:{args.directory}", allow_destructive=args.allow_destructive,
                            dry_run=args.dry_run)
-    _print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
+    print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
     return 0
 
 
@@ -33,21 +35,17 @@ def _rollback(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     store = MetadataStore(inst.database(args.tenant))
     result = store.rollback(args.number, author=args.author, allow_destructive=args.allow_destructive,
                             dry_run=args.dry_run)
-    _print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
+    print_result(result, args.tenant, out, dry_run=args.dry_run, seconds=time.perf_counter() - started)
     return 0
 
 
-def _print_result(result: PublishResult, tenant: str, out: TextIO, *, dry_run: bool, seconds: float) -> None:
+def print_result(result: PublishResult, tenant: str, out: TextIO, *, dry_run: bool, seconds: float) -> None:
+    """The changes, the storage plan and the release a publish made (or would make)."""
     base = f"release {result.base}" if result.base else "no release yet"
-    if result.no_changes:
+    if result.no_changes and result.release is None:  # an app install may record a release all the same
         print(f"{tenant}: no changes ({base} already matches)", file=out)
         return
-    print(f"{tenant}: changes against {base}:", file=out)
-    for line in result.diff.lines():
-        print(f"  {line}", file=out)
-    print("storage plan (! = destructive):", file=out)
-    for line in result.plan.lines():
-        print(f"  {line}", file=out)
+    print_plan(result, tenant, out)
     if dry_run:
         print("dry run: nothing was published", file=out)
     else:
@@ -56,7 +54,20 @@ def _print_result(result: PublishResult, tenant: str, out: TextIO, *, dry_run: b
               f"in {seconds:.2f} s", file=out)
 
 
+def print_plan(result: PublishResult, tenant: str, out: TextIO) -> None:
+    """The changes against the current release and the storage steps they need."""
+    base = f"release {result.base}" if result.base else "no release yet"
+    print(f"{tenant}: changes against {base}:", file=out)
+    for line in result.diff.lines():
+        print(f"  {line}", file=out)
+    print("storage plan (! = destructive):", file=out)
+    for line in result.plan.lines():
+        print(f"  {line}", file=out)
+
+
 def _export(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    if args.overlay:
+        return _export_overlay(args, inst, out)
     release = MetadataStore(inst.database(args.tenant)).current()
     if release is None:
         print(f"{args.tenant}: nothing to export: no release has been published yet", file=sys.stderr)
@@ -64,6 +75,30 @@ def _export(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     written = write_folder(release.metadata, Path(args.directory))
     print(f"{args.tenant}: wrote release {release.number} ({len(written)} files) to {args.directory}", file=out)
     return 0
+
+
+def _export_overlay(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
+    now = installed(MetadataStore(inst.database(args.tenant)))
+    if not now.versions:
+        print(f"{args.tenant}: no app is installed, so there is no overlay to export", file=sys.stderr)
+        return 1
+    written = overlay_files(now, Path(args.directory))
+    print(f"{args.tenant}: wrote the overlay of release {now.release} on "
+          f"{', '.join(f'{a} {v}' for a, v in sorted(now.versions.items()))} to "
+          f"{', '.join(str(p) for p in written)}", file=out)
+    return 0
+
+
+def overlay_files(now: Installed, directory: Path) -> list[Path]:
+    """`export --overlay`: one `<app>.overlay.json` per installed app, its customised items'
+    merge patches and the items switched off."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for app in sorted(now.versions):
+        path = directory / f"{app}.overlay.json"
+        path.write_text(json.dumps(now.overlay(app), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def _history(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -126,6 +161,8 @@ def register(commands: Commands) -> None:
 
     export = with_tenant(meta.add_parser("export", help="write the current release as files"))
     export.add_argument("directory")
+    export.add_argument("--overlay", action="store_true",
+                        help="write only the tenant's changes to its installed apps (<app>.overlay.json)")
     export.set_defaults(handler=_export)
 
     with_tenant(meta.add_parser("history", help="list releases")).set_defaults(handler=_history)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import socket
 from pathlib import Path
 from typing import TextIO
 
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.cli.options import Commands
-from trellis.metadata.loader import load_folder
+from trellis.metadata.packages import read_package
 from trellis.platform.files import write_private
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
+from trellis.runtime.apps.install import install, installed
 from trellis.runtime.identity import Unauthenticated, UserService
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.services import TenantServices
@@ -30,7 +32,7 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     from trellis.server.app import create_app
 
     inst.init()
-    workers = getattr(args, "workers", 1)
+    workers = getattr(args, "workers", os.cpu_count() or 1)
     print(f"Trellis on http://{args.host}:{args.port}/  ({workers} worker(s); Ctrl+C stops it)", file=out, flush=True)
     if workers == 1:
         uvicorn.run(create_app(inst), host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -38,9 +40,27 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     # worker processes build their own app from the environment: hand them these settings
     os.environ.update(inst.settings.environ())
     inst.dispose()
-    uvicorn.run("trellis.server.asgi:create", factory=True, host=args.host, port=args.port, workers=workers,
-                log_level="warning", access_log=False)
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("trellis.server.asgi:create", factory=True, host=args.host, port=args.port,
+                            workers=workers, log_level="warning", access_log=False)
+    with listening_socket(args.host, args.port) as sock:
+        Multiprocess(config, sockets=[sock]).run()
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the worker processes share, bound here with TCP_NODELAY: uvicorn's own leaves
+    it off for its workers, and each keep-alive response after the first then waits ~40 ms for
+    the client's delayed ACK (uvicorn issue #3149). Linux hands the option to every accepted
+    connection."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def _workers(text: str) -> int:
@@ -60,7 +80,7 @@ def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
 
 
 def prepare_demo(inst: Installation, out: TextIO) -> str:
-    """Everything a first look needs: a `demo` tenant with the renewals app published, sample
+    """Everything a first look needs: a `demo` tenant with the renewals app installed, sample
     data and an admin with an API token (returned). Idempotent: a later start changes nothing an
     admin did (no publish over their release) and returns the same token while it is valid."""
     from trellis.builtin_apps.renewals.demo_data import generate
@@ -70,14 +90,18 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
         print(f"created tenant {DEMO_TENANT}", file=out)
     services = TenantServices(inst)
     store = services.store(DEMO_TENANT)
-    current = store.current_number()
-    if current is None:
-        result = store.publish(load_folder(APP_FOLDER), author="trellis demo", message="renewals app",
-                               source="builtin:renewals")
-        assert result.release is not None  # a first publish of a non-empty app always makes a release
-        print(f"published the renewals app as release {result.release.number}", file=out)
+    now = installed(store)
+    if "renewals" not in now.versions:
+        # the first version: `trellis app upgrade renewals --tenant demo` then shows an upgrade
+        renewals = read_package(APP_FOLDER)
+        result, kept = install(store, renewals.load(renewals.versions[0]), author="trellis demo")
+        assert result.release is not None  # an install always records a release
+        adopted = f" (kept the {len(kept)} item(s) already published)" if kept else ""
+        print(f"published the renewals app as release {result.release.number} "
+              f"(renewals {renewals.versions[0]} installed{adopted})", file=out)
     else:
-        print(f"tenant {DEMO_TENANT} is at release {current}; its metadata is left as it is", file=out)
+        print(f"tenant {DEMO_TENANT} is at release {now.release} with renewals {now.versions['renewals']}; "
+              f"its metadata is left as it is", file=out)
     records = services.records(DEMO_TENANT)
     if not records.list(Actor.system(), "contract", PageRequest(first=1)).records:
         counts = generate(records)
@@ -119,6 +143,6 @@ def register(commands: Commands) -> None:
         server = commands.add_parser(name, help=text)
         server.add_argument("--host", default="127.0.0.1")
         server.add_argument("--port", type=int, default=8000)
-        server.add_argument("--workers", type=_workers, default=1, metavar="N",
-                            help="worker processes (default 1); each keeps its own caches")
+        server.add_argument("--workers", type=_workers, default=os.cpu_count() or 1, metavar="N",
+                            help="worker processes (default: one per core); each keeps its own caches")
         server.set_defaults(handler=handler)

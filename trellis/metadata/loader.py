@@ -24,8 +24,9 @@ TOO_BIG = f"the limit is {MAX_FILE_BYTES / 2**20:.1f} MiB ({MAX_FILE_BYTES} byte
 def load_folder(path: Path) -> MetadataSet:
     """Every item under `path` (`objects/<name>.json`, ...), validated as a set.
 
-    Files at the top of the folder (a README, an app manifest) are left alone; dotfiles and
-    dot-folders are ignored everywhere.
+    Files at the top of the folder (a README, an app manifest) are left alone, and so is the
+    `__pycache__` of an app that is also a Python package; dotfiles and dot-folders are ignored
+    everywhere.
     """
     path = Path(path)
     if not path.is_dir():
@@ -37,7 +38,7 @@ def load_folder(path: Path) -> MetadataSet:
     unreadable: list[ItemKey] = []
     for folder in sorted(path.iterdir()):
         kind = FOLDER_KINDS.get(folder.name)
-        if folder.name.startswith(".") or (kind is None and not folder.is_dir()):
+        if folder.name.startswith(".") or folder.name == "__pycache__" or (kind is None and not folder.is_dir()):
             continue
         if kind is None:
             known = ", ".join(sorted(FOLDER_KINDS))

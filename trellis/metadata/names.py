@@ -58,6 +58,63 @@ EXPRESSION_RESERVED = frozenset(word.lower() for word in keyword.kwlist)
 UNREADABLE_THROUGH_LOOKUP = frozenset(DISALLOW_METHODS) | {n for n in dir(dict) if not n.startswith("_")}
 
 
+#: GraphQL type names the platform defines in every tenant's schema: no object may take one, nor
+#: may a type generated for an object (`<Type>Where`, ...). The schema builder refuses to define
+#: a platform type missing from this list (runtime/graphql), so the list cannot fall behind.
+PLATFORM_TYPE_NAMES = frozenset({
+    "Query", "Mutation", "Subscription", "User", "PageInfo", "DeletedRecord", "OrderDirection", "DateBucket",
+    "Date", "DateTime", "Decimal", "BigInt", "JSON", "ID", "String", "Int", "Float", "Boolean",
+    "StringFilter", "IntFilter", "BigIntFilter", "FloatFilter", "DecimalFilter", "DateFilter", "DateTimeFilter",
+    "BooleanFilter", "IDFilter", "ChoiceFilter", "MultiChoiceFilter",
+    "Notification", "NotificationConnection", "Task", "RulePreviewItem",
+    "ApprovalTask", "ApprovalEvent", "ApprovalRequest", "ApprovalRequestConnection", "SimulatedApprover",
+    "SimulatedApprovalStep", "ApprovalSimulation", "ApprovalDelegation",
+})
+
+#: Root query fields the platform defines in every tenant's schema (same rule as the types).
+PLATFORM_QUERY_FIELDS = frozenset({
+    "me", "notifications", "unreadNotificationCount", "myTasks", "rulePreview",
+    "approvalRequest", "approvalRequests", "myPendingApprovals", "simulateApproval", "myDelegations",
+})
+
+#: Suffixes of the types generated per object: `Contract` comes with `ContractWhere`, ...
+GENERATED_TYPE_SUFFIXES = ("Where", "OrderBy", "CreateInput", "UpdateInput", "UpdateItem", "Connection", "Edge",
+                           "RelationFilter", "GroupBy", "GroupField", "AggregateGroup", "GroupKey", "SumValues",
+                           "AvgValues", "MinValues", "MaxValues")
+
+
+def pascal(name: str) -> str:
+    """The GraphQL type spelling of a snake_case name: `contract_line` -> `ContractLine`."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def platform_type_clash(name: str) -> str | None:
+    """None when the GraphQL types of an object `name` leave the platform's alone, else why not."""
+    type_name = pascal(name)
+    taken = sorted({type_name, *(type_name + s for s in GENERATED_TYPE_SUFFIXES)} & PLATFORM_TYPE_NAMES)
+    if not taken:
+        return None
+    return (f"object '{name}' would be the GraphQL type '{type_name}', but the platform's type "
+            f"'{taken[0]}' has that name in every tenant's API; name the object differently, "
+            f"e.g. '{_free_alternative(name)}'")
+
+
+def platform_query_clash(name: str, plural: str) -> str | None:
+    """None when the root queries of an object `name` listed as `plural` leave the platform's
+    alone, else why not."""
+    one, many = api_name(name), api_name(plural)
+    taken = sorted({one, many, one + "Aggregate", many + "Aggregate"} & PLATFORM_QUERY_FIELDS)
+    if not taken:
+        return None
+    return (f"object '{name}' would be queried as '{taken[0]}', but the platform's own query '{taken[0]}' "
+            f"has that name in every tenant's API; set another x-plural or name the object differently")
+
+
+def _free_alternative(name: str) -> str:
+    return next(candidate for candidate in (f"{name}_record", f"{name}_item", f"custom_{name}")
+                if not {pascal(candidate)} & PLATFORM_TYPE_NAMES)
+
+
 def check_object_name(name: str, what: str = "object") -> str | None:
     """None when `name` may name an object, else the sentence saying why not.
 

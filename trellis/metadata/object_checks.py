@@ -22,7 +22,7 @@ from trellis.metadata import names
 from trellis.metadata.definitions import DATE_TYPES, NUMBER_TYPES, FieldType
 from trellis.metadata.errors import Parts, json_path
 from trellis.metadata.kind import Report, SetView
-from trellis.metadata.objects import classify, json_type
+from trellis.metadata.objects import classify, english_plural, json_type
 from trellis.metadata.suggestions import suggest
 from trellis.metadata.wording import article, sentence
 
@@ -120,6 +120,7 @@ def check_object(name: str, document: Mapping[str, Any], broken: Sequence[Parts]
         k: v if isinstance(v, dict) else {} for k, v in document["properties"].items()
     }
     obj = ObjectView(name, document, properties, frozenset(broken_keys))
+    _check_api_names(obj, report)
     for field_name, schema in properties.items():
         problem = names.check_field_name(field_name)
         if problem:
@@ -135,6 +136,17 @@ def check_object(name: str, document: Mapping[str, Any], broken: Sequence[Parts]
     _check_field_lists(obj, report)
     _check_rule_names(obj, report)
     return obj
+
+
+def _check_api_names(obj: ObjectView, report: Report) -> None:
+    """The GraphQL names the object generates must leave the platform's own alone."""
+    problem = names.platform_type_clash(obj.name)
+    if problem:
+        report.add((), problem)
+    plural = obj.top("x-plural")
+    problem = names.platform_query_clash(obj.name, plural if isinstance(plural, str) else english_plural(obj.name))
+    if problem:
+        report.add(("x-plural",) if isinstance(plural, str) else (), problem)
 
 
 def _check_field(parts: Parts, schema: Mapping[str, Any], report: Report) -> FieldType | None:

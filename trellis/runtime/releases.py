@@ -6,6 +6,11 @@ transaction: a failure at any step leaves the previous release and every table a
 
 Release documents are stored once per content hash (`metadata_blobs`), so a history of many
 releases that each change one object costs one copy of each distinct document.
+
+Every release also records which app versions it is based on and each item's provenance
+(shipped / customised with its merge patch / removed / the tenant's own; `trellis.runtime.apps`),
+in the same transaction: whoever publishes, the tenant's overlay on its apps is recorded, and a
+rollback restores the app versions of the release it goes back to.
 """
 
 from __future__ import annotations
@@ -26,9 +31,13 @@ from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.documents import canonical_json
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
+from trellis.metadata.packages import AppVersion
+from trellis.metadata.renames import as_renamed, field_renames, object_renames, rename_problems
 from trellis.metadata.validation import validate_set
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
+from trellis.runtime.apps import provenance
+from trellis.runtime.errors import Conflict
 from trellis.runtime.release_tables import metadata_blobs, metadata_drafts, metadata_release_items, metadata_releases
 from trellis.runtime.storage import (
     StepObserver,
@@ -42,6 +51,10 @@ from trellis.runtime.storage.purge import aside_storage
 
 class ReleaseNotFound(LookupError):
     pass
+
+
+class BaseMoved(Conflict):
+    """Another release was published since the change was computed. Nothing was changed."""
 
 
 class DestructiveChangeRefused(Exception):
@@ -205,11 +218,23 @@ class MetadataStore:
         allow_destructive: bool = False,
         dry_run: bool = False,
         on_step: StepObserver | None = None,
+        app: AppVersion | None = None,
+        expect_base: int | None = None,
     ) -> PublishResult:
-        """Publish `metadata` as the next release (see the module docstring)."""
+        """Publish `metadata` as the next release (see the module docstring). With `app`, the
+        release is based on that app version (an install or upgrade): its shipped documents are
+        kept, and a release is recorded even when no item changes. With `expect_base`, refused
+        (`BaseMoved`) unless that release is still the current one: `metadata` was computed from it."""
         _validate(metadata)
         with self._transaction(dry_run) as conn:
-            return self._publish(conn, metadata, author, message, source, allow_destructive, dry_run, on_step)
+            current = self.current_number(conn)
+            if expect_base is not None and current != expect_base:
+                raise BaseMoved(f"release {current} was published after release {expect_base}, which this "
+                                f"change was computed from; nothing was changed: compute it again")
+            apps = None if app is None else _AppChange(app, {**provenance.versions_at(conn, current),
+                                                             app.app: app.version})
+            return self._publish(conn, metadata, author, message, source, allow_destructive, dry_run, on_step,
+                                 apps)
 
     def publish_drafts(self, *, author: str, message: str = "", allow_destructive: bool = False,
                        dry_run: bool = False) -> PublishResult:
@@ -218,35 +243,50 @@ class MetadataStore:
         with self._transaction(dry_run) as conn:
             metadata = self._draft_set(conn)
             _validate(metadata)
-            result = self._publish(conn, metadata, author, message, "drafts", allow_destructive, dry_run, None)
+            result = self._publish(conn, metadata, author, message, "drafts", allow_destructive, dry_run, None,
+                                   None)
             if result.release is not None:
                 conn.execute(delete(metadata_drafts))
             return result
 
     def _publish(self, conn: Connection, metadata: MetadataSet, author: str, message: str, source: str,
-                 allow_destructive: bool, dry_run: bool, on_step: StepObserver | None) -> PublishResult:
+                 allow_destructive: bool, dry_run: bool, on_step: StepObserver | None,
+                 apps: _AppChange | None) -> PublishResult:
         base_number = self.current_number(conn)
         base = EMPTY if base_number is None else self._release(conn, base_number).metadata
         number = (base_number or 0) + 1
-        diff = diff_sets(base, metadata)
-        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number)
+        problems = rename_problems(base, metadata)
+        if problems:
+            raise MetadataInvalid(problems)
+        moved = object_renames(base.objects, metadata.objects)
+        renames = field_renames(as_renamed(base.objects, moved), metadata.objects)
+        diff = diff_sets(base, metadata, renames, moved)
+        plan = plan_storage(base.objects, metadata.objects, self.db.dialect, number, renames, moved)
         result = PublishResult(base_number, diff, plan, None)
-        if diff.empty:
+        versions = provenance.versions_at(conn, base_number)
+        if diff.empty and (apps is None or apps.versions == versions):
             return result
         if plan.destructive_steps and not allow_destructive:
             raise DestructiveChangeRefused(plan)
         if dry_run:
             return result
         apply_plan(conn, plan, build_tables(metadata.objects), on_step)
+        if apps is not None and apps.app is not None:
+            provenance.store_version(conn, apps.app, author, self.clock())
         info = self._record(conn, number, metadata, diff, plan, author, message, source)
+        provenance.record(conn, number, metadata, versions if apps is None else apps.versions)
         return PublishResult(base_number, diff, plan, info)
 
     def rollback(self, number: int, *, author: str, allow_destructive: bool = False,
                  dry_run: bool = False) -> PublishResult:
-        """Publish the content of release `number` again, as a new release."""
+        """Publish the content of release `number` again, as a new release based on the app
+        versions release `number` was based on."""
         target = self.release(number)
-        return self.publish(target.metadata, author=author, message=f"rollback to release {number}",
-                            source=f"rollback:{number}", allow_destructive=allow_destructive, dry_run=dry_run)
+        _validate(target.metadata)
+        with self._transaction(dry_run) as conn:
+            apps = _AppChange(None, provenance.versions_at(conn, number))
+            return self._publish(conn, target.metadata, author, f"rollback to release {number}",
+                                 f"rollback:{number}", allow_destructive, dry_run, None, apps)
 
     def purge(self, *, author: str, older_than: timedelta | None = None, dry_run: bool = False,
               on_step: StepObserver | None = None) -> PublishResult:
@@ -270,6 +310,7 @@ class MetadataStore:
             apply_plan(conn, plan, build_tables(current.metadata.objects), on_step)
             message = f"purge: {len(steps)} item(s) kept aside dropped"
             info = self._record(conn, number + 1, current.metadata, MetadataDiff(()), plan, author, message, "purge")
+            provenance.record(conn, number + 1, current.metadata, provenance.versions_at(conn, number))
             return PublishResult(number, MetadataDiff(()), plan, info)
 
     def _transaction(self, dry_run: bool) -> AbstractContextManager[Connection]:
@@ -312,6 +353,14 @@ def item_version(document: Mapping[str, Any] | None) -> str:
     if document is None:
         return "absent"
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _AppChange:
+    """The app versions a release will be based on, and the version being installed (if any)."""
+
+    app: AppVersion | None
+    versions: Mapping[str, str]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -77,6 +77,17 @@ def test_a_bad_question_gets_a_clear_answer(world: ApprovalWorld) -> None:
     with pytest.raises(InvalidInput) as unknown:
         simulate(world.db, world.registry, Actor.system(), "contract", None, {"discount": 1}, process="discont")
     assert "processes for contract: discount" in unknown.value.problems[0].message
+    with pytest.raises(InvalidInput) as draft:
+        run(world, None, {"discont": 30, "discount": "lots"})
+    assert {(p.path, "'discount'" in p.message or "expected" in p.message) for p in draft.value.problems} == {
+        ("values.discont", True), ("values.discount", True)}
+
+
+def test_draft_values_are_read_as_input_is(world: ApprovalWorld) -> None:
+    """Text from a form or a command line means what it would mean saved: "30" is thirty."""
+    world.publish(discount=DISCOUNT)
+    found = run(world, None, {"discount": "30", "owner_id": world.ids["rep@acme.test"]})
+    assert found.entry_condition_met and [step.runs for step in found.steps] == [True, True]
 
 
 def test_the_cli_lists_shows_simulates_and_delegates(world: ApprovalWorld, settings: Settings,

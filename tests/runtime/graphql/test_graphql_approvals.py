@@ -7,10 +7,12 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from tests.runtime.approvals.world import CONTRACT, DISCOUNT, FINANCE_ROLE, MANAGER_ROLE, PEOPLE, REP_ROLE
 from tests.runtime.automation.world import ACCOUNT
@@ -118,3 +120,59 @@ async def test_submit_approve_reject_over_http(desk: Desk) -> None:
     listed = await desk.data(rep, '{ approvalRequests(status: "rejected") { nodes { id } pageInfo { hasNextPage } } }')
     assert listed["approvalRequests"] == {"nodes": [{"id": request["id"]}], "pageInfo": {"hasNextPage": False}}
     assert await desk.code(rep, 'mutation { approveRequest(id: "nope") { id } }') == "NOT_FOUND"
+
+
+async def test_each_record_lists_its_approval_requests_in_one_query_per_page(desk: Desk,
+                                                                             installation: Installation) -> None:
+    rep, boss = "rep@acme.test", "boss@acme.test"
+    made = [(await desk.data(rep, f'mutation {{ createContract(input: {{name: "Deal {i}", discount: 30, amount: 5000}})'
+                                  " { id } }"))["createContract"]["id"] for i in range(3)]
+    first = (await desk.data(rep, SUBMIT, id=made[0]))["submitForApproval"]["id"]
+    await desk.data(rep, "mutation($id: ID!) { recallRequest(id: $id) { id } }", id=first)
+    second = (await desk.data(rep, SUBMIT, id=made[0]))["submitForApproval"]["id"]
+    third = (await desk.data(rep, SUBMIT, id=made[1]))["submitForApproval"]["id"]
+    await desk.data(boss, APPROVE, id=third, c="ok")
+    asked: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "FROM approval_requests" in statement:
+            asked.append(statement)
+
+    engine = installation.database("acme").engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = await desk.data(rep, "{ contracts(orderBy: [{name: ASC}]) { nodes { name approvalRequests { id status step } "
+                                    "pending: approvalRequests(status: \"pending\") { id } } } }")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(asked) == 4  # two per field of the page (its ids, then the requests), not per record
+    by_name = {n["name"]: n for n in page["contracts"]["nodes"]}
+    assert [r["id"] for r in by_name["Deal 0"]["approvalRequests"]] == [second, first]  # newest first
+    assert [r["status"] for r in by_name["Deal 0"]["approvalRequests"]] == ["pending", "recalled"]
+    assert by_name["Deal 0"]["pending"] == [{"id": second}]
+    assert by_name["Deal 1"]["approvalRequests"] == [{"id": third, "status": "pending", "step": 1}]
+    assert by_name["Deal 2"]["approvalRequests"] == [] and by_name["Deal 2"]["pending"] == []
+    assert await desk.code(rep, '{ contracts { nodes { approvalRequests(status: "maybe") { id } } } }') \
+        == "BAD_USER_INPUT"
+
+
+DELEGATE = "mutation($d: String!, $from: DateTime!, $to: DateTime!, $user: String) { delegateApprovals(" \
+           "delegate: $d, from: $from, to: $to, user: $user) { userId delegateId startsAt endsAt object } }"
+
+
+async def test_a_manager_away_delegates_and_the_next_step_asks_the_delegate(desk: Desk) -> None:
+    rep, boss, vp = "rep@acme.test", "boss@acme.test", "vp@acme.test"
+    now = datetime.now(UTC)
+    window = {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(days=7)).isoformat()}
+    made = (await desk.data(boss, DELEGATE, d=vp, **window))["delegateApprovals"]
+    assert (made["userId"], made["delegateId"], made["object"]) == (desk.ids[boss], desk.ids[vp], None)
+    assert [d["delegateId"] for d in (await desk.data(boss, "{ myDelegations { delegateId } }"))["myDelegations"]] \
+        == [desk.ids[vp]]
+    record = (await desk.data(rep, 'mutation { createContract(input: {name: "Away", discount: 30, amount: 5000})'
+                                   " { id } }"))["createContract"]["id"]
+    request = (await desk.data(rep, SUBMIT, id=record))["submitForApproval"]
+    assert [(t["stepName"], t["approverId"]) for t in request["tasks"]] == [("manager", desk.ids[vp])]
+    assert await desk.code(rep, DELEGATE, d=vp, user=boss, **window) == "FORBIDDEN"  # only admins for others
+    backwards = {"from": window["to"], "to": window["from"]}
+    assert await desk.code(boss, DELEGATE, d=vp, **backwards) == "BAD_USER_INPUT"
+    assert await desk.code(boss, DELEGATE, d="nobody@acme.test", **window) == "BAD_USER_INPUT"

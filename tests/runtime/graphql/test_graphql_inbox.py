@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from tests.helpers import metadata_set, obj
 from tests.runtime.graphql.conftest import TENANT, Api, crm_set
 from trellis.metadata.model import MetadataSet
+from trellis.metadata.names import PLATFORM_QUERY_FIELDS, PLATFORM_TYPE_NAMES
 from trellis.platform.ids import new_id
 from trellis.runtime.automation.tables import deliveries, workflow_runs
 from trellis.runtime.graphql import build_schema
@@ -199,14 +200,26 @@ async def test_rule_preview_lists_each_message_day_by_day(api: Api) -> None:
     assert (await api.data("{ rulePreview { rule } }"))["rulePreview"] == [{"rule": "ending"}] * 3  # 30 days
 
 
-def test_objects_named_like_the_inbox_keep_their_names_and_the_inbox_yields() -> None:
-    """A tenant's own `task` and `notification` objects do not break its schema: the platform's
-    types and root fields take the `Trellis` prefix where an object took the name."""
+def test_the_platform_keeps_its_names_and_objects_of_older_releases_yield() -> None:
+    """Publish refuses objects named like the platform's types (the metadata tests); a release
+    published before that check still builds: its `task` and `notification` objects get a
+    suffix and the platform's `Task`, `Notification` and `notifications` keep their names."""
     objects = {"task": obj({"title": {"type": "string"}}), "notification": obj({"text": {"type": "string"}})}
     info = ReleaseInfo(1, "test", "", T0, "", "test", [], {})
     sdl = build_schema(build_registry("acme", Release(info, metadata_set(**objects)))).as_str()
-    for line in ("type Task {", "type TrellisTask {", "type Notification {", "type TrellisNotification {",
-                 "  notifications(\n    where: NotificationWhere", "  trellisNotifications(first: Int! = 20",
-                 "  myTasks(status: String): [TrellisTask!]!", "  completeTask(id: ID!): TrellisTask!",
-                 "  unreadNotificationCount: Int!", "  createTask(input: TaskCreateInput!): Task!"):
+    for line in ("type Task {", "type TaskRecord {", "type Notification {", "type NotificationRecord {",
+                 "  notificationsList(\n    where: NotificationRecordWhere", "  notifications(first: Int! = 20",
+                 "  myTasks(status: String): [Task!]!", "  completeTask(id: ID!): Task!",
+                 "  unreadNotificationCount: Int!", "  createTaskRecord(input: TaskRecordCreateInput!): TaskRecord!"):
         assert line in sdl, line
+
+
+def test_every_platform_name_is_reserved_for_publish_to_refuse() -> None:
+    """The schema of a tenant with no objects holds only the platform's names; each must be in
+    the reserved lists publish checks objects against, or an object could take it."""
+    info = ReleaseInfo(1, "test", "", T0, "", "test", [], {})
+    schema = build_schema(build_registry("acme", Release(info, metadata_set())))
+    types = {name for name in schema._schema.type_map if not name.startswith("__")}  # type: ignore[attr-defined]
+    assert types - PLATFORM_TYPE_NAMES == set()
+    queries = set(schema._schema.query_type.fields)  # type: ignore[attr-defined]
+    assert queries == PLATFORM_QUERY_FIELDS

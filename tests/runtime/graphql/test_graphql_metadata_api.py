@@ -151,3 +151,19 @@ async def test_user_administration_refuses_bad_input_and_non_admins(api: Api) ->
     response = await api.post('mutation { deactivateUser(email: "ann@example.com") { active } }', token="rep",
                               path="metadata/graphql")
     assert response.status_code == 403
+
+
+async def test_admins_set_and_clear_managers_and_cycles_are_refused(api: Api) -> None:
+    set_ = 'mutation($e: String!, $m: String) { setManager(email: $e, manager: $m) { email managerId } }'
+    listed = {u["email"]: u["id"] for u in (await meta(api, "{ users { id email } }"))["users"]}
+    rob = (await meta(api, set_, {"e": "rob@example.com", "m": "ann@example.com"}))["setManager"]
+    assert rob == {"email": "rob@example.com", "managerId": listed["ann@example.com"]}
+    await meta(api, set_, {"e": "ann@example.com", "m": "sue@example.com"})
+    response = await api.post(set_, {"e": "sue@example.com", "m": "rob@example.com"}, path="metadata/graphql")
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and error["extensions"]["problems"][0]["path"] == "manager"
+    cleared = (await meta(api, set_, {"e": "rob@example.com", "m": None}))["setManager"]
+    assert cleared["managerId"] is None
+    response = await api.post(set_, {"e": "rob@example.com", "m": "ann@example.com"}, token="rep",
+                              path="metadata/graphql")
+    assert response.status_code == 403

@@ -68,3 +68,24 @@ def list_requests(db: Database, actor: Actor, *, status: str | None = None, obje
         ids: Sequence[str] = list(conn.execute(select(r.id).where(*conditions).order_by(r.id.desc())
                                                .limit(size + 1)).scalars())
         return RequestPage(read_requests(conn, ids[:size]), len(ids) > size)
+
+
+def requests_of_records(db: Database, object_name: str, record_ids: Sequence[str],
+                        status: str | None = None) -> list[list[RequestView]]:
+    """Each record's approval requests, newest first, in one query for all the records (through
+    `ix_approval_requests__record`). Whoever reads the record may read its requests."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("invalid status", [FieldProblem("status", f"expected one of {', '.join(STATUSES)}; "
+                                                                     f"got {status!r}")])
+    r = approval_requests.c
+    conditions = [r.object == object_name, r.record_id.in_(list(record_ids))]
+    if status is not None:
+        conditions.append(r.status == status)
+    with db.read() as conn:
+        ids = list(conn.execute(select(r.id).where(*conditions).order_by(r.id.desc())).scalars())
+        views = read_requests(conn, ids)
+    by_record: dict[str, list[RequestView]] = {record_id: [] for record_id in record_ids}
+    for view in views:
+        by_record[view.record_id].append(view)
+    return [by_record[record_id] for record_id in record_ids]
+

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS
 from trellis.metadata.suggestions import suggest
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, JoinedDatabase
@@ -29,6 +30,7 @@ from trellis.runtime.expressions import EvaluationContext, EvaluationError, eval
 from trellis.runtime.identity.people import People
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.registry import Registry
+from trellis.runtime.values.coercion import CoercionError, coerce
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,30 @@ class Simulation:
     steps: tuple[SimulatedStep, ...]
 
 
+def _draft(registry: Registry, object_name: str, values: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """Draft values read as the records service reads input (a date from its text, money from a
+    number or its digits), so conditions see what they would see on the saved record."""
+    fields = registry.objects[object_name].fields
+    draft: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    for name, value in values.items():
+        field = fields.get(name)
+        if field is None:
+            if name in SETTABLE_SYSTEM_FIELDS:
+                draft[name] = value
+            else:
+                problems.append(FieldProblem(f"values.{name}", f"{object_name} has no field '{name}'"
+                                                               f"{suggest(name, fields)}"))
+            continue
+        try:
+            draft[name] = coerce(field, value, zone)
+        except CoercionError as error:
+            problems.append(FieldProblem(f"values.{name}", str(error)))
+    if problems:
+        raise InvalidInput("the draft values are not valid", problems)
+    return draft
+
+
 def simulate(db: Database, registry: Registry, actor: Actor, object_name: str, record_id: str | None,
              values: Mapping[str, Any] | None = None, *, process: str | None = None, submitter: str | None = None,
              timezone: str = "UTC", locale: str = "en", clock: Clock = utc_now) -> Simulation:
@@ -81,7 +107,7 @@ def simulate(db: Database, registry: Registry, actor: Actor, object_name: str, r
     with db.read() as conn:
         records = RecordsService(JoinedDatabase(db, conn), registry, timezone, locale, clock)
         record: dict[str, Any] = dict(records.get(actor, object_name, record_id)) if record_id else {}
-        record.update(values or {})
+        record.update(_draft(registry, object_name, values or {}, context.timezone))
         planner = Planner(conn, registry, context, locale)
         (record, related), = planner.prepare(registry.compiled[object_name], [record])
         people = planner.plan_context.people

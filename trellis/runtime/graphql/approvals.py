@@ -1,9 +1,11 @@
 """Approvals in every tenant schema: submit, decide, recall and reassign; read requests.
 
 Mutations `submitForApproval(object, id, process, comment)`, `approveRequest(id, comment)`,
-`rejectRequest(id, comment)`, `recallRequest(id, comment)`, `reassignApproval(id, to, from)`;
-queries `approvalRequest(id)`, `approvalRequests(where, first, after)` and
-`myPendingApprovals(first)` and `simulateApproval(object, id, values, process, submitter)`. Each resolver calls the approvals engine or its queries in the
+`rejectRequest(id, comment)`, `recallRequest(id, comment)`, `reassignApproval(id, to, from)`,
+`delegateApprovals(delegate, from, to, user, object, process)`; queries `approvalRequest(id)`,
+`approvalRequests(where, first, after)`, `myPendingApprovals(first)`, `myDelegations` and
+`simulateApproval(object, id, values, process, submitter)`; on every record type,
+`approvalRequests(status)`. Each resolver calls the approvals engine or its queries in the
 thread pool; errors keep the runtime's codes (FORBIDDEN for a non-approver, CONFLICT for a
 decided step, BAD_USER_INPUT with the argument's path, NOT_FOUND).
 """
@@ -11,20 +13,27 @@ decided step, BAD_USER_INPUT with the argument's path, NOT_FOUND).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
+from trellis.metadata.model import ObjectDef
+from trellis.runtime.approvals.delegations import delegate as delegate_for
+from trellis.runtime.approvals.delegations import delegations_of
 from trellis.runtime.approvals.engine import ApprovalEngine
 from trellis.runtime.approvals.processes import ProcessBook
-from trellis.runtime.approvals.queries import DEFAULT_PAGE, list_requests, pending_for
+from trellis.runtime.approvals.queries import DEFAULT_PAGE, list_requests, pending_for, requests_of_records
 from trellis.runtime.approvals.simulator import simulate
 from trellis.runtime.approvals.views import RequestView
-from trellis.runtime.graphql.errors import bad_input
+from trellis.runtime.errors import RuntimeProblem
+from trellis.runtime.graphql.errors import api_error, bad_input
 from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.maker import Arg, Resolver, TypeMaker
 from trellis.runtime.graphql.resolvers import _call, context
 from trellis.runtime.releases import MetadataStore
 
@@ -108,6 +117,46 @@ async def simulate_approval(root: Any, info: Info, object: str, id: str | None =
     return asdict(found)
 
 
+async def delegate_approvals(root: Any, info: Info, delegate: str, starts_at: datetime, ends_at: datetime,
+                             user: str | None = None, object: str | None = None,
+                             process: str | None = None) -> dict[str, Any]:
+    ctx = context(info)
+    records = ctx.records
+    user_email = _text(user) or ctx.actor.email
+    found = await _call(lambda: delegate_for(records.db, ctx.actor, user_email, delegate, starts_at, ends_at,
+                                             object_name=_text(object), process=_text(process), clock=records.clock))
+    return asdict(found)
+
+
+async def my_delegations(root: Any, info: Info) -> list[dict[str, Any]]:
+    ctx = context(info)
+    return [asdict(d) for d in await _call(delegations_of, ctx.records.db, ctx.actor.user_id)]
+
+
+def record_requests(object_name: str) -> Resolver:
+    """A record's approval requests, batched for the records of a page (one query)."""
+    async def resolve(root: Mapping[str, Any], info: Info, status: str | None = None) -> list[dict[str, Any]]:
+        ctx = context(info)
+        wanted = _text(status)
+        loader = ctx.loaders.batched(f"approval_requests:{object_name}:{wanted}", lambda ids: requests_of_records(
+            ctx.records.db, object_name, ids, wanted))
+        try:
+            return [_request(view) for view in await loader.load(root["id"])]
+        except RuntimeProblem as error:
+            raise api_error(error) from None
+    return resolve
+
+
+def record_fields(maker: TypeMaker) -> Callable[[ObjectDef], list[StrawberryField]]:
+    """The field every record type gets: `approvalRequests(status)`."""
+    def fields(obj: ObjectDef) -> list[StrawberryField]:
+        return [maker.field("approval_requests__platform", "approvalRequests", "list[ApprovalRequest]",
+                            resolver=record_requests(obj.name),
+                            args=[Arg("status", "status", "str | None", "pending, approved, rejected or recalled")],
+                            description="The approval requests of this record, newest first.")]
+    return fields
+
+
 # -- the schema's part -----------------------------------------------------------------------------
 
 class ApprovalFields:
@@ -162,6 +211,13 @@ class ApprovalFields:
             f("entry_condition_met", "entryConditionMet", "bool"), f("submitter", "submitter", "str"),
             f("steps", "steps", f"list[{self.simulated_step}]")],
             "Who would approve a record, step by step; nothing was written.").__name__
+        self.delegation = platform.maker.object_type(platform._type("ApprovalDelegation"), [
+            f("id", "id", "ID"), f("user_id", "userId", "ID", description="The user who is away."),
+            f("delegate_id", "delegateId", "ID", description="Who approves in their place."),
+            f("starts_at", "startsAt", "DateTime"), f("ends_at", "endsAt", "DateTime"),
+            f("object", "object", "str | None", description="Only requests of this object; null: all."),
+            f("process", "process", "str | None", description="Only this process; null: all.")],
+            "While a user is away, a delegate is asked in their place.").__name__
 
     def query_fields(self) -> list[StrawberryField]:
         field = self.platform._field
@@ -182,6 +238,8 @@ class ApprovalFields:
                 ("submitter", "submitter", "str | None", UNSET)],
                 "Who would approve a record (by `id`, or draft `values` as a JSON object, or both): each step run "
                 "or skipped and why, whom it asks after delegations, escalation times. Nothing is written."),
+            field("myDelegations", f"list[{self.delegation}]", my_delegations, [],
+                  "The caller's delegations (past, current and future), by start."),
         ]
 
     def mutation_fields(self) -> list[StrawberryField]:
@@ -200,4 +258,11 @@ class ApprovalFields:
             field("reassignApproval", self.request, reassign_approval, [
                 ("id", "id", "ID", UNSET), ("to", "to", "str", UNSET), ("from_", "from", "str | None", UNSET)],
                 "Admins: hand a pending approver's task (`from`, an email) to another user (`to`).", query=False),
+            field("delegateApprovals", self.delegation, delegate_approvals, [
+                ("delegate", "delegate", "str", UNSET), ("starts_at", "from", "DateTime", UNSET),
+                ("ends_at", "to", "DateTime", UNSET), ("user", "user", "str | None", UNSET),
+                ("object", "object", "str | None", UNSET), ("process", "process", "str | None", UNSET)],
+                "Let `delegate` (an email) approve for the caller (admins: for `user`) from `from` until `to`, "
+                "for every request or only those of `object` or `process`; steps starting meanwhile ask them.",
+                query=False),
         ]

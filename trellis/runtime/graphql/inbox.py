@@ -7,9 +7,9 @@ Queries `notifications(first, after, unreadOnly)` (a connection, newest first),
 `trellis.runtime.inbox.service.Inbox` (the caller's own rows only) or the automation preview,
 in the thread pool.
 
-The names are the platform's, but a tenant's objects were named first: where an object took
-one (an object `task` is the type `Task`), the platform's gets the prefix `Trellis` instead of
-breaking the tenant's schema.
+The names are the platform's in every tenant: each is reserved in `trellis.metadata.names`
+(publish refuses an object that would take one; the name table gives objects of older releases
+a suffix), and defining one that is not listed there is a bug caught when the schema is built.
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
+from trellis.metadata.names import PLATFORM_QUERY_FIELDS, PLATFORM_TYPE_NAMES
 from trellis.runtime.automation.preview import MAX_DAYS, PreviewItem, preview
 from trellis.runtime.graphql.errors import ApiError, bad_input
 from trellis.runtime.graphql.maker import Resolver, TypeMaker
-from trellis.runtime.graphql.names import NameTable
 from trellis.runtime.graphql.resolvers import _call, context
 from trellis.runtime.inbox.service import DEFAULT_PAGE, Inbox
 
 DEFAULT_PREVIEW_DAYS = 30
-FALLBACK_PREFIX = "Trellis"
 
 
 def _inbox(info: Info) -> Inbox:
@@ -79,13 +78,10 @@ async def rule_preview(root: Any, info: Info, days: int = DEFAULT_PREVIEW_DAYS,
 # -- the schema's part -----------------------------------------------------------------------------
 
 class InboxFields:
-    """The platform's types and root fields in one schema. Make it after the objects' types,
-    so that their names are known (and win)."""
+    """The platform's types and root fields in one schema, under their reserved names."""
 
-    def __init__(self, maker: TypeMaker, names: NameTable):
+    def __init__(self, maker: TypeMaker):
         self.maker = maker
-        self.taken = names.taken
-        self.roots = {"me", *(n for o in names.objects.values() for n in (o.one, o.many, o.aggregate))}
         f = maker.field
         self.notification = maker.object_type(self._type("Notification"), [
             f("id", "id", "ID"), f("title", "title", "str"), f("body", "body", "str"),
@@ -143,23 +139,17 @@ class InboxFields:
                         "Mark a task done; its assignee or an admin may.", query=False),
         ]
 
-    def _type(self, preferred: str) -> str:
-        name = next((n for n in (preferred, FALLBACK_PREFIX + preferred) if n not in self.taken), None)
-        if name is None:
-            raise ValueError(f"cannot find a free GraphQL type name for {preferred}")
-        self.taken.add(name)
+    def _type(self, name: str) -> str:
+        if name not in PLATFORM_TYPE_NAMES:
+            raise ValueError(f"the platform type {name} is not reserved in trellis.metadata.names.PLATFORM_TYPE_NAMES")
         return name
 
-    def _field(self, preferred: str, annotation: str, resolver: Resolver, args: list[tuple[str, str, str, Any]],
+    def _field(self, name: str, annotation: str, resolver: Resolver, args: list[tuple[str, str, str, Any]],
                description: str, query: bool = True) -> StrawberryField:
-        """A root field with arguments that may have defaults; a query field yields its name to
-        the objects' (mutation names cannot meet theirs: no object verb is `complete` or `mark`)."""
-        name = preferred
-        if query and name in self.roots:
-            name = FALLBACK_PREFIX.lower() + name[:1].upper() + name[1:]
-            if name in self.roots:
-                raise ValueError(f"cannot find a free GraphQL field name for {preferred}")
-        self.roots.add(name)
+        """A root field with arguments that may have defaults. Query fields are reserved names;
+        mutation names cannot meet an object's (no object verb is `complete`, `mark`, `approve`)."""
+        if query and name not in PLATFORM_QUERY_FIELDS:
+            raise ValueError(f"the platform query {name} is not reserved in trellis.metadata.names.PLATFORM_QUERY_FIELDS")
         field = self.maker.field(name, name, annotation, resolver=resolver, description=description)
         field.arguments = [StrawberryArgument(python_name=python, graphql_name=graphql, default=default,
                                               type_annotation=self.maker.annotation(kind))

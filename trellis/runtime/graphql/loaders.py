@@ -9,7 +9,7 @@ not see is ever cached for someone else.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ class Loaders:
         self.context = context
         self._records: dict[str, DataLoader[str, dict[str, Any] | None]] = {}
         self._children: dict[tuple[str, str], DataLoader[str, RecordPage]] = {}
+        self._batched: dict[str, DataLoader[str, Any]] = {}
         self.users: DataLoader[str, dict[str, Any] | None] = DataLoader(self._load_users, max_batch_size=MAX_BATCH)
 
     def record(self, object_name: str) -> DataLoader[str, dict[str, Any] | None]:
@@ -83,6 +84,18 @@ class Loaders:
                 return [pages[parent] for parent in parent_ids]
 
             loader = self._children[key] = DataLoader(load, max_batch_size=MAX_BATCH)
+        return loader
+
+    def batched(self, key: str, fetch: Callable[[list[str]], list[Any]]) -> DataLoader[str, Any]:
+        """A loader for this request under `key`, for a feature's per-record lists (a record's
+        approval requests): `fetch` (blocking, run in the thread pool) answers a batch of ids
+        in their order."""
+        loader = self._batched.get(key)
+        if loader is None:
+            async def load(ids: list[str]) -> list[Any]:
+                return await in_thread(fetch, ids)
+
+            loader = self._batched[key] = DataLoader(load, max_batch_size=MAX_BATCH)
         return loader
 
     def _fetch_records(self, object_name: str, ids: Sequence[str]) -> list[dict[str, Any] | None]:

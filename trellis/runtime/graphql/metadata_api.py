@@ -1,6 +1,6 @@
 """The metadata API, for the designer and tools: read the current release and the drafts,
 validate and plan a change, publish it, browse history and diffs; and user administration
-(`users_api`). Admins only.
+(`users_api`), and the installed apps with each item's provenance (`apps_api`). Admins only.
 
 Served at `/t/<tenant>/metadata/graphql`. Its schema is fixed (it describes metadata, not a
 tenant's objects), so it is built once, at import. Publishing here is the same
@@ -24,6 +24,7 @@ from trellis.metadata.errors import MetadataError, MetadataInvalid
 from trellis.metadata.model import MetadataSet
 from trellis.metadata.validation import validate_set
 from trellis.runtime.access import Actor
+from trellis.runtime.graphql.apps_api import AppsQuery
 from trellis.runtime.graphql.context import in_thread
 from trellis.runtime.graphql.errors import ApiError, bad_input
 from trellis.runtime.graphql.limits import Limits
@@ -273,6 +274,6 @@ class Mutation:
         return Release.of(result.release)
 
 
-SCHEMA = TenantSchema(query=merge_types("Query", (Query, UsersQuery)),
+SCHEMA = TenantSchema(query=merge_types("Query", (Query, UsersQuery, AppsQuery)),
                       mutation=merge_types("Mutation", (Mutation, UsersMutation)),
                       extensions=[Limits], scalar_overrides=SCALAR_OVERRIDES)

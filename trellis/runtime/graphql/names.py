@@ -4,9 +4,10 @@ Every name the schema builder uses comes from here, so the spelling rules live i
 `contract_line` is the type `ContractLine`, the field `contractLine`, the list `contractLines`
 (`x-plural`, else simple English rules), `createContractLine`, `ContractLineWhere`, ...
 
-Names the platform itself defines (`User`, `PageInfo`, `Date`, `StringFilter`, ...) and names
-generated for other objects are reserved: an object whose name would collide gets a suffix
-instead of breaking the schema of the whole tenant.
+Names the platform itself defines (`User`, `Task`, `PageInfo`, `StringFilter`, `me`, ...) are
+reserved (`trellis.metadata.names`): publish refuses an object that would take one, and the
+platform's types always keep them. An object of a release published before that check, or one
+whose names meet another object's, gets a suffix instead of breaking the tenant's schema.
 """
 
 from __future__ import annotations
@@ -16,30 +17,17 @@ import re
 from dataclasses import dataclass
 
 from trellis.metadata.model import ObjectDef
-from trellis.metadata.names import api_name
+from trellis.metadata.names import (
+    GENERATED_TYPE_SUFFIXES,
+    PLATFORM_QUERY_FIELDS,
+    PLATFORM_TYPE_NAMES,
+    api_name,
+    pascal,
+)
 
 GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 #: Words GraphQL gives a meaning to as enum values.
 NOT_ENUM_VALUES = frozenset({"true", "false", "null"})
-
-#: Type names the platform defines in every generated schema.
-PLATFORM_TYPES = frozenset({
-    "Query", "Mutation", "Subscription", "User", "PageInfo", "DeletedRecord", "OrderDirection", "DateBucket",
-    "Date", "DateTime", "Decimal", "BigInt", "JSON", "ID", "String", "Int", "Float", "Boolean",
-    "StringFilter", "IntFilter", "BigIntFilter", "FloatFilter", "DecimalFilter", "DateFilter", "DateTimeFilter",
-    "BooleanFilter", "IDFilter", "ChoiceFilter", "MultiChoiceFilter",
-})
-
-#: Suffixes of the types generated per object (see `ObjectNames`).
-TYPE_SUFFIXES = ("Where", "OrderBy", "CreateInput", "UpdateInput", "UpdateItem", "Connection", "Edge",
-                 "RelationFilter", "GroupBy", "GroupField", "AggregateGroup", "GroupKey", "SumValues",
-                 "AvgValues", "MinValues", "MaxValues")
-
-
-def pascal(name: str) -> str:
-    """`contract_line` -> `ContractLine`."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
 
 def camel(name: str) -> str:
     """`start_date` -> `startDate` (the metadata's own API-name rule)."""
@@ -93,9 +81,9 @@ class NameTable:
     schema of the whole tenant."""
 
     def __init__(self, objects: dict[str, ObjectDef]):
-        self.taken: set[str] = set(PLATFORM_TYPES)
+        self.taken: set[str] = set(PLATFORM_TYPE_NAMES)
         self.objects: dict[str, ObjectNames] = {}
-        roots: set[str] = {"me"}
+        roots: set[str] = set(PLATFORM_QUERY_FIELDS)
         for name in sorted(objects):
             base = self._free_type(pascal(name))
             one = _free_root(camel(name), roots, ("Record", "Object"))
@@ -111,7 +99,7 @@ class NameTable:
     def _free_type(self, preferred: str) -> str:
         """`preferred` unless it or a name generated from it is taken; else with a suffix."""
         for candidate in (preferred, preferred + "Record", preferred + "Object"):
-            generated = {candidate, *(candidate + s for s in TYPE_SUFFIXES)}
+            generated = {candidate, *(candidate + s for s in GENERATED_TYPE_SUFFIXES)}
             if not generated & self.taken:
                 self.taken |= generated
                 return candidate

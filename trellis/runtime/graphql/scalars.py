@@ -110,8 +110,10 @@ def _bigint_in(value: Any) -> int:
     raise ScalarInputError(f"BigInt: expected a whole number (or its digits as text), got {value!r}")
 
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int), name="BigInt", description="A whole number beyond 32 bits: 9007199254740993. Sent as a JSON number; "
+#: The Python type generated annotations use for BigInt (mapped to its scalar in SCALAR_OVERRIDES).
+BigInt = NewType("BigInt", int)
+BIGINT: ScalarDefinition = strawberry.scalar(
+    name="BigInt", description="A whole number beyond 32 bits: 9007199254740993. Sent as a JSON number; "
                                        "input as a number or as text.",
     serialize=_bigint_out, parse_value=_bigint_in,
     parse_literal=_literal(_bigint_in, (IntValueNode, StringValueNode)))
@@ -129,4 +131,5 @@ DECIMAL: ScalarDefinition = strawberry.scalar(
     parse_literal=_literal(_decimal_in, (StringValueNode, IntValueNode, FloatValueNode)))
 
 #: Python types used in generated annotations -> the scalar they stand for.
-SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {dt.date: DATE, dt.datetime: DATETIME, Decimal: DECIMAL}
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {dt.date: DATE, dt.datetime: DATETIME, Decimal: DECIMAL,
+                                                    BigInt: BIGINT}

@@ -25,7 +25,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from trellis.runtime.graphql import resolvers
-from trellis.runtime.graphql.approvals import ApprovalFields
+from trellis.runtime.graphql.approvals import ApprovalFields, record_fields
 from trellis.runtime.graphql.errors import log_unexpected
 from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.inputs import Inputs
@@ -69,10 +69,10 @@ def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
     objects = [registry.objects[name] for name in sorted(registry.objects)]
     for obj in objects:
         inputs.build(obj)
-    outputs = Outputs(maker, names, inputs, registry)
+    outputs = Outputs(maker, names, inputs, registry, record_fields(maker))
     for obj in objects:
         outputs.build(obj)
-    platform = InboxFields(maker, names)  # after the objects: names they took are theirs
+    platform = InboxFields(maker)
     approvals = ApprovalFields(platform)
     query = maker.object_type("Query", [
         maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),

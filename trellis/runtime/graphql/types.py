@@ -4,6 +4,8 @@ and `DeletedRecord`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from strawberry.types.field import StrawberryField
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
@@ -36,11 +38,15 @@ def page_args(names: ObjectNames) -> list[Arg]:
 
 
 class Outputs:
-    def __init__(self, maker: TypeMaker, names: NameTable, inputs: Inputs, registry: Registry):
+    def __init__(self, maker: TypeMaker, names: NameTable, inputs: Inputs, registry: Registry,
+                 record_fields: Callable[[ObjectDef], list[StrawberryField]] = lambda obj: []):
+        """`record_fields`: the platform's fields on every record type (a record's approval
+        requests), after the object's own (a field of the same name wins)."""
         self.maker = maker
         self.names = names
         self.inputs = inputs
         self.registry = registry
+        self.record_fields = record_fields
         self._shared()
 
     def _shared(self) -> None:
@@ -90,6 +96,8 @@ class Outputs:
             fields.append(f(f"{reverse}__reverse", camel(reverse), child_names.of("Connection"),
                             resolver=resolvers.children(child, via), args=page_args(child_names),
                             description=f"the {child} records whose {via} is this {obj.name}"))
+        used = {x.graphql_name for x in fields}
+        fields += [x for x in self.record_fields(obj) if x.graphql_name not in used]
         self.maker.object_type(names.type, fields, describe(obj.label, obj.schema.get("description", "")))
         self.maker.object_type(names.of("Edge"), [f("node", "node", names.type), f("cursor", "cursor", "str")])
         self.maker.object_type(names.of("Connection"), [

@@ -1,6 +1,7 @@
 """User administration in the admin API (`/t/<tenant>/metadata/graphql`): list users and their
-tokens, and offboard — deactivate a user (every token revoked in the same transaction), reactivate,
-give or take a role, reset a password, revoke one token. Admins only, like the rest of that API;
+tokens, set whom they report to (approvals ask managers), and offboard — deactivate a user (every
+token revoked in the same transaction), reactivate, give or take a role, reset a password, revoke
+one token. Admins only, like the rest of that API;
 the same `UserService` the CLI uses does the work, so both say the same things.
 """
 
@@ -43,14 +44,17 @@ class ManagedUser:
     active: bool
     has_password: bool
     roles: list[str]
+    manager_id: strawberry.ID | None = strawberry.field(
+        description="Whom the user reports to: approval steps ask a submitter's manager (and theirs).")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, user: User) -> ManagedUser:
         return cls(id=strawberry.ID(user.id), email=user.email, name=user.name, active=user.active,
-                   has_password=user.has_password, roles=list(user.roles), created_at=user.created_at,
-                   updated_at=user.updated_at)
+                   has_password=user.has_password, roles=list(user.roles),
+                   manager_id=strawberry.ID(user.manager_id) if user.manager_id else None,
+                   created_at=user.created_at, updated_at=user.updated_at)
 
 
 @strawberry.type(description="An API token as listings show it: its prefix, never the secret.")
@@ -106,6 +110,11 @@ class UsersMutation:
     @strawberry.mutation(description="Take a role from a user.")
     async def remove_role(self, info: strawberry.Info, email: str, role: str) -> ManagedUser:
         return ManagedUser.of(await _call(info, "role", lambda s: s.revoke_role(email, role)))
+
+    @strawberry.mutation(description="Set whom a user reports to (an email), or clear it with null; a chain "
+                                     "that would come back to the user is refused.")
+    async def set_manager(self, info: strawberry.Info, email: str, manager: str | None) -> ManagedUser:
+        return ManagedUser.of(await _call(info, "manager", lambda s: s.set_manager(email, manager)))
 
     @strawberry.mutation(description="Set a new password; null leaves the user with API tokens only.")
     async def reset_password(self, info: strawberry.Info, email: str, password: str | None) -> ManagedUser:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
-from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,6 +37,7 @@ from trellis.runtime.identity.tokens import (
     token_hash,
     token_prefix,
 )
+from trellis.runtime.release_tables import metadata_releases
 from trellis.runtime.releases import MetadataStore
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -243,21 +244,29 @@ class UserService:
         """The actor a bearer token stands for, or Unauthenticated saying why not."""
         now = self.clock()
         with self.db.read() as conn:
+            # one statement: the token, its user, each of their roles (a row per role) and the
+            # current release, whose roles make the policy; nothing is cached, so a revocation,
+            # deactivation or role change counts from the next request
             found = conn.execute(
                 select(api_tokens.c.id.label("token_id"), api_tokens.c.expires_at, api_tokens.c.revoked_at,
-                       api_tokens.c.last_used_at, users).join(users, users.c.id == api_tokens.c.user_id)
-                .where(api_tokens.c.token_hash == token_hash(secret))).first()
-            if found is None:
+                       api_tokens.c.last_used_at, users.c.id, users.c.email, users.c.active,
+                       user_roles.c.role, select(func.max(metadata_releases.c.number)).scalar_subquery().label("release"))
+                .join(users, users.c.id == api_tokens.c.user_id)
+                .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+                .where(api_tokens.c.token_hash == token_hash(secret)).order_by(user_roles.c.role)).all()
+            if not found:
                 raise Unauthenticated("unknown API token")
-            if not found.active:  # its tokens were revoked with it; this says why
-                raise Unauthenticated(f"the API token's user {found.email} is deactivated")
-            if found.revoked_at is not None:
-                raise Unauthenticated(f"the API token was revoked on {found.revoked_at:%Y-%m-%d %H:%M} UTC")
-            if found.expires_at is not None and found.expires_at <= now:
-                raise Unauthenticated(f"the API token expired on {found.expires_at:%Y-%m-%d %H:%M} UTC")
-            actor = self._actor(conn, found)
-        if found.last_used_at is None or now - found.last_used_at >= LAST_USED_GRANULARITY:
-            self._mark_used(found.token_id, now)
+            first = found[0]
+            if not first.active:  # its tokens were revoked with it; this says why
+                raise Unauthenticated(f"the API token's user {first.email} is deactivated")
+            if first.revoked_at is not None:
+                raise Unauthenticated(f"the API token was revoked on {first.revoked_at:%Y-%m-%d %H:%M} UTC")
+            if first.expires_at is not None and first.expires_at <= now:
+                raise Unauthenticated(f"the API token expired on {first.expires_at:%Y-%m-%d %H:%M} UTC")
+            roles = tuple(row.role for row in found if row.role is not None)
+            actor = Actor(user_id=first.id, email=first.email, roles=roles, policy=self._policy_at(first.release, roles))
+        if first.last_used_at is None or now - first.last_used_at >= LAST_USED_GRANULARITY:
+            self._mark_used(first.token_id, now)
         return actor
 
     def _mark_used(self, token_id: str, now: datetime) -> None:
@@ -312,8 +321,11 @@ class UserService:
         return Actor(user_id=row.id, email=row.email, roles=roles, policy=self._policy(conn, roles))
 
     def _policy(self, conn: Connection, roles: tuple[str, ...]) -> AccessPolicy:
-        """The policy of a set of roles under the current release, built once per release."""
-        number = self.store.current_number(conn)
+        """The policy of a set of roles under the current release."""
+        return self._policy_at(self.store.current_number(conn), roles)
+
+    def _policy_at(self, number: int | None, roles: tuple[str, ...]) -> AccessPolicy:
+        """The policy of a set of roles under release `number`, built once per release."""
         key = (number, roles)
         with self._lock:
             cached = self._policies.get(key)

@@ -19,7 +19,7 @@ from sqlalchemy.sql.selectable import FromClause
 from trellis.metadata.model import FieldDef
 from trellis.metadata.names import STANDARD_COLUMNS
 from trellis.runtime.errors import FieldProblem, InvalidInput
-from trellis.runtime.expressions import EvaluationContext, NotExpressibleInSQL, to_sql
+from trellis.runtime.expressions import CompiledExpression, EvaluationContext, NotExpressibleInSQL, to_sql
 
 if TYPE_CHECKING:
     from trellis.runtime.registry import Registry
@@ -52,6 +52,13 @@ class ColumnResolver:
         except NotExpressibleInSQL as error:
             raise InvalidInput("cannot be computed in the database", [
                 FieldProblem(path or field.name, f"{object_name}.{field.name} is a live formula: {error}")]) from None
+
+    def expression(self, object_name: str, expression: CompiledExpression, table: FromClause) -> ColumnElement[Any]:
+        """Any expression over one object's fields (a rule's condition) in SQL; raises
+        `NotExpressibleInSQL` where the database cannot compute what `evaluate()` would."""
+        obj = self.registry.objects[object_name]
+        return to_sql(expression, self._columns(object_name, table), {**STANDARD_FIELDS, **obj.fields},
+                      self.dialect, self.context)
 
     def _columns(self, object_name: str, table: FromClause) -> dict[str, ColumnElement[Any]]:
         """Stored columns by name, plus the live formulas they feed (in dependency order)."""

@@ -9,10 +9,11 @@ are retired, tables exist before columns reference them, columns exist before th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
+from trellis.metadata.renames import Renames, as_renamed
 from trellis.runtime.storage.convert import converter_for
 from trellis.runtime.storage.steps import (
     AddColumn,
@@ -21,6 +22,8 @@ from trellis.runtime.storage.steps import (
     CreateIndexStep,
     CreateObjectTable,
     DropIndexStep,
+    RenameColumn,
+    RenameTable,
     RetireColumn,
     RetireTable,
     Step,
@@ -106,8 +109,26 @@ def _creation_order(new_objects: list[ObjectDef]) -> list[ObjectDef]:
     return ordered
 
 
-def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dialect: str, release: int) -> StoragePlan:
+def _as_renamed(obj: ObjectDef, renames: Mapping[str, str]) -> ObjectDef:
+    """The old definition with its renamed fields under their new names (and old indexes left
+    as they were, so that those naming a renamed field are dropped and made again)."""
+    if not renames:
+        return obj
+    old_to_new = {old: new for new, old in renames.items()}
+    fields = {old_to_new.get(n, n): replace(f, name=old_to_new.get(n, n)) for n, f in obj.fields.items()}
+    return replace(obj, fields=fields)
+
+
+def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dialect: str, release: int,
+                 renames: Renames | None = None, moved: Mapping[str, str] | None = None) -> StoragePlan:
+    """The steps from `old` to `new`. `moved` ({new object: old}) are tables and `renames`
+    (object -> {new field: old}) columns renamed in place, then compared under their new names."""
+    renames = renames or {}
+    moved = moved or {}
     drops: list[Step] = []
+    renamed: list[Step] = [RenameTable(new_name, source, old[source], replace(old[source], name=new_name))
+                           for new_name, source in sorted(moved.items())]
+    old = as_renamed(old, moved)
     retires: list[Step] = []
     tables_retired: list[Step] = []
     creates: list[Step] = []
@@ -132,6 +153,12 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
     for name in sorted(existing):
         before, after = old[name], new[name]
         touched: set[str] = set()
+        for new_name, old_name in sorted(renames.get(name, {}).items()):
+            old_field = before.fields[old_name]
+            if old_field.stored:
+                renamed.append(RenameColumn(name, old_name, new_name, before, after))
+            touched |= {old_name, new_name}
+        before = _as_renamed(before, renames.get(name, {}))
         for field_name, old_field in before.fields.items():
             new_field = after.fields.get(field_name)
             if new_field is None:
@@ -175,5 +202,5 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
             if old_indexes.get(index) != (cols, unique) or touched & set(cols):
                 index_creates.append(CreateIndexStep(name, index))
 
-    steps = drops + retires + tables_retired + creates + adds + deferred + index_creates + tightens
+    steps = drops + renamed + retires + tables_retired + creates + adds + deferred + index_creates + tightens
     return StoragePlan(tuple(steps), tuple(notices))

@@ -21,6 +21,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 from trellis.metadata.model import FieldDef, ObjectDef
 from trellis.metadata.objects import MAX_IDENTIFIER, index_name
 from trellis.platform.db import check_foreign_keys
+from trellis.platform.system_tables import tenant_metadata
 from trellis.runtime.storage.convert import Converter
 from trellis.runtime.storage.tables import field_column, foreign_key_name, storage_type
 
@@ -163,6 +164,83 @@ class RetireColumn(Step):
             if fk:
                 ctx.ops.drop_constraint(fk, name, type_="foreignkey")
             ctx.ops.alter_column(name, self.field.name, new_column_name=self.aside)
+
+
+@dataclass(frozen=True)
+class RenameColumn(Step):
+    """A field renamed (`x-renamed-from`): the column, its foreign key and the field's history
+    rows take the new name; no value moves, so nothing is destructive. Indexes naming the field
+    are dropped before and made again after (their names carry the field's)."""
+
+    old: str
+    new: str
+    before: ObjectDef  # the old definition (the field under its old name)
+    after: ObjectDef
+
+    def describe(self) -> str:
+        return f"rename obj_{self.object}.{self.old} to {self.new} (values and history kept)"
+
+    def apply(self, ctx: StepContext) -> None:
+        name = f"obj_{self.object}"
+        old_field, new_field = self.before.fields[self.old], self.after.fields[self.new]
+        old_fk = foreign_key_name(self.before, old_field) if old_field.ref else None
+        new_fk = foreign_key_name(self.after, new_field) if new_field.ref else None
+        ctx.ops.alter_column(name, self.old, new_column_name=self.new)
+        if old_fk and new_fk and old_fk != new_fk:
+            if ctx.dialect == "sqlite":  # SQLite renames the column inside the constraint, not the constraint
+                with ctx.ops.batch_alter_table(name, recreate="always") as batch:
+                    batch.drop_constraint(old_fk, type_="foreignkey")
+                    batch.create_foreign_key(new_fk, f"obj_{new_field.ref}", [self.new], ["id"])
+                check_foreign_keys(ctx.conn, name)
+            else:
+                ctx.conn.exec_driver_sql(f'ALTER TABLE "{name}" RENAME CONSTRAINT "{old_fk}" TO "{new_fk}"')
+        for history in _field_tables():
+            ctx.conn.execute(update(history).where(history.c.object == self.object, history.c.field == self.old)
+                             .values(field=self.new))
+
+
+@dataclass(frozen=True)
+class RenameTable(Step):
+    """An object renamed (`x-renamed-from`): its table, primary and foreign keys take the new
+    name, and the platform's rows about its records (audit, history, runs, approvals, tasks)
+    name the new object. Indexes carry the object's name: the plan drops and makes them again."""
+
+    source: str
+    before: ObjectDef  # the old definition
+    renamed: ObjectDef  # the old definition under the new name
+
+    def describe(self) -> str:
+        return f"rename table obj_{self.source} to obj_{self.object} (records and history kept)"
+
+    def apply(self, ctx: StepContext) -> None:
+        old_table, new_table = f"obj_{self.source}", f"obj_{self.object}"
+        ctx.ops.rename_table(old_table, new_table)
+        lookups = [f for f in self.before.stored_fields if f.ref]
+        if ctx.dialect == "sqlite":
+            if lookups:  # SQLite keeps a constraint's name in the table's text: rebuild it
+                with ctx.ops.batch_alter_table(new_table, recreate="always") as batch:
+                    for f in lookups:
+                        batch.drop_constraint(foreign_key_name(self.before, f), type_="foreignkey")
+                        target = self.object if f.ref == self.source else f.ref
+                        batch.create_foreign_key(foreign_key_name(self.renamed, f), f"obj_{target}", [f.name], ["id"])
+                check_foreign_keys(ctx.conn, new_table)
+        else:
+            ctx.conn.exec_driver_sql(f'ALTER INDEX "{old_table}_pkey" RENAME TO "{new_table}_pkey"')
+            for f in lookups:
+                ctx.conn.exec_driver_sql(f'ALTER TABLE "{new_table}" RENAME CONSTRAINT '
+                                         f'"{foreign_key_name(self.before, f)}" TO "{foreign_key_name(self.renamed, f)}"')
+        for about in _object_tables():
+            ctx.conn.execute(update(about).where(about.c.object == self.source).values(object=self.object))
+
+
+def _object_tables() -> list[Table]:
+    """The platform's tables that name the object of a record (audit, history, runs, ...)."""
+    return [t for t in tenant_metadata.sorted_tables if "object" in t.c]
+
+
+def _field_tables() -> list[Table]:
+    """The platform's tables that name a field of a record (object, field): field history."""
+    return [t for t in tenant_metadata.sorted_tables if {"object", "field"} <= set(t.c.keys())]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""Renames: `x-renamed-from` on a field (or an object) names what it was called in the
+published release.
+
+A rename keeps the column (or table), its values and the history under the new name; without
+the keyword, a name that disappears while another appears is a removal plus an addition (the
+old values set aside, the new one empty). The keyword stays harmless once published: a field
+or object whose new name the release already has is not renamed again.
+
+`object_renames` and `field_renames` read the renames a publish makes against the release
+before it (fields compared with the published objects seen under their new names,
+`as_renamed`); `rename_problems` says, with file and JSON path, why one cannot be made (the old
+name is not published, is still in use, or is claimed twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from trellis.metadata.errors import MetadataError, json_path
+from trellis.metadata.model import MetadataSet, ObjectDef
+from trellis.metadata.suggestions import suggest
+
+KEYWORD = "x-renamed-from"
+
+#: object -> {new field name: old field name}
+Renames = Mapping[str, Mapping[str, str]]
+
+
+def declared(obj: ObjectDef) -> dict[str, str]:
+    """{field: the name it says it was renamed from} for the fields of one definition."""
+    return {f.name: f.schema[KEYWORD] for f in obj.fields.values() if isinstance(f.schema.get(KEYWORD), str)}
+
+
+def object_renames(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Mapping[str, str]:
+    """{new object name: old name} for the objects `new` renames. (Assumes no `rename_problems`.)"""
+    return MappingProxyType({name: obj.schema[KEYWORD] for name, obj in sorted(new.items())
+                             if name not in old and obj.schema.get(KEYWORD) in old})
+
+
+def as_renamed(old: Mapping[str, ObjectDef], renamed: Mapping[str, str]) -> dict[str, ObjectDef]:
+    """The published objects with the renamed ones under their new names, and lookups to them
+    pointing at the new names (indexes keep the old names: the plan drops and makes them again)."""
+    if not renamed:
+        return dict(old)
+    new_name = {source: new for new, source in renamed.items()}
+    view: dict[str, ObjectDef] = {}
+    for name, obj in old.items():
+        fields = {n: replace(f, ref=new_name[f.ref]) if f.ref in new_name else f for n, f in obj.fields.items()}
+        view[new_name.get(name, name)] = replace(obj, name=new_name.get(name, name), fields=fields)
+    return view
+
+
+def field_renames(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Renames:
+    """The renames `new` makes against `old`: fields new to the object whose old name the
+    published object has. (Assumes `rename_problems` found nothing.)"""
+    found: dict[str, Mapping[str, str]] = {}
+    for name, obj in new.items():
+        before = old.get(name)
+        if before is None:
+            continue
+        renames = {field: source for field, source in declared(obj).items()
+                   if field not in before.fields and source in before.fields}
+        if renames:
+            found[name] = MappingProxyType(renames)
+    return MappingProxyType(found)
+
+
+def rename_problems(old: MetadataSet, new: MetadataSet) -> list[MetadataError]:
+    """Why the renames of `new` cannot be made against the published `old`, each with its path."""
+    before, after = old.objects, new.objects
+    problems = list(_object_problems(before, after))
+    return problems or list(_problems(as_renamed(before, object_renames(before, after)), after))
+
+
+def _object_problems(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Iterator[MetadataError]:
+    claimed: dict[str, str] = {}
+    for name, obj in sorted(new.items()):
+        source = obj.schema.get(KEYWORD)
+        if not isinstance(source, str) or name in old:
+            continue  # no rename, or made in an earlier release
+        file, path = f"objects/{name}.json", json_path((KEYWORD,))
+        if source == name:
+            yield MetadataError(file, path, f"'{name}' cannot be renamed from itself")
+        elif source in new:
+            yield MetadataError(file, path, f"'{source}' is still an object: a rename moves it to '{name}', "
+                                            f"so remove objects/{source}.json")
+        elif source in claimed:
+            yield MetadataError(file, path, f"'{source}' is already being renamed to '{claimed[source]}'")
+        elif source not in old:
+            yield MetadataError(file, path, f"no published object '{source}' to rename{suggest(source, old)}")
+        claimed.setdefault(source, name)
+
+
+def _problems(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Iterator[MetadataError]:
+    for name, obj in sorted(new.items()):
+        before = old.get(name)
+        claimed: dict[str, str] = {}
+        for field, source in sorted(declared(obj).items()):
+            file, path = f"objects/{name}.json", json_path(("properties", field, KEYWORD))
+            if before is not None and field in before.fields:
+                continue  # renamed in an earlier release (or not a rename): nothing to do now
+            if source == field:
+                yield MetadataError(file, path, f"'{field}' cannot be renamed from itself")
+            elif source in obj.fields:
+                yield MetadataError(file, path, f"'{source}' is still a field of '{name}': a rename "
+                                                f"moves it to '{field}', so remove '{source}' from properties")
+            elif source in claimed:
+                yield MetadataError(file, path, f"'{source}' is already being renamed to '{claimed[source]}'")
+            elif before is None:
+                yield MetadataError(file, path, f"'{name}' is not published yet, so it has no field '{source}' "
+                                                "to rename; remove x-renamed-from")
+            elif source not in before.fields:
+                yield MetadataError(file, path, f"the published '{name}' has no field '{source}' to rename"
+                                                f"{suggest(source, before.fields)}")
+            claimed.setdefault(source, field)
