@@ -105,5 +105,5 @@ async def test_a_designer_page_that_times_out_is_a_503_without_a_traceback(
 
     monkeypatch.setattr(MetadataStore, "history", slow_history)
     async with site(statement_timeout_ms=LIMIT_MS) as served:
-        response = await served.client.get(f"/t/{TENANT}/", headers=served.auth("admin"))
+        response = await served.client.get(f"/t/{TENANT}/history", headers=served.auth("admin"))
     assert response.status_code == 503 and "longer than" in response.text and "Traceback" not in response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +23,7 @@ from trellis.runtime.services import TenantServices
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.trellis"
 DEMO_TOKEN_FILE = "demo-admin-token"
+DEMO_PASSWORD_FILE = "demo-admin-password"
 
 
 def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
@@ -69,6 +71,9 @@ def _workers(text: str) -> int:
 
 def _demo(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     secret = prepare_demo(inst, out)
+    password = demo_password(TenantServices(inst).users(DEMO_TENANT), inst.settings.data_dir / DEMO_PASSWORD_FILE)
+    print(f"Designer: http://{args.host}:{args.port}/t/{DEMO_TENANT}/login  "
+          f"(sign in as {DEMO_ADMIN} with the password {password} )", file=out)
     print(f"GraphQL: http://{args.host}:{args.port}/t/{DEMO_TENANT}/graphql  "
           f"(header  Authorization: Bearer {secret} )", file=out)
     return _serve(args, inst, out)
@@ -115,6 +120,17 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
         print(f"sample quotes: {quotes['quote']} (one in every status; one waits for your approval); preview a "
               f"handover: trellis handover --tenant {DEMO_TENANT} --from {LEAVER} --to {REP} --dry-run", file=out)
     return token
+
+
+def demo_password(users: UserService, path: Path) -> str:
+    """The demo admin's designer password, made on the first start and kept in the data folder
+    (readable by its owner only) so that a restart shows the same one."""
+    if path.exists():
+        return path.read_text("utf-8").strip()
+    password = secrets.token_urlsafe(12)
+    users.set_password(DEMO_ADMIN, password)
+    write_private(path, password + "\n")
+    return password
 
 
 def _demo_token(users: UserService, path: Path) -> str:

@@ -1,67 +1,63 @@
-"""Read-only pages over a tenant's published metadata: the first rooms of the designer.
+"""The designer's routes: sign-in, objects and fields, publish and history, served under
+`/t/<tenant>/`, with the stylesheet and the vendored browser assets under `/static/`.
 
-`/` is a neutral landing page: it lists no tenants, to anyone. `/t/<tenant>/` shows a tenant's
-objects, fields (hidden ones too), formulas and release history, to that tenant's admins only
-(access.py). The pages read through the same services as the CLI and GraphQL; editing arrives
-with the designer issue. The stylesheet is served from the package (`/static/`).
+`/` is a neutral landing page that names no tenant. Every tenant page goes through
+`Designer.endpoint` (web.py): session or token, admin role, CSRF on POST.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
-from trellis.designer.access import Refused, tenant_admin
-from trellis.metadata.model import ObjectDef, localized
+from trellis.designer import channel_pages, login, object_pages, publish_pages, rule_pages, user_pages
+from trellis.designer.i18n import Translator, language_of
+from trellis.designer.web import LANG_COOKIE, Designer, templates
 from trellis.runtime.services import TenantServices
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATIC = Path(__file__).parent / "static"
 
 
-def label(labels: dict[str, str] | Any, locale: str, fallback: str) -> str:
-    return localized(labels or {}, locale, fallback)
-
-
-def _object_view(obj: ObjectDef, locale: str) -> dict[str, Any]:
-    return {
-        "name": obj.name,
-        "label": label(obj.label, locale, obj.name),
-        "fields": [
-            {"name": f.name, "label": label(f.label, locale, f.name), "type": f.type.value,
-             "required": f.required, "ref": f.ref, "formula": f.formula, "live": f.live,
-             "choices": f.choices}
-            for f in obj.fields.values()
-        ],
-    }
+def landing(request: Request) -> Response:
+    t = Translator(language_of(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE), "zh-CN"))
+    return templates.TemplateResponse(request, "landing.html", {
+        "t": t.t, "lang": t.language, "other_lang": t.other, "tenant": None, "actor": None, "csrf": ""})
 
 
 def routes(services: TenantServices) -> list[Route | Mount]:
-    """Plain (sync) endpoints: Starlette runs them in its thread pool, off the event loop."""
-
-    def landing(request: Request) -> Response:
-        return templates.TemplateResponse(request, "landing.html")
-
-    def tenant(request: Request) -> Response:
-        name = request.path_params["tenant"]
-        try:
-            tenant_admin(request, services, name)
-        except Refused as refused:
-            headers = {"WWW-Authenticate": 'Bearer realm="trellis"'} if refused.status == 401 else None
-            return templates.TemplateResponse(request, "refused.html", {"status": refused.status,
-                                                                        "message": refused.message},
-                                              status_code=refused.status, headers=headers)
-        found = services.tenant(name)
-        store = services.store(name)
-        release = store.current()
-        objects = [_object_view(o, found.locale) for o in release.metadata.objects.values()] if release else []
-        return templates.TemplateResponse(request, "tenant.html", {
-            "tenant": found, "release": release, "objects": objects, "history": store.history()})
-
-    return [Route("/", landing), Route("/t/{tenant}/", tenant), Mount("/static", StaticFiles(directory=STATIC))]
+    d = Designer(services)
+    both = ["GET", "POST"]
+    tenant = "/t/{tenant}"
+    return [
+        Route("/", landing),
+        Route(f"{tenant}/login", d.endpoint(login.login_form, admin=False), methods=["GET"]),
+        Route(f"{tenant}/login", d.endpoint(login.login, admin=False), methods=["POST"]),
+        Route(f"{tenant}/logout", d.endpoint(login.logout, admin=False), methods=["POST"]),
+        Route(f"{tenant}/", d.endpoint(object_pages.home)),
+        Route(f"{tenant}/new-object", d.endpoint(object_pages.object_new), methods=both),
+        Route(f"{tenant}/objects/{{object}}", d.endpoint(object_pages.object_page)),
+        Route(f"{tenant}/objects/{{object}}/new-field", d.endpoint(object_pages.field_form), methods=both),
+        Route(f"{tenant}/objects/{{object}}/check-formula", d.endpoint(object_pages.field_check), methods=["POST"]),
+        Route(f"{tenant}/objects/{{object}}/fields/{{field}}", d.endpoint(object_pages.field_form), methods=both),
+        Route(f"{tenant}/objects/{{object}}/fields/{{field}}/delete", d.endpoint(object_pages.field_delete),
+              methods=["POST"]),
+        Route(f"{tenant}/objects/{{object}}/new-rule", d.endpoint(object_pages.rule_form), methods=both),
+        Route(f"{tenant}/objects/{{object}}/rules/{{rule}}/delete", d.endpoint(object_pages.rule_delete),
+              methods=["POST"]),
+        Route(f"{tenant}/rules", d.endpoint(rule_pages.rules_page)),
+        Route(f"{tenant}/new-rule", d.endpoint(rule_pages.rule_new), methods=both),
+        Route(f"{tenant}/rules/{{rule}}", d.endpoint(rule_pages.rule_page), methods=both),
+        Route(f"{tenant}/publish", d.endpoint(publish_pages.publish_page), methods=both),
+        Route(f"{tenant}/drafts/discard", d.endpoint(publish_pages.discard), methods=["POST"]),
+        Route(f"{tenant}/history", d.endpoint(publish_pages.history_page)),
+        Route(f"{tenant}/history/{{number:int}}/rollback", d.endpoint(publish_pages.rollback), methods=["POST"]),
+        Route(f"{tenant}/users", d.endpoint(user_pages.users_page), methods=both),
+        Route(f"{tenant}/users/{{email}}", d.endpoint(user_pages.user_page), methods=both),
+        Route(f"{tenant}/channels", d.endpoint(channel_pages.channels_page)),
+        Route(f"{tenant}/channels/{{channel}}", d.endpoint(channel_pages.channel_page), methods=both),
+        Mount("/static", StaticFiles(directory=STATIC)),
+    ]

@@ -11,6 +11,8 @@ first use readable by its owner only. Every process of an installation must see 
 from __future__ import annotations
 
 import binascii
+import hashlib
+import hmac
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -31,6 +33,7 @@ class SecretBox:
     def __init__(self, key: str):
         try:
             self._fernet = Fernet(key.encode("ascii"))
+            self._key = key.encode("ascii")
         except (ValueError, binascii.Error, UnicodeEncodeError):
             raise SecretsError("TRELLIS_SECRET_KEY: expected 32 bytes in URL-safe base64 (44 characters); "
                                "make one with `python -c \"from cryptography.fernet import Fernet; "
@@ -45,6 +48,11 @@ class SecretBox:
         if not path.exists():
             write_private(path, Fernet.generate_key().decode("ascii") + "\n")
         return cls(path.read_text("ascii").strip())
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for one purpose (signing session cookies, say), derived from the installation
+        key with HMAC-SHA256: the key itself never leaves this box, and purposes do not share keys."""
+        return hmac.new(self._key, b"trellis-derive:" + purpose.encode("utf-8"), hashlib.sha256).digest()
 
     def seal(self, text: str) -> str:
         return SEALED + self._fernet.encrypt(text.encode("utf-8")).decode("ascii")

@@ -15,6 +15,7 @@ rollback restores the app versions of the release it goes back to.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import zlib
@@ -66,6 +67,10 @@ class DestructiveChangeRefused(Exception):
             f"refused: {len(plan.destructive_steps)} destructive step(s); nothing was changed.\n{steps}\n"
             "Re-run with --allow-destructive to apply them (data is kept aside, not deleted)."
         )
+
+
+class DraftConflict(Exception):
+    """The item changed since the caller read it (another admin saved it meanwhile). Nothing was saved."""
 
 
 @dataclass(frozen=True)
@@ -168,12 +173,16 @@ class MetadataStore:
         rows = conn.execute(select(metadata_drafts)).all()
         return {(r.kind, r.name): None if r.document is None else json.loads(r.document) for r in rows}
 
-    def save_draft(self, kind: str, name: str, document: Mapping[str, Any] | None, author: str) -> None:
+    def save_draft(self, kind: str, name: str, document: Mapping[str, Any] | None, author: str,
+                   expected: str | None = None) -> None:
         """Stage one item (None stages its removal). Drafts are not validated as a set until
-        publish, so an admin can save work in progress."""
+        publish, so an admin can save work in progress. `expected`: the `item_version` the
+        caller read; when the item has another one now, DraftConflict and nothing is saved."""
         values = {"document": None if document is None else canonical_json(document),
                   "updated_by": author, "updated_at": self.clock()}
         with self.db.write() as conn:
+            if expected is not None and item_version(self._draft_set(conn).documents(kind).get(name)) != expected:
+                raise DraftConflict(f"{kind} {name} was changed by someone else since you opened it")
             conn.execute(delete(metadata_drafts).where(
                 (metadata_drafts.c.kind == kind) & (metadata_drafts.c.name == name)))
             conn.execute(insert(metadata_drafts).values(kind=kind, name=name, **values))
@@ -336,6 +345,14 @@ def _publish_transaction(db: Database) -> Iterator[Connection]:
         if db.dialect == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(f"publish:{db.schema}".encode()))))
         yield conn
+
+
+def item_version(document: Mapping[str, Any] | None) -> str:
+    """A short fingerprint of an item as drafted (\"absent\" when it does not exist), for
+    editors that must not overwrite a change they have not seen."""
+    if document is None:
+        return "absent"
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

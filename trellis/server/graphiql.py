@@ -1,47 +1,39 @@
-"""GraphiQL, the in-browser IDE at `/t/<tenant>/graphql`, and the Content-Security-Policy it needs.
+"""GraphiQL, the in-browser IDE at `/t/<tenant>/graphql`, served entirely by Trellis.
 
-The page comes from strawberry: an inline script and inline styles, and React and GraphiQL from
-unpkg.com (pinned, with subresource integrity). So its policy allows that CDN and exactly the
-page's own inline scripts (by their SHA-256, computed here from the page as served), inline
-styles, and requests to this server only; framing stays forbidden. The designer issue serves
-GraphiQL from the package, and then the CDN leaves this policy.
+React, ReactDOM and GraphiQL come from their npm packages at pinned versions, vendored under
+`trellis/designer/static/vendor/` (scripts/vendor_assets.py, checked against the registry's
+integrity), and the page's start-up code is a served file (`/static/graphiql-init.js`), so the
+IDE works on a network without internet and its policy allows scripts from this server only.
+GraphiQL sets inline styles as it lays itself out, so styles may be inline; nothing else is.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import re
-
 from starlette.responses import HTMLResponse
-from strawberry.http.ides import get_graphql_ide_html
 
-CDN = "https://unpkg.com"
-TOKEN_HINT = '{"Authorization": "Bearer <your token: trellis token create>"}'
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Trellis GraphQL</title>
+<link rel="stylesheet" href="/static/vendor/graphiql/graphiql.min.css">
+<link rel="stylesheet" href="/static/graphiql.css">
+</head>
+<body>
+<div id="graphiql">Loading…</div>
+<script src="/static/vendor/react/react.production.min.js"></script>
+<script src="/static/vendor/react-dom/react-dom.production.min.js"></script>
+<script src="/static/vendor/graphiql/graphiql.min.js"></script>
+<script src="/static/graphiql-init.js"></script>
+</body>
+</html>
+"""
 
-
-def _page() -> str:
-    html = get_graphql_ide_html()
-    # open the headers pane pre-filled with the header the API needs
-    html = html.replace("<title>Strawberry GraphiQL</title>", "<title>Trellis GraphQL</title>")
-    return html.replace("React.useState(parameters.headers)",
-                        f"React.useState(parameters.headers || {json.dumps(TOKEN_HINT)})")
-
-
-def _policy(html: str) -> str:
-    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
-                      for script in _INLINE_SCRIPT.findall(html))
-    return "; ".join([
-        "default-src 'none'", f"script-src {CDN} {hashes}", f"style-src {CDN} 'unsafe-inline'",
-        f"font-src {CDN} data:", "img-src 'self' data:", "connect-src 'self'",
-        "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-    ])
-
-
-PAGE = _page()
-POLICY = _policy(PAGE)
+POLICY = "; ".join([
+    "default-src 'none'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "font-src 'self' data:",
+    "img-src 'self' data:", "connect-src 'self'", "worker-src 'self' blob:", "base-uri 'none'", "form-action 'none'",
+    "frame-ancestors 'none'",
+])
 
 
 def graphiql() -> HTMLResponse:

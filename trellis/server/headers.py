@@ -1,7 +1,7 @@
 """Security headers on every response, set in one place (ASGI middleware), not per page.
 
-The default Content-Security-Policy allows no script at all, styles and images from this server
-only, and no framing; a response that needs more brings its own policy and keeps it (GraphiQL,
+The default Content-Security-Policy allows scripts, styles and images from this server only
+(never inline: no `<script>` in a page, no `onclick=`), forms posted to it only, and no framing; a response that needs more brings its own policy and keeps it (GraphiQL,
 graphiql.py). The others hold for every response: no framing (`X-Frame-Options` for browsers
 that predate `frame-ancestors`), no referrer leaving with a tenant's URLs, no MIME sniffing.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-DEFAULT_POLICY = "; ".join(["default-src 'none'", "style-src 'self'", "img-src 'self'", "form-action 'self'",
-                            "base-uri 'none'", "frame-ancestors 'none'"])
+DEFAULT_POLICY = "; ".join(["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'",
+                            "connect-src 'self'", "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"])
 HEADERS = {
     "Content-Security-Policy": DEFAULT_POLICY,
     "X-Frame-Options": "DENY",

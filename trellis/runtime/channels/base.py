@@ -71,6 +71,7 @@ class ConfigSchema:
     def __init__(self, channel: str, schema: Mapping[str, Any], secrets: Sequence[str] = ()):
         Draft202012Validator.check_schema(schema)
         self.channel = channel
+        self.schema = schema  # what a settings form is made from (the designer's channel page)
         self.settings = tuple(schema["properties"])
         self.secrets = tuple(tuple(path.split(".")) for path in secrets)
         self._validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
