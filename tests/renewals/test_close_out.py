@@ -10,6 +10,7 @@ import pytest
 from tests.renewals.world import Renewals
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import InvalidInput
+from trellis.runtime.metrics.service import answer
 
 REP = "rep@acme.test"
 
@@ -59,3 +60,19 @@ def test_a_lost_renewal_needs_a_churn_reason(renewals: Renewals) -> None:
     renewals.records().update(renewals.actor(REP), "renewal_opportunity", opportunity,
                               {"stage": "已流失", "churn_reason": "竞品"})
     assert renewals.get("renewal_opportunity", opportunity)["stage"] == "已流失"
+
+
+def test_a_lost_renewal_counts_in_logo_churn_before_the_contract_runs_out(renewals: Renewals) -> None:
+    crm = renewals.product("CRM", "100.00")
+    lost = renewals.contract([(crm, 1, "100.00", "0")], number="HT-L")
+    kept = renewals.contract([(crm, 1, "100.00", "0")], number="HT-K")
+    renewals.records().update(Actor.system(), "contract", kept, {"status": "已续约"})
+    before = answer(renewals.records(), Actor.system(), "logo_churn", "all")
+    assert (before.total.numerator, before.total.denominator) == (0, 1)
+    renewals.records().update(renewals.actor(REP), "renewal_opportunity", opportunity_for(renewals, lost),
+                              {"stage": "已流失", "churn_reason": "价格"})
+    renewals.settle()
+    contract = renewals.get("contract", lost)
+    assert contract["renewal_lost"] is True and contract["status"] == "生效"  # still running, already lost
+    after = answer(renewals.records(), Actor.system(), "logo_churn", "all")
+    assert (after.total.numerator, after.total.denominator, after.total.value) == (1, 2, Decimal("0.5"))
