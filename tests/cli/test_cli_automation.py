@@ -21,6 +21,17 @@ def world(installation: Installation) -> World:
     return world
 
 
+def test_preview_folds_firings_whose_condition_does_not_hold(world: World, settings: Settings, capsys):
+    cli = Cli(settings, capsys)
+    world.publish(ending=REMINDER)
+    soon = (world.clock.now + timedelta(days=10)).astimezone(world.scheduler().timezone).date()
+    world.contract("Auto plan", soon, auto_renew=True)
+    quiet = cli.ok("rules", "preview", "--tenant", "acme", "--days", "30")
+    assert "Auto plan" not in quiet and "(1 more whose rule's condition does not hold for them: --all lists them)" in quiet
+    every = cli.ok("rules", "preview", "--tenant", "acme", "--days", "30", "--all")
+    assert "contract Auto plan · -7d: not sent: the rule's condition does not hold for it" in every
+
+
 def test_preview_shows_published_and_draft_rules_without_sending(world: World, settings: Settings, capsys):
     cli = Cli(settings, capsys)
     world.publish(ending=REMINDER)
@@ -29,6 +40,8 @@ def test_preview_shows_published_and_draft_rules_without_sending(world: World, s
     out = cli.ok("rules", "preview", "--tenant", "acme", "--days", "30")
     assert f"{soon.isoformat()}" in out and "Cloud plan ends" in out and "→ in_app" in out
     assert "2 messages and actions in the next 30 days" in out  # -7d and 0d
+    assert out.startswith("Times in Asia/Shanghai; records by contract.name.")
+    assert "ending · contract Cloud plan · -7d → in_app Alice" in out  # records and people by name
     draft = {**REMINDER, "trigger": {**REMINDER["trigger"], "offset": [-3]}}
     world.store.save_draft("workflow_rule", "ending", draft, "test")
     items = json.loads(cli.ok("rules", "preview", "--tenant", "acme", "--drafts", "--json"))

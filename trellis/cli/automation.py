@@ -20,6 +20,8 @@ from trellis.platform.tenancy import Installation
 from trellis.runtime.automation.ledger import list_deliveries, requeue, run_history
 from trellis.runtime.automation.preview import PreviewItem, draft_registry, preview
 from trellis.runtime.channels import ChannelConfigError
+from trellis.runtime.identity.people import People
+from trellis.runtime.records.labels import record_labels
 from trellis.runtime.registry import Registry
 from trellis.runtime.services import TenantServices
 from trellis.runtime.worker import TickReport, Worker
@@ -78,23 +80,60 @@ def _preview(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         json.dump([_preview_json(item) for item in items], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
-    day = None
-    for item in items:
-        if item.day != day:
-            day = item.day
-            print(f"\n{day.isoformat()}", file=out)
-        when = item.due_at.astimezone(zone).strftime("%H:%M")
-        head = f"  {when} {item.rule} {item.object}/{item.record_id} {item.step}".rstrip()
-        if item.outcome != "fired":
-            print(f"{head}: {item.outcome}: {item.reason}", file=out)
-        elif item.kind is None:
-            print(f"{head}: fires, nothing to send (no recipient)", file=out)
-        else:
-            print(f"{head} → {item.channel or item.kind} {item.recipient}: {item.subject or ''}", file=out)
-            for line in (item.body or "").splitlines():
-                print(f"      {line}", file=out)
+    with inst.database(args.tenant).read() as conn:
+        registry = services.registry(args.tenant)
+        labels = record_labels(conn, registry, ((i.object, i.record_id) for i in items))
+        people = People(conn)
+        print(f"Times in {zone.key}; records by {', '.join(_display_fields(registry, items)) or 'id'}.", file=out)
+        day, hidden = None, 0
+        for item in items:
+            if item.day != day:
+                _print_hidden(hidden, out)
+                day, hidden = item.day, 0
+                print(f"\n{day.isoformat()} ({day:%a})", file=out)
+            if item.outcome == "skipped" and not args.all and (item.reason or "").startswith("condition not met"):
+                hidden += 1
+                continue
+            when = item.due_at.astimezone(zone).strftime("%H:%M")
+            head = f"  {when} {item.rule} · {item.object} {labels[(item.object, item.record_id)]}" \
+                   f"{' · ' + item.step if item.step else ''}"
+            if item.outcome != "fired":
+                print(f"{head}: not sent: {_why_not(item.reason)}", file=out)
+            elif item.kind is None:
+                print(f"{head}: fires, sends nothing: the rule's recipients name nobody for this record", file=out)
+            else:
+                print(f"{head} → {item.channel or item.kind} {_person(people, item.recipient)}: {item.subject or ''}",
+                      file=out)
+                for line in (item.body or "").splitlines():
+                    print(f"      {line}", file=out)
+        _print_hidden(hidden, out)
     print(f"\n{sum(1 for i in items if i.kind)} messages and actions in the next {args.days} days", file=out)
     return 0
+
+
+def _display_fields(registry: Registry, items: list[PreviewItem]) -> list[str]:
+    shown = {i.object: registry.objects[i.object].display_field for i in items if i.object in registry.objects}
+    return [f"{obj}.{field}" for obj, field in sorted(shown.items()) if field]
+
+
+def _print_hidden(count: int, out: TextIO) -> None:
+    if count:
+        print(f"  ({count} more whose rule's condition does not hold for them: --all lists them)", file=out)
+
+
+def _why_not(reason: str | None) -> str:
+    """A skip or failure in one short sentence: the condition's source is in the rule."""
+    if reason and reason.startswith("condition not met"):
+        return "the rule's condition does not hold for it"
+    return reason or "no reason recorded"
+
+
+def _person(people: People, recipient: str | None) -> str:
+    """A recipient as people read it: `李娜 <li.na@…>` for a user (in-app messages name their id)."""
+    if not recipient:
+        return "-"
+    found = people.by_id(recipient) if "@" not in recipient else people.by_email(recipient)
+    return f"{found.name} <{found.email}>" if found else recipient
 
 
 def _preview_json(item: PreviewItem) -> dict[str, object]:
@@ -167,6 +206,7 @@ def register(commands: Commands) -> None:
     show.add_argument("--rule", help="only this rule")
     show.add_argument("--drafts", action="store_true", help="preview the draft rules instead of the published ones")
     show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--all", action="store_true", help="also list firings whose rule condition does not hold")
     show.set_defaults(handler=_preview)
 
     history = with_tenant(rules.add_parser("history", help="what fired, was skipped or failed, and why"))

@@ -288,7 +288,8 @@ def _records(page: Page, items: list[PreviewItem]) -> list[tuple[str, str]]:
             record = records.get(page.actor or Actor.system(), item.object, item.record_id)
         except NotFound:
             continue
-        out.append((item.record_id, str(record.get("name") or record.get("number") or item.record_id)))
+        shown = records.registry.objects[item.object].display_field
+        out.append((item.record_id, str(record.get(shown) or item.record_id) if shown else item.record_id))
     return out
 
 

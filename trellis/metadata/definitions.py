@@ -110,3 +110,10 @@ class ObjectDef:
     @property
     def stored_fields(self) -> list[FieldDef]:
         return [f for f in self.fields.values() if f.stored]
+
+    @property
+    def display_field(self) -> str | None:
+        """The field people know a record by in lists and messages: `name`, `title`, `number` or
+        `subject` if it has one, else its first text field (None: show the id)."""
+        texts = [f.name for f in self.fields.values() if f.type in (FieldType.STRING, FieldType.TEXT)]
+        return next((n for n in ("name", "title", "number", "subject") if n in texts), texts[0] if texts else None)
