@@ -34,6 +34,11 @@ def test_the_demo_shows_quotes_approvals_and_a_handover(installation: Installati
     preview = services.handover(DEMO_TENANT).run(Actor.system(), HandoverRequest(LEAVER, REP, dry_run=True))
     moves = {m.object: m.records for m in preview.objects}
     assert moves["contract"] == 6 and moves["quote"] == 1 and moves["account"] >= 1
+    unowned = records.list(Actor.system(), "contract", PageRequest(where={"owner_id": {"_eq": "system"}}))
+    assert unowned.records == []  # the sales team owns the book: reminders have someone to go to
+    assert services.channels(DEMO_TENANT).masked("email")["host"] == "127.0.0.1"
+    director = services.users(DEMO_TENANT).actor_for("zhao.ting@demo.trellis").user_id
+    assert next(u for u in services.users(DEMO_TENANT).list_users() if u.email == DEMO_ADMIN).manager_id == director
     third = io.StringIO()
     prepare_demo(installation, third)
     assert "sample quotes" not in third.getvalue()  # a restart adds nothing

@@ -86,6 +86,7 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
     from trellis.builtin_apps.renewals.demo_data import generate
     from trellis.builtin_apps.renewals.demo_health import generate_health
     from trellis.builtin_apps.renewals.demo_quotes import LEAVER, REP, generate_quotes
+    from trellis.builtin_apps.renewals.demo_team import point_email_at_the_catch_all, staff_the_book
 
     if inst.find_tenant(DEMO_TENANT) is None:
         inst.create_tenant(DEMO_TENANT)
@@ -117,6 +118,11 @@ def prepare_demo(inst: Installation, out: TextIO) -> str:
               f"--tenant {DEMO_TENANT}`, then start the demo again for sample quotes", file=out)
     elif not records.list(Actor.system(), "quote", PageRequest(first=1)).records:
         quotes = generate_quotes(services, DEMO_TENANT, DEMO_ADMIN)  # needs the admin: a discount waits for them
+        staffed = staff_the_book(services, DEMO_TENANT, DEMO_ADMIN)
+        if point_email_at_the_catch_all(services, DEMO_TENANT, DEMO_ADMIN):
+            print("email channel: 127.0.0.1:1025 (a local catch-all, e.g. `python -m aiosmtpd -n -l 127.0.0.1:1025`; "
+                  f"`trellis worker --tenant {DEMO_TENANT}` sends what is due)", file=out)
+        print(f"sales team: {staffed['contracts handed to reps']} more contracts handed to the reps", file=out)
         print(f"sample quotes: {quotes['quote']} (one in every status; one waits for your approval); preview a "
               f"handover: trellis handover --tenant {DEMO_TENANT} --from {LEAVER} --to {REP} --dry-run", file=out)
     return token

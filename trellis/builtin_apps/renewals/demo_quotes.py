@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from trellis.platform.clock import Clock, utc_now
-from trellis.runtime.access import Actor
+from trellis.runtime.access import SYSTEM_USER, Actor
 from trellis.runtime.approvals.queries import pending_for
 from trellis.runtime.automation.dispatcher import Dispatcher
 from trellis.runtime.query.listing import PageRequest
@@ -47,9 +47,9 @@ def generate_quotes(services: TenantServices, tenant: str, admin_email: str, clo
     ids = {email: users.actor_for(email).user_id for email, *_ in TEAM}
     mine, leavers = live[:len(PLAN)], live[len(PLAN):len(PLAN) + 6]
     for contract in mine:
-        _own(records, contract, ids[REP])
+        own(records, contract, ids[REP])
     for contract in leavers:
-        _own(records, contract, ids[LEAVER])
+        own(records, contract, ids[LEAVER])
     quotes = [records.create(system, "quote", {
         "name": f"{c['name']} 续约报价", "account": c["account"], "contract": c["id"], "owner_id": ids[REP],
         "valid_until": (records.context().today + timedelta(days=30)).isoformat()})["id"] for c in mine]
@@ -63,11 +63,13 @@ def generate_quotes(services: TenantServices, tenant: str, admin_email: str, clo
     return {"quote": len(quotes) + 1, "leaver_contracts": len(leavers)}
 
 
-def _own(records: Any, contract: dict[str, Any], owner: str) -> None:
-    """The contract, its account and its opportunities belong to `owner`."""
+def own(records: Any, contract: dict[str, Any], owner: str) -> None:
+    """The contract and its opportunities belong to `owner`, and its account too unless another
+    rep already holds it (a customer with several contracts keeps its first owner)."""
     system = Actor.system()
     records.update(system, "contract", contract["id"], {"owner_id": owner})
-    records.update(system, "account", contract["account"], {"owner_id": owner})
+    if records.get(system, "account", contract["account"])["owner_id"] == SYSTEM_USER:
+        records.update(system, "account", contract["account"], {"owner_id": owner})
     for opportunity in records.list(system, "renewal_opportunity", PageRequest(
             where={"contract": {"_eq": contract["id"]}})).records:
         records.update(system, "renewal_opportunity", opportunity["id"], {"owner_id": owner})
