@@ -33,6 +33,7 @@ from trellis.runtime.graphql.limits import CACHE_SIZE, Limits, over_cost, parse_
 
 log = logging.getLogger("trellis.graphql")
 _MISSING = object()
+MAX_VARIANTS = 16  # plans kept per document (one per combination of @skip/@include values met)
 
 
 class _Document:
@@ -184,6 +185,7 @@ class CompiledReads:
             log.debug("not compiled: %s", reason)
             entry.unsupported = True
             return None
-        entry.plans[key] = plan
+        if len(entry.plans) < MAX_VARIANTS:
+            entry.plans[key] = plan
         self.stats["plans"] += 1
         return plan

@@ -18,6 +18,7 @@ from graphql import get_argument_values
 from graphql.execution.values import VariableValues
 from strawberry.types.arguments import convert_arguments
 
+from trellis.platform.statement_timeout import StatementTimeout
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.graphql.compiled.plan import (
     Constant,
@@ -63,8 +64,8 @@ class Run:
         try:
             for field in self.plan.fields:
                 out[field.key] = field.value if isinstance(field, Constant) else self._root(field)
-        except RuntimeProblem as error:  # a resolver would raise it: graphql-core reports it
-            raise Fallback(error.message) from error
+        except (RuntimeProblem, StatementTimeout) as error:  # a resolver would raise it: graphql-core reports it
+            raise Fallback(str(error)) from error
         return out
 
     # -- roots ---------------------------------------------------------------------------------
@@ -160,8 +161,14 @@ class Run:
     def _record(self, selection: Records, row: Row) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for field in selection.fields:
-            if isinstance(field, Leaf):
-                out[field.key] = _leaf(field, row)
+            if isinstance(field, Leaf):  # the common case, inlined: a page of 50 has hundreds
+                value = row.get(field.source)
+                if value is None:
+                    if not field.nullable:
+                        raise Fallback(f"null for the non-null {field.key}")
+                    out[field.key] = None
+                else:
+                    out[field.key] = _many(field, value) if field.many else field.coerce(value)
             elif isinstance(field, Constant):
                 out[field.key] = field.value
             elif isinstance(field, Lookup):
@@ -182,8 +189,11 @@ def _leaf(field: Leaf, row: Row) -> Any:
         if not field.nullable:
             raise Fallback(f"null for the non-null {field.key}")
         return None
-    if not field.many:
-        return field.coerce(value)
+    return _many(field, value) if field.many else field.coerce(value)
+
+
+def _many(field: Leaf, value: Any) -> list[Any]:
+    """A list of values (a multi-choice field): graphql-core refuses anything but a list."""
     if not isinstance(value, (list, tuple)):
         raise Fallback(f"{field.key} is not a list")
     if any(item is None for item in value):
