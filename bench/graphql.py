@@ -18,6 +18,13 @@ same tables; their answers are compared before timing. Figures: requests per sec
 latency; the ratio is the wall time of the same number of requests (so: baseline throughput /
 Trellis throughput). The Trellis side pays what a real request pays: HTTP on loopback, the token
 check, the release check, GraphQL parsing (cached), validation (cached) and execution.
+
+In-process (`page50_inproc`, `by_id_inproc`), one request at a time in this thread: the compiled
+read path (`trellis.runtime.graphql.compiled`: cached parse and validation, the cost check,
+variables, the plan's records-service calls, orjson) against the same Core + `json.dumps`; the
+note gives graphql-core's (Strawberry's) figure for the same query beside it, and the SQL
+statements and transactions each side runs per request (the token check and the release lookup
+an HTTP request adds are counted apart).
 """
 
 from __future__ import annotations
@@ -33,12 +40,13 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from statistics import quantiles
 from typing import Any
 
 import httpx
-from sqlalchemy import Table, select
+from sqlalchemy import Engine, Table, event, select
 
 from bench.add_field import fill_accounts, settle
 from bench.backends import Backend
@@ -47,8 +55,11 @@ from bench.harness import Result, Sizes
 from bench.records import ACTIVE, fill_contracts
 from trellis.platform.db import Database
 from trellis.platform.settings import Settings
+from trellis.runtime.graphql import RequestContext, SchemaCache
+from trellis.runtime.graphql.compiled import CompiledReads
 from trellis.runtime.identity import UserService
 from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import TenantServices
 from trellis.runtime.storage import build_tables
 
 NAME = "graphql"
@@ -277,12 +288,102 @@ def _check_same_answers(graphql: GraphQLSide, core: CoreSide, some_id: str) -> N
         raise AssertionError(f"contract {some_id} differs")
 
 
+# -- in process ----------------------------------------------------------------------------------
+
+class Counting:
+    """SQL statements and transactions run on an engine while counting."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.statements = self.transactions = 0
+
+    def _statement(self, *args: Any) -> None:
+        self.statements += 1
+
+    def _begin(self, *args: Any) -> None:
+        self.transactions += 1
+
+    def __enter__(self) -> Counting:
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "begin", self._begin)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "begin", self._begin)
+
+    def describe(self) -> str:
+        return f"{self.statements} statements in {self.transactions} transactions"
+
+
+def _sequential(count: int, work: Callable[[], object]) -> float:
+    """Seconds for `count` calls one after another, after a warm-up of a tenth of them."""
+    for _ in range(max(count // 10, 5)):
+        work()
+    started = time.perf_counter()
+    for _ in range(count):
+        work()
+    return time.perf_counter() - started
+
+
+def _in_process(backend: Backend, token: str, core: CoreSide, ids: list[str], count: int) -> list[Result]:
+    services = TenantServices(backend.installation)
+    engine = services.database(TENANT).engine
+    services.users(TENANT).actor_for_token(token)  # warm: the tenant and its release looked up once
+    with Counting(engine) as auth:
+        actor = services.users(TENANT).actor_for_token(token)
+        records = services.records(TENANT)
+    schema = SchemaCache().get(records.registry)
+    reads = CompiledReads()
+
+    def compiled(query: str, variables: dict[str, Any]) -> bytes:
+        body = reads.answer(schema, query, variables, None, RequestContext(TENANT, actor, records))
+        if body is None:
+            raise RuntimeError(f"the compiled path did not answer: {dict(reads.stats)}")
+        return body
+
+    async def strawberry(query: str, variables: dict[str, Any], times: int) -> list[Any]:
+        return [await schema.execute(query, variable_values=variables,
+                                     context_value=RequestContext(TENANT, actor, records)) for _ in range(times)]
+
+    def strawberry_seconds(query: str, variables: dict[str, Any]) -> float:
+        asyncio.run(strawberry(query, variables, max(count // 10, 5)))
+        started = time.perf_counter()
+        asyncio.run(strawberry(query, variables, count))
+        return time.perf_counter() - started
+
+    cases = (("page50", PAGE_QUERY, {"status": ACTIVE}, core.page),
+             ("by_id", ONE_QUERY, {"id": ids[0]}, lambda: core.one(ids[0])))
+    results = []
+    for label, query, variables, raw in cases:
+        result = asyncio.run(strawberry(query, variables, 1))[0]
+        if json.loads(compiled(query, variables)) != {"data": result.data} or result.errors:
+            raise AssertionError(f"{label}: the compiled path and graphql-core answer differently")
+        with Counting(engine) as ours:
+            compiled(query, variables)
+        with Counting(engine) as theirs:
+            asyncio.run(strawberry(query, variables, 1))
+        with Counting(engine) as hand:
+            raw()
+        ours_s = _sequential(count, partial(compiled, query, variables))
+        raw_s = _sequential(count, raw)
+        core_s = strawberry_seconds(query, variables)
+        results.append(Result(
+            f"{NAME}/{label}_inproc", backend.name, ours_s, raw_s,
+            f"{count:,} requests one at a time in process: compiled read path {ours_s / count * 1000:.2f} ms "
+            f"({ours.describe()}); graphql-core {core_s / count * 1000:.2f} ms ({core_s / raw_s:.1f}x raw; "
+            f"{theirs.describe()}); Core + json.dumps {raw_s / count * 1000:.2f} ms ({hand.describe()}); "
+            f"an HTTP request adds the token check and release lookup ({auth.describe()})"))
+    return results
+
+
 def run(backend: Backend, sizes: Sizes) -> list[Result]:
     scale = Scale.of(sizes)
     db, token = _prepare(backend, scale)
     tables = build_tables(contract_set().objects)
     core = CoreSide(db, tables["contract"], tables["account"])
     ids = _sample_ids(db, tables["contract"], 1_000)
+    in_process = _in_process(backend, token, core, ids, max(scale.requests // 4, 20))
     results = []
     with Server(backend.installation.settings) as server:
         graphql = GraphQLSide(server.url, token)
@@ -301,4 +402,4 @@ def run(backend: Backend, sizes: Sizes) -> list[Result]:
                 f"{NAME}/{label}", backend.name, trellis_t.wall_s, baseline_t.wall_s,
                 f"{what}; {scale.requests:,} requests at concurrency {CONCURRENCY}: GraphQL over HTTP "
                 f"{trellis_t.describe()}; Core + json.dumps {baseline_t.describe()}"))
-    return results
+    return results + in_process

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TextIO
 
 if __package__ in (None, ""):  # run as a script: make `bench` and `trellis` importable from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    here = Path(__file__).resolve().parent  # not importable as such: bench/graphql.py would shadow graphql-core
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.path.insert(0, str(here.parent))
 
 from bench import (  # noqa: E402
     add_field,

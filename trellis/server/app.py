@@ -22,13 +22,16 @@ from trellis import designer
 from trellis.platform.statement_timeout import StatementTimeout
 from trellis.platform.tenancy import Installation
 from trellis.runtime.graphql import SchemaCache
+from trellis.runtime.graphql.compiled import CompiledReads
 from trellis.runtime.services import TenantServices
 from trellis.server.graphql_app import GraphQLEndpoints
 from trellis.server.headers import SecurityHeaders
 
 
 def create_app(installation: Installation, services: TenantServices | None = None,
-               schemas: SchemaCache | None = None) -> Starlette:
+               schemas: SchemaCache | None = None, compiled_reads: bool | CompiledReads = True) -> Starlette:
+    """`compiled_reads`: whether GraphQL read queries may be answered by the compiled read path
+    (or the one to use; tests turn it off to compare both paths)."""
     settings = installation.settings
 
     async def healthz(request: Request) -> JSONResponse:
@@ -44,7 +47,7 @@ def create_app(installation: Installation, services: TenantServices | None = Non
         installation.dispose()
 
     services = services or TenantServices(installation, statement_timeout_ms=settings.statement_timeout_ms)
-    graphql = GraphQLEndpoints(services, schemas or SchemaCache(max_cost=settings.graphql_max_cost))
+    graphql = GraphQLEndpoints(services, schemas or SchemaCache(max_cost=settings.graphql_max_cost), compiled_reads)
     return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *designer.routes(services)],
                      middleware=[Middleware(SecurityHeaders)], exception_handlers={StatementTimeout: timed_out},
                      lifespan=lifespan)

@@ -31,6 +31,7 @@ from trellis.platform.tenancy import TenantError
 from trellis.runtime.access import Actor
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.graphql import RequestContext, SchemaCache, TenantSchema, error_body, format_errors
+from trellis.runtime.graphql.compiled import CompiledReads
 from trellis.runtime.graphql.context import in_thread
 from trellis.runtime.graphql.metadata_api import SCHEMA as METADATA_SCHEMA
 from trellis.runtime.graphql.metadata_api import MetadataContext
@@ -96,7 +97,15 @@ def _wants_ide(request: Request) -> bool:
         "text/html" in request.headers.get("accept", "")
 
 
-async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: object) -> JSONResponse:
+async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: object,
+                   reads: CompiledReads | None = None) -> Response:
+    """The answer to a request: from the compiled read path when it can (`reads`, for the data
+    API), else from Strawberry over graphql-core."""
+    if reads is not None and isinstance(context, RequestContext):
+        answer = await in_thread(reads.answer, schema, graphql.query, graphql.variables, graphql.operation_name,
+                                 context)
+        if answer is not None:
+            return Response(answer, media_type="application/json")
     allowed = (OperationType.QUERY,) if graphql.get else (OperationType.QUERY, OperationType.MUTATION)
     try:
         result = await schema.execute(graphql.query, variable_values=graphql.variables, context_value=context,
@@ -116,9 +125,15 @@ async def _execute(schema: TenantSchema, graphql: GraphQLRequest, context: objec
 class GraphQLEndpoints:
     """The GraphQL routes of one installation, with its schema cache."""
 
-    def __init__(self, services: TenantServices, schemas: SchemaCache | None = None):
+    def __init__(self, services: TenantServices, schemas: SchemaCache | None = None,
+                 compiled_reads: bool | CompiledReads = True):
+        """`compiled_reads`: answer the read queries it compiles without graphql-core (see
+        `trellis.runtime.graphql.compiled`), with these plans (tests read their `stats`) or new
+        ones; False: every request goes through Strawberry."""
         self.services = services
         self.schemas = schemas or SchemaCache()
+        self.reads = compiled_reads if isinstance(compiled_reads, CompiledReads) else \
+            CompiledReads() if compiled_reads else None
 
     def routes(self) -> list[Route]:
         return [Route("/t/{tenant}/graphql", self.data, methods=["GET", "POST"]),
@@ -153,7 +168,8 @@ class GraphQLEndpoints:
             schema = self.schemas.cached(records.registry)
             if schema is None:  # first request on this release: build off the event loop
                 schema = await in_thread(self.schemas.get, records.registry)
-            return await _execute(schema, graphql, RequestContext(request.path_params["tenant"], actor, records))
+            context = RequestContext(request.path_params["tenant"], actor, records)
+            return await _execute(schema, graphql, context, self.reads)
         return await _serve(request, self._prepare, run)
 
     async def metadata(self, request: Request) -> Response:

@@ -1,19 +1,28 @@
-"""A served CRM tenant for GraphQL tests: the app in-process, users with tokens, on both databases."""
+"""A served CRM tenant for GraphQL tests: the app in-process, users with tokens, on both databases.
+
+The app answers read queries through the compiled read path where it can; every read query a
+test sends is also sent to the same installation served without it (graphql-core only), and
+both answers must be the same JSON, key order and errors included (the differential test of
+issue 17 over every read query of the suite). Tests that count statements turn that off.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 
 from tests.helpers import StatementCounter, counting_statements, metadata_set
 from tests.runtime.crm import OBJECTS
 from trellis.metadata.model import MetadataSet
 from trellis.platform.tenancy import Installation
 from trellis.runtime.graphql import SchemaCache
+from trellis.runtime.graphql.compiled import CompiledReads
 from trellis.runtime.releases import MetadataStore
 from trellis.runtime.services import TenantServices
 from trellis.server.app import create_app
@@ -48,6 +57,10 @@ class Api:
     admin_id: str
     rep_id: str
     support: str
+    plain: httpx.AsyncClient | None = None  # the same installation, every request through graphql-core
+    reads: CompiledReads | None = None  # the compiled path of `client` (its stats)
+    compare: bool = True  # send each read query to `plain` too and require the same answer
+    compared: int = 0
 
     @property
     def store(self) -> MetadataStore:
@@ -56,8 +69,13 @@ class Api:
     async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = "admin",
                    path: str = "graphql") -> httpx.Response:
         headers = {} if token is None else {"Authorization": f"Bearer {getattr(self, token, token)}"}
-        return await self.client.post(f"/t/{TENANT}/{path}", json={"query": query, "variables": variables},
-                                      headers=headers)
+        body = {"query": query, "variables": variables}
+        response = await self.client.post(f"/t/{TENANT}/{path}", json=body, headers=headers)
+        if self.compare and self.plain is not None and path == "graphql" and is_read(query):
+            other = await self.plain.post(f"/t/{TENANT}/{path}", json=body, headers=headers)
+            assert_same(response, other, query)
+            self.compared += 1
+        return response
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None,
                        token: str | None = "admin") -> dict[str, Any]:
@@ -79,6 +97,24 @@ class Api:
         return body["errors"][0]  # type: ignore[no-any-return]
 
 
+def is_read(query: str) -> bool:
+    """Whether a document has no mutation (reads may be sent twice: they change nothing)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return True
+    return not any(isinstance(d, OperationDefinitionNode) and d.operation is not OperationType.QUERY
+                   for d in document.definitions)
+
+
+def assert_same(compiled: httpx.Response, plain: httpx.Response, query: str) -> None:
+    """The same status and the same JSON, key order included."""
+    assert compiled.status_code == plain.status_code, query
+    assert compiled.headers.get("content-type") == plain.headers.get("content-type"), query
+    ours, theirs = (json.dumps(r.json(), ensure_ascii=False) for r in (compiled, plain))
+    assert ours == theirs, f"{query}\ncompiled: {ours}\ngraphql-core: {theirs}"
+
+
 @pytest.fixture
 async def api(installation: Installation) -> AsyncIterator[Api]:
     installation.create_tenant(TENANT)
@@ -92,9 +128,14 @@ async def api(installation: Installation) -> AsyncIterator[Api]:
     users.create_user("sue@example.com", name="Sue", roles=["support"])
     _, support_token = users.create_token("sue@example.com")
     schemas = SchemaCache()
-    app = create_app(installation, services, schemas)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        yield Api(installation, client, schemas, admin_token, rep_token, admin.id, rep.id, support_token)
+    reads = CompiledReads()
+    app = create_app(installation, services, schemas, compiled_reads=reads)
+    plain_app = create_app(installation, services, schemas, compiled_reads=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url="http://test") as plain:
+        yield Api(installation, client, schemas, admin_token, rep_token, admin.id, rep.id, support_token,
+                  plain=plain, reads=reads)
+    assert not reads.stats["fallback: error"], "the compiled path failed (its log has the traceback)"
 
 
 @pytest.fixture
@@ -104,5 +145,6 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def count_statements(api: Api) -> Iterator[StatementCounter]:
+    api.compare = False  # the statements of one answer
     with counting_statements(api.installation.database(TENANT).engine) as counter:
         yield counter

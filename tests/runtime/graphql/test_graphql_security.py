@@ -167,6 +167,7 @@ async def test_a_browser_gets_graphiql_without_a_token(api: Api) -> None:
 
 async def test_parsing_and_validation_are_cached_across_requests(api: Api) -> None:
     query = "{ contracts(first: 3) { totalCount nodes { number } } }"
+    api.compare = False  # one answer per request (the compiled path reads the same caches)
     await api.data(query)
     before = cache_info()
     for _ in range(3):

@@ -17,16 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
+from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     Node,
     OperationDefinitionNode,
     ValidationContext,
     ValidationRule,
     parse,
+    specified_rules,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -103,6 +107,23 @@ TOKENS_MESSAGE = f"Document contains more than {MAX_TOKENS} tokens"
 
 _parse = lru_cache(maxsize=CACHE_SIZE)(parse)
 _validate = lru_cache(maxsize=CACHE_SIZE)(validate_document)
+
+
+def parse_cached(query: str) -> DocumentNode:
+    """The document of `query` from the parse cache Strawberry's path uses (raises GraphQLError)."""
+    return _parse(query, max_tokens=MAX_TOKENS)
+
+
+def validate_cached(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+    """The validation errors of `document`, from the cache entry the `Limits` extension fills for
+    the same rules (Strawberry's default rules and `RULES`)."""
+    return _validate(schema, document, tuple(specified_rules) + RULES)
+
+
+def over_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+              variables: dict[str, Any] | None, max_cost: int) -> bool:
+    """Whether `Limits` refuses the operation for its cost (as `Limits._over_cost` decides)."""
+    return estimate(schema, document, operation_name, variables, MAX_PAGE, MAX_BATCH) > max_cost
 
 
 def cache_info() -> dict[str, object]:

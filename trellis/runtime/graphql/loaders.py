@@ -9,7 +9,7 @@ not see is ever cached for someone else.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -61,12 +61,16 @@ class Loaders:
         wanted: dict[str, set[str]] = {}
         for field, target in lookups:
             wanted.setdefault(target, set()).update(r[field] for r in records if r.get(field) is not None)
-        fetched: dict[str, dict[str, dict[str, Any] | None]] = {}
-        for target, ids in wanted.items():
-            ordered = sorted(ids)
-            for start in range(0, len(ordered), MAX_BATCH):
-                chunk = ordered[start:start + MAX_BATCH]
-                fetched.setdefault(target, {}).update(zip(chunk, self._fetch_records(target, chunk), strict=True))
+        return {target: self.fetch(target, ids) for target, ids in wanted.items()}
+
+    def fetch(self, object_name: str, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """Records of `object_name` by id as the actor sees them (None: missing or not visible),
+        in batches (blocking: call it in the thread pool)."""
+        ordered = sorted(set(ids))
+        fetched: dict[str, dict[str, Any] | None] = {}
+        for start in range(0, len(ordered), MAX_BATCH):
+            chunk = ordered[start:start + MAX_BATCH]
+            fetched.update(zip(chunk, self._fetch_records(object_name, chunk), strict=True))
         return fetched
 
     def prime(self, fetched: Mapping[str, Mapping[str, dict[str, Any] | None]]) -> None:
@@ -107,9 +111,10 @@ class Loaders:
         return [found.get(record_id) for record_id in ids]
 
     async def _load_users(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        return await in_thread(self._fetch_users, ids)
+        return await in_thread(self.fetch_users, ids)
 
-    def _fetch_users(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
+    def fetch_users(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Users by id (id, email, name), None for an unknown id (blocking)."""
         with self.context.records.db.read() as conn:
             rows = conn.execute(select(users.c.id, users.c.email, users.c.name).where(users.c.id.in_(list(ids))))
             found = {row.id: dict(row._mapping) for row in rows}

@@ -1,10 +1,11 @@
-"""Pages of records: filter, sort, keyset pagination both ways, and a total only when asked."""
+"""Pages of records: filter, sort, keyset pagination both ways, and a total only when asked;
+cursors are encoded only when read."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import RowMapping
@@ -32,10 +33,48 @@ class PageRequest:
     include_deleted: bool = False
 
 
+class Cursors(Sequence[str]):
+    """A page's cursors, each encoded when first read: most pages are read without asking for
+    one (a lookup's batch, a page whose edges' cursors were not selected)."""
+
+    def __init__(self, keys: Sequence[SortKey], rows: Sequence[RowMapping], names: Sequence[str]):
+        self._keys = keys
+        self._rows = rows
+        self._names = names
+        self._signature: str | None = None
+        self._encoded: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        position = range(len(self._rows))[index]  # IndexError as a list raises it
+        found = self._encoded.get(position)
+        if found is None:
+            if self._signature is None:
+                self._signature = fingerprint(self._keys)
+            row = self._rows[position]
+            found = self._encoded[position] = encode_cursor(self._keys, [row[n] for n in self._names], self._signature)
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache, compared by value like a list
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[RowMapping]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next: bool
     has_previous: bool
     total: int | None
@@ -104,13 +143,11 @@ def fetch_page(conn: Connection, resolver: ColumnResolver, actor: Actor, object_
     fetched = fetched[:size]
     if backward:
         fetched.reverse()
-    signature = fingerprint(keys)
-    cursors = [encode_cursor(keys, [row[n] for n in sort_names], signature) for row in fetched]
     total = conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one() \
         if request.with_total else None
     return Page(
         rows=fetched,
-        cursors=cursors,
+        cursors=Cursors(keys, fetched, sort_names),
         has_next=more if not backward else cursor is not None,
         has_previous=more if backward else cursor is not None,
         total=total,
@@ -145,7 +182,7 @@ def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Act
     if request.with_total:
         totals = dict(conn.execute(select(link, func.count()).where(condition).group_by(link)).all())
     pages = {}
-    signature = fingerprint(keys)
+    names = [f"_sort_{i}" for i in range(len(keys))]
     for parent, fetched in grouped.items():
         more = len(fetched) > size
         fetched = fetched[:size]
@@ -153,7 +190,7 @@ def fetch_pages_by_parent(conn: Connection, resolver: ColumnResolver, actor: Act
             fetched.reverse()
         pages[parent] = Page(
             rows=fetched,
-            cursors=[encode_cursor(keys, [row[f"_sort_{i}"] for i in range(len(keys))], signature) for row in fetched],
+            cursors=Cursors(keys, fetched, names),
             has_next=more if not backward else cursor is not None,
             has_previous=more if backward else cursor is not None,
             total=totals.get(parent, 0) if request.with_total else None,
