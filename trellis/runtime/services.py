@@ -88,8 +88,12 @@ class TenantServices:
                 service = self._users.setdefault(tenant, service)
         return service
 
-    def registry(self, tenant: str) -> Registry:
-        registry = self.registries.current(tenant, self.store(tenant))
+    def registry(self, tenant: str, release: int | None = None) -> Registry:
+        """The registry of the tenant's current release; `release` when the caller has just read
+        the current number (authentication does), sparing a second read."""
+        store = self.store(tenant)
+        registry = self.registries.current(tenant, store) if release is None else \
+            self.registries.get(tenant, store, release)
         if registry is None:
             raise NotFound(f"tenant {tenant} has no published metadata yet; "
                            f"publish some with `trellis metadata apply DIR --tenant {tenant}`")
@@ -99,9 +103,9 @@ class TenantServices:
         """The tenant's channel settings, sealed with the installation key."""
         return ChannelSettings(self.installation.database(tenant), self.installation.secrets, outbound=self.outbound)
 
-    def records(self, tenant: str, clock: Clock = utc_now) -> RecordsService:
+    def records(self, tenant: str, clock: Clock = utc_now, release: int | None = None) -> RecordsService:
         found = self.tenant(tenant)
-        return RecordsService(self.database(tenant), self.registry(tenant), found.timezone,
+        return RecordsService(self.database(tenant), self.registry(tenant, release), found.timezone,
                               found.locale, clock, hooks=write_hooks())
 
     def approvals(self, tenant: str, clock: Clock = utc_now) -> ApprovalEngine:

@@ -4,9 +4,10 @@ Per request, in this order: the bearer token names the actor (401 without a vali
 non-admin on the metadata API), from the headers alone; only then is the body read, at most
 `MAX_BODY` bytes as it streams in (bodies.py), so an anonymous client cannot make the server
 read, let alone hold, a large body. Refused before its body was read, a request is answered with
-`Connection: close`. Then the tenant's current registry is looked up (one `SELECT max(number)`)
-and with it the schema built for that release, which the request keeps until it ends, even if a
-publish swaps in a newer one meanwhile. GET from a browser opens GraphiQL (the page holds no
+`Connection: close`. The token's check also reads the tenant's current release number (one
+statement for token, user, roles and release), so the request serves that release's registry and
+schema without a second look, and keeps them until it ends, even if a publish swaps in a newer
+one meanwhile. GET from a browser opens GraphiQL (the page holds no
 data; the token goes in its headers pane). Database work runs in the thread pool; the event loop
 only parses, executes and answers.
 """
@@ -139,25 +140,26 @@ class GraphQLEndpoints:
         return [Route("/t/{tenant}/graphql", self.data, methods=["GET", "POST"]),
                 Route("/t/{tenant}/metadata/graphql", self.metadata, methods=["GET", "POST"])]
 
-    def _actor(self, tenant: str, token: str) -> Actor:
+    def _actor(self, tenant: str, token: str) -> tuple[Actor, int | None]:
+        """The token's actor and the tenant's current release, read together."""
         try:
             self.services.tenant(tenant)
         except TenantError:
             raise HttpProblem(404, "NOT_FOUND", f"no tenant named {tenant!r}") from None
         try:
-            return self.services.users(tenant).actor_for_token(token)
+            return self.services.users(tenant).authenticate_token(token)
         except Unauthenticated as error:
             raise HttpProblem(401, "UNAUTHENTICATED", str(error)) from None
 
     def _prepare(self, tenant: str, token: str) -> tuple[Actor, RecordsService]:
-        actor = self._actor(tenant, token)
+        actor, release = self._actor(tenant, token)
         try:
-            return actor, self.services.records(tenant)
+            return actor, self.services.records(tenant, release=release)
         except RuntimeProblem as error:  # no release yet
             raise HttpProblem(404, error.code, error.message) from None
 
     def _admin(self, tenant: str, token: str) -> MetadataContext:
-        actor = self._actor(tenant, token)
+        actor, _ = self._actor(tenant, token)
         if not actor.policy.is_admin:
             raise HttpProblem(403, "FORBIDDEN", "only admins may use the metadata API")
         return MetadataContext(tenant, actor, self.services.store(tenant), self.services.users(tenant))

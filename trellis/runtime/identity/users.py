@@ -242,6 +242,12 @@ class UserService:
 
     def actor_for_token(self, secret: str) -> Actor:
         """The actor a bearer token stands for, or Unauthenticated saying why not."""
+        return self.authenticate_token(secret)[0]
+
+    def authenticate_token(self, secret: str) -> tuple[Actor, int | None]:
+        """The actor a bearer token stands for and the release number its policy was read
+        under (the tenant's current one), or Unauthenticated saying why not. A request serves
+        that release, so it needs no second look at the release table."""
         now = self.clock()
         with self.db.read() as conn:
             # one statement: the token, its user, each of their roles (a row per role) and the
@@ -267,7 +273,7 @@ class UserService:
             actor = Actor(user_id=first.id, email=first.email, roles=roles, policy=self._policy_at(first.release, roles))
         if first.last_used_at is None or now - first.last_used_at >= LAST_USED_GRANULARITY:
             self._mark_used(first.token_id, now)
-        return actor
+        return actor, first.release
 
     def _mark_used(self, token_id: str, now: datetime) -> None:
         """Record use at most once per LAST_USED_GRANULARITY (the WHERE keeps racing requests
