@@ -48,7 +48,8 @@ _TEXTUAL = frozenset({FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldTy
 #: Standard columns the platform maintains: a rule may set only the others (handing a record over).
 _MAINTAINED = frozenset(STANDARD_COLUMNS) - SETTABLE_SYSTEM_FIELDS
 #: The one key each kind of recipient object holds.
-_RECIPIENT_KEYS = {"to": ("user_field", "role", "field", "address"), "assignee": ("user_field", "role", "user")}
+_RECIPIENT_KEYS = {"to": ("user_field", "manager_of", "role", "field", "address"),
+                   "assignee": ("user_field", "manager_of", "role", "user")}
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ class _RuleCheck:
         if key == "role" and value not in self.roles:
             known = ", ".join(sorted(self.roles)) or "none"
             yield (*parts, "role"), f"'{value}' is not a role (roles: {known}){suggest(value, self.roles)}"
-        elif key == "user_field":
+        elif key in ("user_field", "manager_of"):
             yield from self.path((*parts, key), value, _TEXTUAL, "a user id")
         elif key == "field":
             yield from self.path((*parts, key), value, _TEXTUAL, "an address")

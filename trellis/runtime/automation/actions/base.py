@@ -114,7 +114,7 @@ class PlanContext:
         return [dict(row) for row in rows]
 
     def people_named(self, firing: Firing, target: Mapping[str, Any]) -> list[Person]:
-        """The active users one `{"role"|"user"|"user_field": …}` entry of a rule names."""
+        """The active users one `{"role"|"user"|"user_field"|"manager_of": …}` entry of a rule names."""
         (key, value), = target.items()
         if key == "role":
             return self.people.in_role(value)
@@ -122,6 +122,11 @@ class PlanContext:
             person = self.people.by_email(value)
             return [person] if person else []
         user_id = read_path(firing, value)
+        if key == "manager_of":  # whom the named user reports to (an inactive manager: the next one up)
+            manager = self.people.manager_of(str(user_id)) if user_id else None
+            if manager is None and user_id:
+                self.notes.append(f"{value} has no active manager to tell")
+            return [manager] if manager else []
         person = self.people.by_id(str(user_id)) if user_id else None
         if person is None and user_id and (gone := self.people.deactivated(str(user_id))) is not None:
             person = self.people.manager_of(gone.id)  # a leaver's work goes to whoever they reported to

@@ -94,7 +94,7 @@ def _addresses(firing: Firing, channel: str, target: Mapping[str, Any],
                ctx: PlanContext) -> list[tuple[str, Person | None]]:
     """Where one recipient entry sends to on a channel: (address, person when it is a user)."""
     (key, value), = target.items()
-    if key in ("user_field", "role"):
+    if key in ("user_field", "manager_of", "role"):
         people = ctx.people_named(firing, target)
         if channel == "in_app":
             return [(p.id, p) for p in people]
