@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,8 @@ from trellis.metadata.diff import diff_sets
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, ReleaseNotFound, item_version
+
+log = logging.getLogger("trellis.designer")
 
 
 def _fingerprint(drafts: Mapping[ItemKey, Mapping[str, Any] | None]) -> str:
@@ -84,6 +87,7 @@ def publish_page(page: Page) -> Response:
     except MetadataInvalid as invalid:
         return page.render("publish.html", {**again, "invalid": invalid.errors}, 422)
     except Exception as error:  # noqa: BLE001 - the store rolled back; say why, keep the drafts
+        log.exception("publishing the drafts of %s failed", page.tenant_name)  # a bug or the database: for ops too
         return page.render("publish.html", {**again, "error": page.t.t("publish.failed", error=_first_line(error))},
                            500)
     if result.release is None:

@@ -34,7 +34,7 @@ from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.graphql.errors import api_error, bad_input
 from trellis.runtime.graphql.inbox import InboxFields
 from trellis.runtime.graphql.maker import Arg, Resolver, TypeMaker
-from trellis.runtime.graphql.resolvers import _call, context
+from trellis.runtime.graphql.resolvers import _call, context, given
 from trellis.runtime.releases import MetadataStore
 
 
@@ -51,32 +51,28 @@ def _request(view: RequestView) -> dict[str, Any]:
     return found
 
 
-def _text(value: Any) -> str | None:
-    return None if value is UNSET else value
-
-
 # -- resolvers -------------------------------------------------------------------------------------
 
 async def submit_for_approval(root: Any, info: Info, object: str, id: str, process: str,
                               comment: str | None = None) -> dict[str, Any]:
     engine = _engine(info)
-    return _request(await _call(engine.submit, context(info).actor, object, id, process, _text(comment)))
+    return _request(await _call(engine.submit, context(info).actor, object, id, process, given(comment)))
 
 
 async def approve_request(root: Any, info: Info, id: str, comment: str | None = None) -> dict[str, Any]:
-    return _request(await _call(_engine(info).approve, context(info).actor, id, _text(comment)))
+    return _request(await _call(_engine(info).approve, context(info).actor, id, given(comment)))
 
 
 async def reject_request(root: Any, info: Info, id: str, comment: str | None = None) -> dict[str, Any]:
-    return _request(await _call(_engine(info).reject, context(info).actor, id, _text(comment)))
+    return _request(await _call(_engine(info).reject, context(info).actor, id, given(comment)))
 
 
 async def recall_request(root: Any, info: Info, id: str, comment: str | None = None) -> dict[str, Any]:
-    return _request(await _call(_engine(info).recall, context(info).actor, id, _text(comment)))
+    return _request(await _call(_engine(info).recall, context(info).actor, id, given(comment)))
 
 
 async def reassign_approval(root: Any, info: Info, id: str, to: str, from_: str | None = None) -> dict[str, Any]:
-    return _request(await _call(_engine(info).reassign, context(info).actor, id, to, _text(from_)))
+    return _request(await _call(_engine(info).reassign, context(info).actor, id, to, given(from_)))
 
 
 async def approval_request(root: Any, info: Info, id: str) -> dict[str, Any]:
@@ -87,9 +83,9 @@ async def approval_requests(root: Any, info: Info, status: str | None = None, ob
                             record_id: str | None = None, first: int = DEFAULT_PAGE,
                             after: str | None = None) -> dict[str, Any]:
     ctx = context(info)
-    page = await _call(lambda: list_requests(ctx.records.db, ctx.actor, status=_text(status),
-                                             object_name=_text(object), record_id=_text(record_id),
-                                             first=first, after=_text(after)))
+    page = await _call(lambda: list_requests(ctx.records.db, ctx.actor, status=given(status),
+                                             object_name=given(object), record_id=given(record_id),
+                                             first=first, after=given(after)))
     nodes = [_request(v) for v in page.requests]
     return {"nodes": nodes, "page_info": {
         "has_next_page": page.has_next, "has_previous_page": after not in (None, UNSET),
@@ -111,8 +107,8 @@ async def simulate_approval(root: Any, info: Info, object: str, id: str | None =
     if draft is not None and not isinstance(draft, dict):
         raise bad_input("values", "expected a JSON object of field values")
     records = ctx.records
-    found = await _call(lambda: simulate(records.db, records.registry, ctx.actor, object, _text(id), draft,
-                                         process=_text(process), submitter=_text(submitter),
+    found = await _call(lambda: simulate(records.db, records.registry, ctx.actor, object, given(id), draft,
+                                         process=given(process), submitter=given(submitter),
                                          timezone=str(records.timezone), locale=records.locale, clock=records.clock))
     return asdict(found)
 
@@ -122,9 +118,9 @@ async def delegate_approvals(root: Any, info: Info, delegate: str, starts_at: da
                              process: str | None = None) -> dict[str, Any]:
     ctx = context(info)
     records = ctx.records
-    user_email = _text(user) or ctx.actor.email
+    user_email = given(user) or ctx.actor.email
     found = await _call(lambda: delegate_for(records.db, ctx.actor, user_email, delegate, starts_at, ends_at,
-                                             object_name=_text(object), process=_text(process), clock=records.clock))
+                                             object_name=given(object), process=given(process), clock=records.clock))
     return asdict(found)
 
 
@@ -137,7 +133,7 @@ def record_requests(object_name: str) -> Resolver:
     """A record's approval requests, batched for the records of a page (one query)."""
     async def resolve(root: Mapping[str, Any], info: Info, status: str | None = None) -> list[dict[str, Any]]:
         ctx = context(info)
-        wanted = _text(status)
+        wanted = given(status)
         loader = ctx.loaders.batched(f"approval_requests:{object_name}:{wanted}", lambda ids: requests_of_records(
             ctx.records.db, object_name, ids, wanted))
         try:

@@ -17,7 +17,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
 from trellis.runtime.graphql.inbox import InboxFields
-from trellis.runtime.graphql.resolvers import _call, context
+from trellis.runtime.graphql.resolvers import _call, context, given
 from trellis.runtime.metrics.compute import Figure, MetricResult
 from trellis.runtime.metrics.service import DEFAULT_PAGE, answer, behind
 
@@ -31,8 +31,7 @@ def _figure(figure: Figure) -> dict[str, Any]:
 async def metric(root: Any, info: Info, name: str, period: str | None = None,
                  group_by: str | None = None) -> dict[str, Any]:
     ctx = context(info)
-    period = None if period is UNSET else period
-    group_by = None if group_by is UNSET else group_by
+    period, group_by = given(period), given(group_by)
     found: MetricResult = await _call(answer, ctx.records, ctx.actor, name, period, group_by)
     return {
         "name": name, "label": found.label, "definition": found.definition, "format": found.metric.format,
@@ -47,7 +46,7 @@ async def drill_down(root: dict[str, Any], info: Info, side: str = "numerator", 
     ctx = context(info)
     name, period = root[_HIDDEN]
     rows, more = await _call(behind, ctx.records, ctx.actor, name, period, side, first,
-                             None if after is UNSET else after)
+                             given(after))
     nodes = [{"id": row["id"], "values": json.dumps(row, ensure_ascii=False, default=str)} for row in rows]
     return {"nodes": nodes, "page_info": {"has_next_page": more, "has_previous_page": after not in (None, UNSET),
                                           "start_cursor": rows[0]["id"] if rows else None,

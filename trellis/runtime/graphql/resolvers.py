@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, TypeVar
 
 from strawberry.types import Info
+from strawberry.types.unset import UNSET
 
 from trellis.metadata.model import FieldDef, FieldType
 from trellis.runtime.access import Scope
@@ -28,6 +29,11 @@ from trellis.runtime.records.service import RecordPage, UpdateItem
 Resolver = Callable[..., Any]
 T = TypeVar("T")
 METRICS = ("sum", "avg", "min", "max")
+
+
+def given(value: Any) -> Any:
+    """An optional argument as the resolver got it: None when the query left it out (UNSET)."""
+    return None if value is UNSET else value
 
 
 def context(info: Info[RequestContext, Any]) -> RequestContext:

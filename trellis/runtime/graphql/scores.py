@@ -17,7 +17,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
 from trellis.runtime.graphql.inbox import InboxFields
-from trellis.runtime.graphql.resolvers import _call, context
+from trellis.runtime.graphql.resolvers import _call, context, given
 from trellis.runtime.scores.explain import explain
 
 DEFAULT_HISTORY = 30
@@ -30,7 +30,7 @@ def _raw(value: Any) -> str | None:
 async def explain_score(root: Any, info: Info, object: str, id: str, model: str | None = None,
                         history: int = DEFAULT_HISTORY) -> dict[str, Any]:
     ctx = context(info)
-    found = await _call(explain, ctx.records, ctx.actor, object, id, None if model is UNSET else model, history)
+    found = await _call(explain, ctx.records, ctx.actor, object, id, given(model), history)
     result = asdict(found)
     result["factors"] = [{**f, "raw": _raw(f["raw"]), "previous_raw": _raw(f["previous_raw"])} for f in result["factors"]]
     return result
