@@ -32,7 +32,7 @@ from trellis.runtime.approvals.simulator import simulate
 from trellis.runtime.approvals.views import RequestView
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.graphql.errors import api_error, bad_input
-from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.inbox import InboxFields, PlatformFields
 from trellis.runtime.graphql.maker import Arg, Resolver, TypeMaker
 from trellis.runtime.graphql.resolvers import _call, context, given
 from trellis.runtime.releases import MetadataStore
@@ -155,7 +155,7 @@ def record_fields(maker: TypeMaker) -> Callable[[ObjectDef], list[StrawberryFiel
 
 # -- the schema's part -----------------------------------------------------------------------------
 
-class ApprovalFields:
+class ApprovalFields(PlatformFields):
     """The approval types and root fields, named beside the inbox's (`platform` allots names)."""
 
     def __init__(self, platform: InboxFields):

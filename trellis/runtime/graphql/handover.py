@@ -17,7 +17,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
 from trellis.runtime.graphql.errors import bad_input
-from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.inbox import InboxFields, PlatformFields
 from trellis.runtime.graphql.resolvers import _call, context
 from trellis.runtime.handover import Handover, HandoverRequest
 
@@ -38,7 +38,7 @@ async def handover(root: Any, info: Info, from_: str, to: str, objects: list[str
     return {**asdict(result), "records": result.records}
 
 
-class HandoverFields:
+class HandoverFields(PlatformFields):
     """The handover result types and the mutation, named beside the inbox's."""
 
     def __init__(self, platform: InboxFields):

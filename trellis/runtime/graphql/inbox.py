@@ -77,7 +77,18 @@ async def rule_preview(root: Any, info: Info, days: int = DEFAULT_PREVIEW_DAYS,
 
 # -- the schema's part -----------------------------------------------------------------------------
 
-class InboxFields:
+class PlatformFields:
+    """A feature's part of every tenant schema: its types (made in its constructor, named
+    through `InboxFields`) and its root fields. A new part is one entry in `schema.FEATURES`."""
+
+    def query_fields(self) -> list[StrawberryField]:
+        return []
+
+    def mutation_fields(self) -> list[StrawberryField]:
+        return []
+
+
+class InboxFields(PlatformFields):
     """The platform's types and root fields in one schema, under their reserved names."""
 
     def __init__(self, maker: TypeMaker):

@@ -16,7 +16,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
-from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.inbox import InboxFields, PlatformFields
 from trellis.runtime.graphql.resolvers import _call, context, given
 from trellis.runtime.metrics.compute import Figure, MetricResult
 from trellis.runtime.metrics.service import DEFAULT_PAGE, answer, behind
@@ -53,7 +53,7 @@ async def drill_down(root: dict[str, Any], info: Info, side: str = "numerator", 
                                           "end_cursor": rows[-1]["id"] if rows else None}}
 
 
-class MetricFields:
+class MetricFields(PlatformFields):
     """The metric types and the root field, named beside the inbox's."""
 
     def __init__(self, platform: InboxFields):

@@ -28,7 +28,7 @@ from trellis.runtime.graphql import resolvers
 from trellis.runtime.graphql.approvals import ApprovalFields, record_fields
 from trellis.runtime.graphql.errors import log_unexpected
 from trellis.runtime.graphql.handover import HandoverFields
-from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.inbox import InboxFields, PlatformFields
 from trellis.runtime.graphql.inputs import Inputs
 from trellis.runtime.graphql.limits import MAX_COST, Limits
 from trellis.runtime.graphql.maker import TypeMaker
@@ -63,6 +63,11 @@ class TenantSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
+#: The features' parts of every tenant schema, after the inbox's, in this order.
+FEATURES: tuple[Callable[[InboxFields], PlatformFields], ...] = (ApprovalFields, ScoreFields, MetricFields,
+                                                                 HandoverFields)
+
+
 def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
     """`max_cost`: the most records one request may ask for (the installation's
     TRELLIS_GRAPHQL_MAX_COST; see cost.py)."""
@@ -76,16 +81,13 @@ def build_schema(registry: Registry, max_cost: int = MAX_COST) -> TenantSchema:
     for obj in objects:
         outputs.build(obj)
     platform = InboxFields(maker)
-    approvals = ApprovalFields(platform)
-    handover = HandoverFields(platform)
-    scores, metrics = ScoreFields(platform), MetricFields(platform)
+    parts: list[PlatformFields] = [platform, *(feature(platform) for feature in FEATURES)]
     query = maker.object_type("Query", [
         maker.field("me", "me", "User", resolver=resolvers.me, description="The user the token belongs to."),
-        *(field for obj in objects for field in outputs.query_fields(obj)), *platform.query_fields(),
-        *approvals.query_fields(), *scores.query_fields(), *metrics.query_fields()])
+        *(field for obj in objects for field in outputs.query_fields(obj)),
+        *(field for part in parts for field in part.query_fields())])
     mutation = maker.object_type("Mutation", [*(field for obj in objects for field in outputs.mutation_fields(obj)),
-                                              *platform.mutation_fields(), *approvals.mutation_fields(),
-                                              *handover.mutation_fields()])
+                                              *(field for part in parts for field in part.mutation_fields())])
     schema = TenantSchema(query=query, mutation=mutation, extensions=[Limits.with_max_cost(max_cost)], scalar_overrides=SCALAR_OVERRIDES,
                           config=StrawberryConfig(default_resolver=read_field))
     schema.tenant, schema.release = registry.tenant, registry.release

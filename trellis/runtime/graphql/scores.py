@@ -16,7 +16,7 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
-from trellis.runtime.graphql.inbox import InboxFields
+from trellis.runtime.graphql.inbox import InboxFields, PlatformFields
 from trellis.runtime.graphql.resolvers import _call, context, given
 from trellis.runtime.scores.explain import explain
 
@@ -36,7 +36,7 @@ async def explain_score(root: Any, info: Info, object: str, id: str, model: str 
     return result
 
 
-class ScoreFields:
+class ScoreFields(PlatformFields):
     """The explanation types and the root field, named beside the inbox's."""
 
     def __init__(self, platform: InboxFields):
