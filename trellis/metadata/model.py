@@ -56,10 +56,19 @@ class MetadataSet:
         return iter(self._items.items())
 
     def names(self, kind: str) -> list[str]:
-        return [name for (k, name) in self._items if k == kind]
+        return list(self._by_kind.get(kind, ()))
 
     def documents(self, kind: str) -> dict[str, Mapping[str, Any]]:
-        return {name: doc for (k, name), doc in self._items.items() if k == kind}
+        """The documents of one kind by name (a copy: the set stays as it is). Write hooks ask
+        this on every write, so it reads an index, not every item of the set."""
+        return dict(self._by_kind.get(kind, {}))
+
+    @cached_property
+    def _by_kind(self) -> dict[str, dict[str, Mapping[str, Any]]]:
+        index: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for (kind, name), document in self._items.items():
+            index.setdefault(kind, {})[name] = document
+        return index
 
     @cached_property
     def content_hash(self) -> str:
