@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
 from graphql.execution.values import VariableValues
+from sqlalchemy import event
 
+from tests.helpers import counting_statements
 from tests.runtime.graphql.conftest import TENANT, Api
 from tests.runtime.graphql.test_graphql_lifecycle import with_field
 from trellis.runtime.access import Actor
@@ -251,3 +253,31 @@ async def test_a_plan_is_never_used_with_another_release(api: Api, records: dict
     context = RequestContext(TENANT, Actor.system(), new)
     with pytest.raises(Fallback):
         Run(stale, context, VariableValues({}, {}), api.schemas.get(new.registry))
+
+
+async def test_a_page_and_its_lookups_are_read_in_one_transaction_of_the_selected_columns(
+        api: Api, records: dict[str, str]) -> None:
+    """After the token check, every read of a compiled query shares one transaction (one
+    snapshot), and each table is read for the columns the query selects, not all of them."""
+    api.compare = False
+    engine = api.installation.database(TENANT).engine
+    transactions: list[object] = []
+
+    def begun(conn: object) -> None:
+        transactions.append(conn)
+
+    query = '{ contracts(first: 2, orderBy: [{number: ASC}]) { nodes { number account { name } } } }'
+    event.listen(engine, "begin", begun)
+    try:
+        with counting_statements(engine) as counter:
+            data = await api.data(query)
+    finally:
+        event.remove(engine, "begin", begun)
+    assert data == {"contracts": {"nodes": [{"number": "HT-1", "account": {"name": "华为"}},
+                                            {"number": "HT-2", "account": {"name": "华为"}}]}}
+    assert len(transactions) == 2  # the token check, then the query's reads
+    (contracts,) = [s for s in counter.statements if "FROM obj_contract" in s]
+    (accounts,) = [s for s in counter.statements if "FROM obj_account" in s]
+    assert "obj_contract.number" in contracts and "obj_contract.amount" not in contracts
+    assert "obj_contract.created_at" not in contracts
+    assert "obj_account.name" in accounts and "obj_account.tier" not in accounts

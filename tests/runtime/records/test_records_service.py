@@ -300,3 +300,22 @@ def test_bulk_update_reads_its_records_in_one_query(service: RecordsService):
 
 def problems_of(found: list[FieldProblem]) -> dict[str, str]:
     return {p.path: p.message for p in found}
+
+
+def test_find_reads_records_by_id_as_the_actor_may_see_them(service: RecordsService):
+    """`find` answers a batch of lookups: None for a missing, deleted or invisible record (not
+    revealed which), hidden fields left out, and only the fields asked for when it is told."""
+    mine_to_see = actor("u1", account=grant(read=Scope.OWN, health=FieldAccess.NONE))
+    theirs, gone = make_account(service, health=70), make_account(service, name="gone")
+    own = service.create(ADMIN, "account", {"name": "own", "owner_id": "u1", "health": 40})
+    service.delete(ADMIN, "account", gone["id"])
+    ids = [theirs["id"], gone["id"], own["id"], "nope"]
+    found = service.find(mine_to_see, "account", ids)
+    assert list(found) == ids
+    assert found[theirs["id"]] is None and found[gone["id"]] is None and found["nope"] is None
+    assert found[own["id"]] is not None and found[own["id"]]["name"] == "own" and "health" not in found[own["id"]]
+    with counting_statements(service.db.engine) as counter:
+        narrow = service.find(ADMIN, "account", ids, fields={"name"})
+    assert narrow[theirs["id"]] == {"id": theirs["id"], "name": "华为"} and narrow[gone["id"]] is None
+    (statement,) = [s for s in counter.statements if "obj_account" in s]
+    assert "obj_account.health" not in statement

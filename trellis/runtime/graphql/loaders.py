@@ -9,13 +9,12 @@ not see is ever cached for someone else.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from trellis.runtime.access import Scope
 from trellis.runtime.graphql.context import in_thread
 from trellis.runtime.identity.tables import users
 from trellis.runtime.query.listing import MAX_PAGE, PageRequest
@@ -54,23 +53,26 @@ class Loaders:
             return future.result()
         return loader.load(record_id)
 
-    def prefetch(self, records: Sequence[Mapping[str, Any]],
-                 lookups: Sequence[tuple[str, str]]) -> dict[str, dict[str, dict[str, Any] | None]]:
+    def prefetch(self, records: Sequence[Mapping[str, Any]], lookups: Sequence[tuple[str, str]],
+                 fields: Mapping[str, Collection[str]] | None = None) -> dict[str, dict[str, dict[str, Any] | None]]:
         """The records `records` point to through `lookups` ((field, target) pairs), fetched now
-        (blocking: call it in the thread that fetched `records`) for `prime` to hand to the loaders."""
+        (blocking: call it in the thread that fetched `records`) for `prime` to hand to the loaders;
+        `fields`: per target, the fields the caller will use (None: all)."""
         wanted: dict[str, set[str]] = {}
         for field, target in lookups:
             wanted.setdefault(target, set()).update(r[field] for r in records if r.get(field) is not None)
-        return {target: self.fetch(target, ids) for target, ids in wanted.items()}
+        return {target: self.fetch(target, ids, None if fields is None else fields.get(target))
+                for target, ids in wanted.items()}
 
-    def fetch(self, object_name: str, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    def fetch(self, object_name: str, ids: Iterable[str],
+              fields: Collection[str] | None = None) -> dict[str, dict[str, Any] | None]:
         """Records of `object_name` by id as the actor sees them (None: missing or not visible),
-        in batches (blocking: call it in the thread pool)."""
+        in batches (blocking: call it in the thread pool); `fields` as for `prefetch`."""
         ordered = sorted(set(ids))
         fetched: dict[str, dict[str, Any] | None] = {}
         for start in range(0, len(ordered), MAX_BATCH):
             chunk = ordered[start:start + MAX_BATCH]
-            fetched.update(zip(chunk, self._fetch_records(object_name, chunk), strict=True))
+            fetched.update(zip(chunk, self._fetch_records(object_name, chunk, fields), strict=True))
         return fetched
 
     def prime(self, fetched: Mapping[str, Mapping[str, dict[str, Any] | None]]) -> None:
@@ -102,13 +104,10 @@ class Loaders:
             loader = self._batched[key] = DataLoader(load, max_batch_size=MAX_BATCH)
         return loader
 
-    def _fetch_records(self, object_name: str, ids: Sequence[str]) -> list[dict[str, Any] | None]:
-        if self.context.actor.policy.scope(object_name, "read") is Scope.NONE:
-            return [None] * len(ids)  # the actor may see none of them: null, not an error
-        page = self.context.records.list(self.context.actor, object_name,
-                                         PageRequest(where={"id": {"_in": list(ids)}}, first=len(ids)))
-        found = {record["id"]: record for record in page.records}
-        return [found.get(record_id) for record_id in ids]
+    def _fetch_records(self, object_name: str, ids: Sequence[str],
+                       fields: Collection[str] | None = None) -> list[dict[str, Any] | None]:
+        found = self.context.records.find(self.context.actor, object_name, ids, fields)
+        return [found[record_id] for record_id in ids]
 
     async def _load_users(self, ids: list[str]) -> list[dict[str, Any] | None]:
         return await in_thread(self.fetch_users, ids)

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.selectable import FromClause
@@ -119,7 +120,7 @@ def _untag(value: Any) -> Any:
 def encode_cursor(keys: Sequence[SortKey], values: Sequence[Any], signature: str | None = None) -> str:
     """`signature` is `fingerprint(keys)`, passed in when encoding a whole page of cursors."""
     payload = {"k": signature or fingerprint(keys), "v": [_tag(v) for v in values]}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
 
 
 def decode_cursor(keys: Sequence[SortKey], cursor: str, path: str) -> list[Any]:

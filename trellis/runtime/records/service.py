@@ -17,17 +17,17 @@ nothing was written.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trellis.platform.clock import Clock, utc_now
-from trellis.platform.db import Database
+from trellis.platform.db import Database, JoinedDatabase
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Action, Actor
 from trellis.runtime.compiled import CompiledObject
@@ -48,6 +48,13 @@ if TYPE_CHECKING:
 
 BulkMode = Literal["all-or-nothing", "skip-bad-rows"]
 MAX_BATCH = 10_000
+
+
+class Reading(NamedTuple):
+    """Which stored columns a read fetches, and whether it computes the live formulas."""
+
+    columns: builtins.list[str]
+    live: bool
 
 
 @dataclass(frozen=True)
@@ -108,12 +115,22 @@ class RecordsService:
     def _stored_columns(self, compiled: CompiledObject) -> list[str]:
         return list(STANDARD_FIELDS) + [f.name for f in compiled.definition.stored_fields]
 
-    def _present(self, conn: Connection, actor: Actor, compiled: CompiledObject,
-                 rows: Sequence[Mapping[str, Any] | RowMapping], context: EvaluationContext) -> list[dict[str, Any]]:
-        """Rows as the actor sees them: live formulas computed now, unreadable fields removed."""
+    def _read_columns(self, compiled: CompiledObject, fields: Collection[str] | None) -> Reading:
+        """Every column, live formulas computed, when the caller does not say which `fields` it
+        will use or names a live formula (which may need any column); else `fields` and `id`."""
         columns = self._stored_columns(compiled)
-        records = [{c: row[c] for c in columns} for row in rows]
-        if compiled.live_order:
+        if fields is None or not set(compiled.live_order).isdisjoint(fields):
+            return Reading(columns, live=True)
+        return Reading([c for c in columns if c in fields or c == "id"], live=False)
+
+    def _present(self, conn: Connection, actor: Actor, compiled: CompiledObject,
+                 rows: Sequence[Mapping[str, Any] | RowMapping], context: EvaluationContext,
+                 reading: Reading | None = None) -> list[dict[str, Any]]:
+        """Rows as the actor sees them: live formulas computed now (unless `reading` leaves them
+        out), unreadable fields removed."""
+        reading = reading or Reading(self._stored_columns(compiled), live=True)
+        records = [{c: row[c] for c in reading.columns} for row in rows]
+        if reading.live and compiled.live_order:
             drafts = [Draft(values=r) for r in records]
             Pipeline(conn, self.registry, compiled, Actor.system(), context, self.locale).load_related(drafts, live_only=True)
             for draft in drafts:
@@ -168,12 +185,43 @@ class RecordsService:
             row = self._row(conn, actor, compiled, record_id, "read", include_deleted)
             return self._present(conn, actor, compiled, [row], context)[0]
 
-    def list(self, actor: Actor, object_name: str, request: PageRequest = PageRequest()) -> RecordPage:
+    def find(self, actor: Actor, object_name: str, record_ids: Sequence[str],
+             fields: Collection[str] | None = None) -> dict[str, dict[str, Any] | None]:
+        """Records by id as the actor may read them, None for one that is missing, deleted or
+        not visible (not revealed which): what a batch of lookups needs, in one query per batch.
+        `fields`: the fields the caller will use (others may be absent), None for all."""
         compiled = self._compiled(object_name)
+        table = compiled.table
+        reading = self._read_columns(compiled, fields)
+        wanted = sorted(set(record_ids))
+        rows: builtins.list[RowMapping] = []
         context = self.context()
         with self.db.read() as conn:
-            page = fetch_page(conn, self._resolver(context), actor, object_name, self._stored_columns(compiled), request)
-            return RecordPage(self._present(conn, actor, compiled, page.rows, context), page)
+            for start in range(0, len(wanted), LOOKUP_BATCH):
+                statement = select(*(table.c[c] for c in reading.columns)).where(
+                    table.c.id.in_(wanted[start:start + LOOKUP_BATCH]), visible(table, actor, compiled.name))
+                rows.extend(conn.execute(statement).mappings())
+            presented = self._present(conn, actor, compiled, rows, context, reading)
+        found: dict[str, dict[str, Any] | None] = dict.fromkeys(record_ids)
+        found.update((row["id"], record) for row, record in zip(rows, presented, strict=True))
+        return found
+
+    def list(self, actor: Actor, object_name: str, request: PageRequest = PageRequest(),
+             fields: Collection[str] | None = None) -> RecordPage:
+        """A page of records; `fields`: the fields the caller will use (others may be absent
+        from the records), None for all."""
+        compiled = self._compiled(object_name)
+        context = self.context()
+        reading = self._read_columns(compiled, fields)
+        with self.db.read() as conn:
+            page = fetch_page(conn, self._resolver(context), actor, object_name, reading.columns, request)
+            return RecordPage(self._present(conn, actor, compiled, page.rows, context, reading), page)
+
+    def within(self, conn: Connection) -> RecordsService:
+        """This service reading and writing inside `conn`'s open transaction: several reads
+        of one request see one snapshot and pay for one transaction."""
+        return RecordsService(JoinedDatabase(self.db, conn), self.registry, self.timezone.key, self.locale,
+                              self.clock, hooks=self.hooks, depth=self.depth)
 
     def list_by_parent(self, actor: Actor, object_name: str, via: str, parent_ids: Sequence[str],
                        request: PageRequest = PageRequest()) -> dict[str, RecordPage]:

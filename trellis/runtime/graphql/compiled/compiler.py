@@ -149,7 +149,7 @@ class Compiler:
                 fields.append(self._root(key, *self.index.roots[name], query.fields[name], details))
             else:
                 raise Unsupported(f"the root field {name}")
-        return Plan(self.registry.tenant, self.registry.release, tuple(fields))
+        return Plan.of(self.registry.tenant, self.registry.release, tuple(fields))
 
     # -- collection ----------------------------------------------------------------------------
 

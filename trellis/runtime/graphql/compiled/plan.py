@@ -7,8 +7,8 @@ the request's variables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import FieldNode, GraphQLField
@@ -140,8 +140,47 @@ class Root:
 
 @dataclass(frozen=True)
 class Plan:
-    """A whole query operation; `release` is the release it was compiled for."""
+    """A whole query operation; `release` is the release it was compiled for; `reads`: per
+    object, the fields any part of the query reads of its records (all that is fetched)."""
 
     tenant: str
     release: int
     fields: tuple[Constant | Root, ...]
+    reads: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tenant: str, release: int, fields: tuple[Constant | Root, ...]) -> Plan:
+        return cls(tenant, release, fields, _reads(fields))
+
+    def reads_of(self, object_name: str) -> frozenset[str]:
+        """The fields read of `object_name`'s records (only `id` when none is selected)."""
+        return self.reads.get(object_name, _ID_ONLY)
+
+
+_ID_ONLY = frozenset({"id"})
+
+
+def _reads(fields: tuple[Constant | Root, ...]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+
+    def walk(records: Records) -> None:
+        names = found.setdefault(records.object_name, {"id"})
+        for item in records.fields:
+            if isinstance(item, Leaf):
+                names.add(item.source)
+            elif isinstance(item, Lookup):
+                names.add(item.source)
+                walk(item.selection)
+            elif isinstance(item, Owner):
+                names.add("owner_id")
+
+    for root in fields:
+        if isinstance(root, Root):
+            found.setdefault(root.object_name, {"id"})
+            selections = [root.record] if root.record is not None else []
+            selections += [f.selection for f in root.connection if isinstance(f, Nodes)]
+            selections += [n.selection for f in root.connection if isinstance(f, Edges) for n in f.fields
+                           if isinstance(n, Node)]
+            for selection in selections:
+                walk(selection)
+    return {name: frozenset(names) for name, names in found.items()}

@@ -140,7 +140,12 @@ class CompiledReads:
         plan = self._plan(schema, plans, entry, coerced, context)
         if plan is None:
             return self._miss("unsupported")
-        data = Run(plan, context, coerced, schema).data()
+        if plan.reads:
+            with context.records.db.read() as conn:  # one snapshot, one transaction for all the reads
+                data = Run(plan, RequestContext(context.tenant, context.actor, context.records.within(conn)),
+                           coerced, schema).data()
+        else:  # `__typename` and the like: nothing to read
+            data = Run(plan, context, coerced, schema).data()
         try:
             return orjson.dumps({"data": data})
         except TypeError:  # an integer beyond 64 bits: the json module writes it

@@ -94,8 +94,8 @@ class Run:
         request = PageRequest(where=args.get("where"), order_by=args.get("order_by"), first=args.get("first"),
                               after=args.get("after"), last=args.get("last"), before=args.get("before"),
                               with_total=root.with_total)
-        found = ctx.records.list(ctx.actor, root.object_name, request)
-        for target, fetched in ctx.loaders.prefetch(found.records, root.asks_lookups()).items():
+        found = ctx.records.list(ctx.actor, root.object_name, request, self.plan.reads_of(root.object_name))
+        for target, fetched in ctx.loaders.prefetch(found.records, root.asks_lookups(), self.plan.reads).items():
             self.records.setdefault(target, {}).update(fetched)
         for field in root.connection:
             if isinstance(field, Nodes):
@@ -116,7 +116,7 @@ class Run:
                 ids = {row[field.source] for row in rows if row.get(field.source) is not None}
                 missing = [i for i in ids if i not in known]
                 if missing:
-                    known.update(self.context.loaders.fetch(field.target, missing))
+                    known.update(self.context.loaders.fetch(field.target, missing, self.plan.reads_of(field.target)))
                 self._load(field.selection, [r for r in (known[i] for i in sorted(ids)) if r is not None])
             elif isinstance(field, Owner):
                 wanted = sorted({row["owner_id"] for row in rows if row.get("owner_id") is not None} - set(self.users))
