@@ -20,6 +20,7 @@ from typing import Any
 from starlette.responses import Response
 
 from trellis.designer.fieldforms import Problem, label_text
+from trellis.designer.item_checks import item_errors
 from trellis.designer.scoreforms import (
     BLANKS,
     DIRECTIONS,
@@ -34,9 +35,7 @@ from trellis.designer.scoreforms import (
     translated,
 )
 from trellis.designer.web import Page
-from trellis.metadata.model import MetadataSet
 from trellis.metadata.score_models import TOTAL_WEIGHT
-from trellis.metadata.validation import source_file, validate_set
 from trellis.runtime.errors import InvalidInput
 from trellis.runtime.releases import DraftConflict, item_version
 from trellis.runtime.scores.backtest import backtest
@@ -59,15 +58,10 @@ def _problems(page: Page, name: str, built: Built) -> list[Problem]:
     """The form's own problems, else the metadata validation's errors of this model, pinned."""
     if built.problems:
         return built.problems
-    drafts = page.services.store(page.tenant_name).draft_set()
-    items = dict(drafts.items())
-    items[(KIND, name)] = built.document
-    file = source_file((KIND, name))
     problems: list[Problem] = []
-    for error in validate_set(MetadataSet(items)):
-        if error.file == file:
-            key, values = translated(error.message)
-            problems.append((pin(error.path, built), key, values))
+    for error in item_errors(page.services.store(page.tenant_name).draft_set(), KIND, name, built.document):
+        key, values = translated(error.message)
+        problems.append((pin(error.path, built), key, values))
     return problems
 
 

@@ -14,7 +14,16 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trellis.designer import channel_pages, login, object_pages, publish_pages, rule_pages, score_pages, user_pages
+from trellis.designer import (
+    channel_pages,
+    login,
+    metric_pages,
+    object_pages,
+    publish_pages,
+    rule_pages,
+    score_pages,
+    user_pages,
+)
 from trellis.designer.i18n import Translator, language_of
 from trellis.designer.web import LANG_COOKIE, Designer, templates
 from trellis.runtime.services import TenantServices
@@ -65,5 +74,8 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/score-models/{{model}}/check", d.endpoint(score_pages.score_check), methods=["POST"]),
         Route(f"{tenant}/score-models/{{model}}/weights", d.endpoint(score_pages.score_weights), methods=["POST"]),
         Route(f"{tenant}/score-models/{{model}}/backtest", d.endpoint(score_pages.score_backtest), methods=["POST"]),
+        Route(f"{tenant}/metrics", d.endpoint(metric_pages.metrics_page)),
+        Route(f"{tenant}/metrics/{{metric}}", d.endpoint(metric_pages.metric_page), methods=both),
+        Route(f"{tenant}/metrics/{{metric}}/preview", d.endpoint(metric_pages.metric_preview), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
