@@ -12,6 +12,9 @@ import httpx
 import pytest
 
 from tests.designer.conftest import ADMIN, PASSWORD, Browser
+from trellis.builtin_apps.renewals import APP_FOLDER
+from trellis.designer.metric_pages import document_of, values_of
+from trellis.metadata.loader import load_folder
 from trellis.metadata.model import MetadataSet
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
@@ -125,3 +128,9 @@ async def test_the_form_saves_a_draft_and_marks_errors_beside_their_fields(metri
     stale = await metrics.client.post(PAGE, data={**hidden, **FORM, "label_zh": "另一个"})
     assert stale.status_code == 409 and 'value="另一个"' in stale.text
     assert drafted(metrics) == document
+
+
+def test_the_form_gives_back_each_shipped_metric_unchanged() -> None:
+    for name, document in load_folder(APP_FOLDER).documents("metric").items():
+        rebuilt, problems = document_of(values_of(document), document)
+        assert problems == [] and rebuilt == document, name

@@ -13,8 +13,12 @@ import httpx
 import pytest
 
 from tests.designer.conftest import ADMIN, PASSWORD, Browser
+from tests.designer.test_assets import EXTERNAL
 from tests.runtime.scores.test_backtest import CONTRACT, MODEL
 from tests.runtime.scores.world import ScoreWorld
+from trellis.builtin_apps.renewals import APP_FOLDER
+from trellis.designer.scoreforms import Built, document_of, form_of, posted
+from trellis.metadata.loader import load_folder
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.releases import MetadataStore
@@ -173,3 +177,30 @@ async def test_the_backtest_compares_the_edited_draft_with_the_published_model(s
     invalid = await scored.client.post(f"{PAGE}/backtest", data={**hidden, **FORM, "factor_0_weight": "90"},
                                        headers={"HX-Request": "true"})
     assert 'id="backtest-problems"' in invalid.text and "90" in invalid.text
+
+
+def posted_back(document: dict[str, object]) -> Built:
+    """The model built from its own form, as a browser would post it untouched."""
+    form = form_of(document).with_empty_rows()
+    fields = {**form.values,
+              **{f"factor_{i}_{k}": v for i, row in enumerate(form.factors) for k, v in row.items()},
+              **{f"band_{i}_{k}": v for i, row in enumerate(form.bands) for k, v in row.items()},
+              **{f"factor_{i}_present": "1" for i in range(len(form.factors))},
+              **{f"band_{i}_present": "1" for i in range(len(form.bands))}}
+    return document_of(posted(lambda key: fields.get(key, "").strip(), lambda key: bool(fields.get(key))), document)
+
+
+def test_the_form_gives_back_each_shipped_model_unchanged() -> None:
+    """Round trip: what the form shows for customer_health, posted as it is, is the same document."""
+    for name, document in load_folder(APP_FOLDER).documents("score_model").items():
+        built = posted_back(dict(document))
+        assert built.problems == [] and built.document == document, name
+
+
+async def test_the_pages_name_no_other_site_and_run_no_inline_script(scored: Browser) -> None:
+    for path in ("/t/acme/score-models", PAGE, "/t/acme/tiers", "/t/acme/metrics"):
+        for lang in ("en", "zh-CN"):
+            page = await scored.client.get(path, params={"lang": lang})
+            assert page.status_code == 200, path
+            assert EXTERNAL.search(page.text) is None and "<script>" not in page.text, path
+            assert not re.search(r"\son[a-z]+=", page.text), path

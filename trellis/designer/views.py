@@ -22,6 +22,7 @@ from trellis.designer import (
     publish_pages,
     rule_pages,
     score_pages,
+    tier_pages,
     user_pages,
 )
 from trellis.designer.i18n import Translator, language_of
@@ -74,6 +75,7 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/score-models/{{model}}/check", d.endpoint(score_pages.score_check), methods=["POST"]),
         Route(f"{tenant}/score-models/{{model}}/weights", d.endpoint(score_pages.score_weights), methods=["POST"]),
         Route(f"{tenant}/score-models/{{model}}/backtest", d.endpoint(score_pages.score_backtest), methods=["POST"]),
+        Route(f"{tenant}/tiers", d.endpoint(tier_pages.tiers_page), methods=both),
         Route(f"{tenant}/metrics", d.endpoint(metric_pages.metrics_page)),
         Route(f"{tenant}/metrics/{{metric}}", d.endpoint(metric_pages.metric_page), methods=both),
         Route(f"{tenant}/metrics/{{metric}}/preview", d.endpoint(metric_pages.metric_preview), methods=["POST"]),
