@@ -15,6 +15,7 @@ per band and AUC of both side by side.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -136,18 +137,17 @@ def score_weights(page: Page) -> Response:
     found = _form_document(page)
     if found is None:
         return page.refuse(404)
-    _, _, form = found
+    name, _, form = found
     target = page.request.headers.get("hx-trigger-name", "")
-    row, moved = None, ""
-    if target.startswith("factor_") and target.endswith(("_weight", "_weight_slider")):
-        row = int(target.split("_")[1]) if target.split("_")[1].isdigit() else None
-        moved = page.value(target)
-        if row is not None and row < len(form.factors):
-            form.factors[row]["weight"] = moved
+    moved = page.value(target) if target else ""
+    which = re.fullmatch(r"factor_(\d+)_weight(_slider)?", target)
+    row = int(which.group(1)) if which and int(which.group(1)) < len(form.factors) else None
+    if row is not None:
+        form.factors[row]["weight"] = moved
     total = total_weight(form)
     return page.render("score_weights.html", {"total": total, "total_ok": total == TOTAL_WEIGHT, "want": TOTAL_WEIGHT,
-                                              "row": row, "weight": moved, "name": found[0],
-                                              "slider": target.endswith("_slider")})
+                                              "row": row, "weight": moved, "name": name,
+                                              "slider": bool(which and which.group(2))})
 
 
 def score_backtest(page: Page) -> Response:
