@@ -106,6 +106,11 @@ async def test_the_preview_computes_the_unsaved_form_for_a_chosen_period(metrics
     unknown = await preview(metrics, hidden, num_value="amount_x")
     assert 'id="preview-problems"' in unknown and "amount_x" in unknown
     assert drafted(metrics) is None
+    lead = {"type": "object", "properties": {"name": {"type": "string"}}, "x-label": {"en": "Lead"}}
+    MetadataStore(metrics.installation.database("acme")).save_draft("object", "lead", lead, "test")
+    drafted_object = await preview(metrics, hidden, object="lead", period_field="", num_function="count",
+                                   num_value="", num_where="", den_function="")
+    assert 'id="preview-problems"' in drafted_object and "lead" in drafted_object
 
 
 async def test_the_form_saves_a_draft_and_marks_errors_beside_their_fields(metrics: Browser) -> None:

@@ -101,8 +101,15 @@ async def test_the_form_shows_the_model_and_saves_new_weights_as_a_draft(scored:
         "scale": {"type": "thresholds", "steps": [{"min": 20, "points": 100}, {"min": 5, "points": 50}], "otherwise": 0}}
     assert document["schedule"] == {"cron": "0 3 * * *"} and document["recompute_on_change"] == ["nps", "seats"]
     assert document["backtest"] == MODEL["backtest"]  # what the form does not show is kept
-    again = await scored.client.get(PAGE)
-    assert 'name="factor_1_steps" rows="3">20: 100\n5: 50</textarea>' in again.text
+    again, hidden = await scored.form(PAGE)
+    assert 'name="factor_1_steps" rows="3">20: 100\n5: 50</textarea>' in again
+    emptied = {f"factor_0_{key}": "" for key in ("name", "label_en", "label_zh", "value", "weight")}
+    removed = await scored.client.post(PAGE, data={  # a row emptied is a factor removed
+        **hidden, **FORM, **emptied, "factor_1_name": "seats", "factor_1_value": "seats", "factor_1_low": "0",
+        "factor_1_high": "20", "factor_1_weight": "100"})
+    assert removed.status_code == 303
+    document = drafted(scored)
+    assert document is not None and [f["name"] for f in document["factors"]] == ["seats"]  # type: ignore[index]
 
 
 async def test_weights_not_adding_up_and_gapped_bands_are_marked_beside_their_fields(scored: Browser) -> None:

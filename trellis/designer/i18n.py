@@ -369,6 +369,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "metrics.preview_result": ("{label}, {period} ({span}):", "{label}，{period}（{span}）："),
     "metrics.all_time": ("all time", "全部时间"),
     "metrics.nothing_to_divide": ("— (nothing to divide by)", "—（分母为零）"),
+    "metrics.object_unpublished": ("Object {object} is not published yet: there are no records to compute over.",
+                                   "对象 {object} 尚未发布：没有可计算的记录。"),
     "metrics.object_drafted": ("The object has unpublished changes: the preview runs over the published object.",
                                "对象有未发布的更改：预览基于已发布的对象计算。"),
 }

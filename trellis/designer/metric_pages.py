@@ -188,7 +188,8 @@ def metric_preview(page: Page) -> Response:
         return page.refuse(401)
     records = page.services.records(page.tenant_name)
     if document["object"] not in records.registry.objects:
-        return page.render("metric_preview.html", {"problems": [page.t.t("scores.not_published")]})
+        return page.render("metric_preview.html", {"problems": [page.t.t("metrics.object_unpublished",
+                                                                          object=document["object"])]})
     drafted = ("object", document["object"]) in page.services.store(page.tenant_name).drafts()
     try:
         with records.db.read() as conn:
