@@ -8,10 +8,10 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.designer.conftest import ADMIN, PASSWORD, Browser
+from tests.designer.conftest import Browser
+from tests.designer.helpers import error_of, signed_in_admin
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.designer.metric_pages import document_of, values_of
 from trellis.metadata.loader import load_folder
@@ -20,7 +20,6 @@ from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.releases import MetadataStore
 from trellis.runtime.services import TenantServices
-from trellis.server.app import create_app
 
 pytestmark = pytest.mark.anyio
 PAGE = "/t/acme/metrics/renewed_value"
@@ -55,11 +54,7 @@ async def metrics(installation: Installation) -> AsyncIterator[Browser]:
     for index, (amount, status, end) in enumerate(CONTRACTS):
         records.create(Actor.system(), "contract", {"name": f"c{index}", "amount": amount, "status": status,
                                                     "end_date": end})
-    services.users("acme").create_user(ADMIN, name="Ann", roles=["admin"], password=PASSWORD)
-    transport = httpx.ASGITransport(app=create_app(installation, services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        browser = Browser(installation, client)
-        await browser.sign_in()
+    async with signed_in_admin(installation, "acme") as browser:
         yield browser
 
 
@@ -67,11 +62,6 @@ def drafted(browser: Browser) -> dict[str, Any] | None:
     found = MetadataStore(browser.installation.database("acme")).drafts().get(("metric", "renewed_value"))
     return None if found is None else dict(found)
 
-
-def error_of(html: str, field: str) -> str:
-    found = re.search(rf'<span class="field-error" data-field="{field}">([^<]*)</span>', html)
-    assert found, (field, re.findall(r'data-field="([^"]+)"', html))
-    return found.group(1)
 
 
 async def preview(browser: Browser, hidden: dict[str, str], **changes: str) -> str:

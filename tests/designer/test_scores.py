@@ -9,10 +9,10 @@ import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
 import pytest
 
-from tests.designer.conftest import ADMIN, PASSWORD, Browser
+from tests.designer.conftest import Browser
+from tests.designer.helpers import error_of, signed_in_admin
 from tests.designer.test_assets import EXTERNAL
 from tests.runtime.scores.test_backtest import CONTRACT, MODEL
 from tests.runtime.scores.world import ScoreWorld
@@ -22,8 +22,6 @@ from trellis.metadata.loader import load_folder
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.releases import MetadataStore
-from trellis.runtime.services import TenantServices
-from trellis.server.app import create_app
 
 pytestmark = pytest.mark.anyio
 PAGE = "/t/acme/score-models/health"
@@ -54,12 +52,7 @@ async def scored(installation: Installation) -> AsyncIterator[Browser]:
                 "name": f"c{nps}", "account": account, "status": status,
                 "end_date": (today + timedelta(days=days)).isoformat()})
     world.run()
-    services = TenantServices(installation)
-    services.users("acme").create_user(ADMIN, name="Ann", roles=["admin"], password=PASSWORD)
-    transport = httpx.ASGITransport(app=create_app(installation, services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        browser = Browser(installation, client)
-        await browser.sign_in()
+    async with signed_in_admin(installation, "acme") as browser:
         yield browser
 
 
@@ -67,11 +60,6 @@ def drafted(browser: Browser) -> dict[str, object] | None:
     found = MetadataStore(browser.installation.database("acme")).drafts().get(("score_model", "health"))
     return None if found is None else dict(found)
 
-
-def error_of(html: str, field: str) -> str:
-    found = re.search(rf'<span class="field-error" data-field="{field}">([^<]*)</span>', html)
-    assert found, (field, re.findall(r'data-field="([^"]+)"', html), html[:3000])
-    return found.group(1)
 
 
 async def test_the_list_shows_each_model_with_its_bands(scored: Browser) -> None:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from tests.designer.conftest import ADMIN, PASSWORD, Browser
+from tests.designer.conftest import Browser
+from tests.designer.helpers import signed_in_admin
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.designer.tier_pages import tiers_of
 from trellis.metadata.loader import load_folder
 from trellis.platform.tenancy import Installation
 from trellis.runtime.releases import MetadataStore
 from trellis.runtime.services import TenantServices
-from trellis.server.app import create_app
 
 PAGE = "/t/acme/tiers"
 TIERS = ("战略", "重要", "普通")
@@ -27,11 +26,7 @@ async def renewals(installation: Installation) -> AsyncIterator[Browser]:
     installation.create_tenant("acme", "Asia/Shanghai", "zh-CN")
     services = TenantServices(installation)
     services.store("acme").publish(load_folder(APP_FOLDER), author="test")
-    services.users("acme").create_user(ADMIN, name="Ann", roles=["admin"], password=PASSWORD)
-    transport = httpx.ASGITransport(app=create_app(installation, services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        browser = Browser(installation, client)
-        await browser.sign_in()
+    async with signed_in_admin(installation, "acme") as browser:
         yield browser
 
 

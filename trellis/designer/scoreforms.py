@@ -34,6 +34,9 @@ _FACTOR_PART = {".name": "name", ".label": "label_en", ".value": "value", ".weig
                 ".scale.low": "low", ".scale.high": "high", ".scale.steps": "steps", ".scale.otherwise": "otherwise",
                 ".scale.direction": "direction", ".scale": "scale"}
 _BAND_PART = {".value": "value", ".min": "min", ".max": "max", ".label": "label_en"}
+#: the model's own keys, by the path prefix an error names; first match wins ("weights": their sum)
+_MODEL_PART = (("$.factors", "weights"), ("$.bands", "bands"), ("$.schedule.timezone", "schedule_timezone"),
+               ("$.schedule", "schedule_cron"), ("$.recompute_on_change", "recompute"), ("$.x-label", "label_en"))
 #: the validation's sentences an admin meets most, as (pattern, catalogue key); the rest stay as written
 _MESSAGES = (
     (re.compile(r"^the weights must sum to (?P<want>[\d.]+); they sum to (?P<total>[-\d.]+)"), "scores.msg_weights"),
@@ -277,19 +280,7 @@ def pin(path: str, built: Built) -> str:
         row = rows[index] if index < len(rows) else index
         part = next((v for k, v in parts.items() if rest.startswith(k)), "name" if kind == "factors" else "min")
         return f"{prefix}_{row}_{part}"
-    if path.startswith("$.factors"):
-        return "weights"
-    if path.startswith("$.bands"):
-        return "bands"
-    if path.startswith("$.schedule.timezone"):
-        return "schedule_timezone"
-    if path.startswith("$.schedule"):
-        return "schedule_cron"
-    if path.startswith("$.recompute_on_change"):
-        return "recompute"
-    if path.startswith("$.x-label"):
-        return "label_en"
-    return "model"
+    return next((form_field for prefix, form_field in _MODEL_PART if path.startswith(prefix)), "model")
 
 
 def translated(message: str) -> tuple[str, dict[str, Any]]:
