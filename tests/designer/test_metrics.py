@@ -129,3 +129,28 @@ def test_the_form_gives_back_each_shipped_metric_unchanged() -> None:
     for name, document in load_folder(APP_FOLDER).documents("metric").items():
         rebuilt, problems = document_of(values_of(document), document)
         assert problems == [] and rebuilt == document, name
+
+
+async def test_a_new_metric_starts_as_a_count_and_opens_with_its_preview(metrics: Browser) -> None:
+    _, hidden = await metrics.form("/t/acme/new-metric")
+    bad = await metrics.client.post("/t/acme/new-metric", data={
+        "csrf": hidden["csrf"], "name": "Bad Name", "object": "", "label_zh": "合同数"})
+    assert bad.status_code == 422 and 'value="Bad Name"' in bad.text
+    for field in ("name", "object", "definition_en"):
+        assert error_of(bad.text, field)
+    taken = await metrics.client.post("/t/acme/new-metric", data={
+        "csrf": hidden["csrf"], "name": "renewed_value", "object": "contract", "label_zh": "合同数",
+        "definition_zh": "合同数量。"})
+    assert taken.status_code == 422 and "renewed_value" in error_of(taken.text, "name")
+    made = await metrics.client.post("/t/acme/new-metric", data={
+        "csrf": hidden["csrf"], "name": "contracts", "object": "contract", "label_zh": "合同数",
+        "definition_zh": "合同数量。"})
+    assert made.status_code == 303, made.text
+    document = MetadataStore(metrics.installation.database("acme")).drafts()[("metric", "contracts")]
+    assert document == {"x-label": {"zh-CN": "合同数"}, "definition": {"zh-CN": "合同数量。"}, "object": "contract",
+                        "format": "number", "numerator": {"function": "count"}}
+    page, hidden = await metrics.form(made.headers["location"])
+    answer = await metrics.client.post("/t/acme/metrics/contracts/preview", data={
+        **hidden, "label_zh": "合同数", "definition_zh": "合同数量。", "object": "contract", "format": "number",
+        "num_function": "count", "period": "all"}, headers={"HX-Request": "true"})
+    assert 'data-value="5"' in answer.text  # the five contracts, with no period field: all of them

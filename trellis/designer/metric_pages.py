@@ -20,8 +20,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from trellis.designer.fieldforms import Problem, label_text
+from trellis.designer.fieldforms import NAME, Problem, label_text
 from trellis.designer.item_checks import item_errors
+from trellis.designer.scoreforms import translated
 from trellis.designer.web import Page
 from trellis.metadata.objects import label_of
 from trellis.platform.clock import utc_now
@@ -49,6 +50,37 @@ def metrics_page(page: Page) -> Response:
                 "draft": (KIND, name) in drafted}
                for name, doc in sorted(drafts.documents(KIND).items())]
     return page.render("metrics.html", {"metrics": metrics})
+
+
+def metric_new(page: Page) -> Response:
+    """A new metric: its name, object, labels and definition; it starts as a count of the
+    object's records, which its own page then shapes (with the preview beside it)."""
+    store = page.services.store(page.tenant_name)
+    drafts = store.draft_set()
+    values = {k: page.value(k) for k in ("name", "object", "label_en", "label_zh", "definition_en", "definition_zh")}
+    context: dict[str, Any] = {"values": values, "objects": sorted(drafts.documents("object")), "errors": {}}
+    if page.request.method == "GET":
+        return page.render("metric_new.html", context)
+    name = values["name"]
+    problems: list[Problem] = []
+    if not NAME.match(name):
+        problems.append(("name", "form.bad_name" if name else "form.required_value", {}))
+    elif name in drafts.documents(KIND):
+        problems.append(("name", "form.exists", {"name": name}))
+    starting = {**values, "format": "number", "num_function": "count", "group_by": ""}
+    document, own = document_of(starting, {})
+    problems += own
+    if not problems:
+        problems = [(_pin(e.path), *translated(e.message)) for e in item_errors(drafts, KIND, name, document)]
+    if problems:
+        return page.render("metric_new.html", {**context, "errors": page.errors(problems),
+                                               "error": page.t.t("form.fix")}, 422)
+    try:
+        store.save_draft(KIND, name, document, page.author, expected=item_version(None))
+    except DraftConflict:
+        return page.render("metric_new.html", {**context, "errors": page.errors(
+            [("name", "form.exists", {"name": name})]), "error": page.t.t("form.fix")}, 409)
+    return page.redirect(f"{page.base}/metrics/{name}?done=saved")
 
 
 def _texts(labels: Any) -> tuple[str, str]:
@@ -133,8 +165,7 @@ def _problems(page: Page, name: str, values: Mapping[str, str], existing: Mappin
     document, problems = document_of(values, existing)
     if not problems:
         drafts = page.services.store(page.tenant_name).draft_set()
-        problems = [(_pin(e.path), "form.metadata_error", {"message": e.message})
-                    for e in item_errors(drafts, KIND, name, document)]
+        problems = [(_pin(e.path), *translated(e.message)) for e in item_errors(drafts, KIND, name, document)]
     return document, problems
 
 

@@ -47,6 +47,10 @@ _MESSAGES = (
     (re.compile(r"^band value '(?P<band>.*)' is used twice"), "scores.msg_twice"),
     (re.compile(r"^low \((?P<low>[^)]*)\) must be below high \((?P<high>[^)]*)\)"), "scores.msg_low_high"),
     (re.compile(r"^the steps' (min|max) values must be strictly (?P<order>falling|rising)"), "scores.msg_steps_order"),
+    (re.compile(r"^unknown field '(?P<name>[^']+)'; did you mean '(?P<close>[^']+)'\?$"), "scores.msg_unknown_close"),
+    (re.compile(r"^unknown field '(?P<name>[^']+)'$"), "scores.msg_unknown"),
+    (re.compile(r"^unknown function '(?P<name>[^']+)'"), "scores.msg_unknown_function"),
+    (re.compile(r"^syntax error: .*\(at column (?P<column>\d+)\)$"), "scores.msg_syntax"),
 )
 
 

@@ -77,6 +77,7 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/score-models/{{model}}/backtest", d.endpoint(score_pages.score_backtest), methods=["POST"]),
         Route(f"{tenant}/tiers", d.endpoint(tier_pages.tiers_page), methods=both),
         Route(f"{tenant}/metrics", d.endpoint(metric_pages.metrics_page)),
+        Route(f"{tenant}/new-metric", d.endpoint(metric_pages.metric_new), methods=both),
         Route(f"{tenant}/metrics/{{metric}}", d.endpoint(metric_pages.metric_page), methods=both),
         Route(f"{tenant}/metrics/{{metric}}/preview", d.endpoint(metric_pages.metric_preview), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC)),
