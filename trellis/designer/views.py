@@ -14,7 +14,17 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trellis.designer import channel_pages, login, object_pages, publish_pages, rule_pages, user_pages
+from trellis.designer import (
+    channel_pages,
+    login,
+    metric_pages,
+    object_pages,
+    publish_pages,
+    rule_pages,
+    score_pages,
+    tier_pages,
+    user_pages,
+)
 from trellis.designer.i18n import Translator, language_of
 from trellis.designer.web import LANG_COOKIE, Designer, templates
 from trellis.runtime.services import TenantServices
@@ -59,5 +69,16 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/users/{{email}}", d.endpoint(user_pages.user_page), methods=both),
         Route(f"{tenant}/channels", d.endpoint(channel_pages.channels_page)),
         Route(f"{tenant}/channels/{{channel}}", d.endpoint(channel_pages.channel_page), methods=both),
+        # score models, tiers and metrics
+        Route(f"{tenant}/score-models", d.endpoint(score_pages.scores_page)),
+        Route(f"{tenant}/score-models/{{model}}", d.endpoint(score_pages.score_page), methods=both),
+        Route(f"{tenant}/score-models/{{model}}/check", d.endpoint(score_pages.score_check), methods=["POST"]),
+        Route(f"{tenant}/score-models/{{model}}/weights", d.endpoint(score_pages.score_weights), methods=["POST"]),
+        Route(f"{tenant}/score-models/{{model}}/backtest", d.endpoint(score_pages.score_backtest), methods=["POST"]),
+        Route(f"{tenant}/tiers", d.endpoint(tier_pages.tiers_page), methods=both),
+        Route(f"{tenant}/metrics", d.endpoint(metric_pages.metrics_page)),
+        Route(f"{tenant}/new-metric", d.endpoint(metric_pages.metric_new), methods=both),
+        Route(f"{tenant}/metrics/{{metric}}", d.endpoint(metric_pages.metric_page), methods=both),
+        Route(f"{tenant}/metrics/{{metric}}/preview", d.endpoint(metric_pages.metric_preview), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
