@@ -14,7 +14,15 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trellis.designer import channel_pages, login, object_pages, publish_pages, rule_pages, user_pages
+from trellis.designer import (
+    approval_pages,
+    channel_pages,
+    login,
+    object_pages,
+    publish_pages,
+    rule_pages,
+    user_pages,
+)
 from trellis.designer.i18n import Translator, language_of
 from trellis.designer.web import LANG_COOKIE, Designer, templates
 from trellis.runtime.services import TenantServices
@@ -59,5 +67,9 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/users/{{email}}", d.endpoint(user_pages.user_page), methods=both),
         Route(f"{tenant}/channels", d.endpoint(channel_pages.channels_page)),
         Route(f"{tenant}/channels/{{channel}}", d.endpoint(channel_pages.channel_page), methods=both),
+        Route(f"{tenant}/approvals", d.endpoint(approval_pages.approvals_page)),
+        Route(f"{tenant}/new-approval", d.endpoint(approval_pages.approval_new), methods=both),
+        Route(f"{tenant}/approvals/{{process}}", d.endpoint(approval_pages.approval_page), methods=both),
+        Route(f"{tenant}/approvals/{{process}}/flow", d.endpoint(approval_pages.approval_flow), methods=both),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
