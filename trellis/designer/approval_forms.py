@@ -209,9 +209,9 @@ def document_of(values: Mapping[str, Any], old: Mapping[str, Any]) -> tuple[dict
     if not values["steps"]:
         problems.append(("steps", "approvals.no_steps", {}))
     for i, step in enumerate(values["steps"]):
-        spec, found = _step(i, step, old_steps.get(step["name"], {}), rows)
+        spec, step_problems = _step(i, step, old_steps.get(step["name"], {}), rows)
         steps.append(spec)
-        problems += found
+        problems += step_problems
     document["steps"] = steps
     return document, problems, rows
 
@@ -262,7 +262,7 @@ def _step(i: int, step: Mapping[str, Any], old: Mapping[str, Any], rows: Rows) -
         spec["label"] = labels
     if step["condition"]:
         spec["condition"] = step["condition"]
-    approvers = []
+    approvers: list[dict[str, Any]] = []
     for j, row in enumerate(step["approvers"]):
         approver, problem = _approver(row["kind"], row["value"])
         if problem:

@@ -248,7 +248,7 @@ def _path(page: Page, result: Simulation) -> list[str]:
 
 
 def _step_view(page: Page, document: dict[str, Any], step: Any) -> dict[str, Any]:
-    spec = next((s for s in document.get("steps", []) if s.get("name") == step.name), {})
+    spec: dict[str, Any] = next((s for s in document.get("steps", []) if s.get("name") == step.name), {})
     t = page.t.t
     return {"step": step, "named": ", ".join(approver_text(a, t) for a in spec.get("approvers", [])),
             "mode": mode_text(spec.get("mode", "any"), t),

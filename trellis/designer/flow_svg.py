@@ -22,8 +22,8 @@ from trellis.metadata.objects import label_of
 
 Words = Callable[..., str]  # Translator.t: catalogue key, values -> text
 
-WIDTH = 760
-BOX_X, BOX_W = 210, 340
+WIDTH = 650
+BOX_X, BOX_W = 170, 320
 LINE = 18
 EDGE = 46  # the gap between two boxes, where an edge's condition is written
 MAX_CHARS = 44  # columns (a CJK character takes two) before a text is cut with …
@@ -129,11 +129,13 @@ def flow_svg(document: Mapping[str, Any], t: Words, language: str, ran: Mapping[
     entry = document.get("entry_condition")
     if entry:
         c.open("entry", condition=str(entry))
-        c.text(centre + 8, y + 18, t("approvals.flow.if", condition=entry), size=12, fill=_AMBER, anchor="start")
-        c.line([(centre + 90, 31), (WIDTH - 30, 31), (WIDTH - 30, 76)], stroke=_MUTED, dashed=True)
-        c.box(WIDTH - 150, 76, 130, 40, stroke=_MUTED, fill="#f8f9fa", dashed=True)
-        c.text(WIDTH - 85, 100, t("approvals.flow.not_entered"), size=12, fill=_MUTED)
+        c.line([(centre, y), (centre, y + 32)], stroke=_INK, arrow=False)
+        c.text(centre + 8, y + 20, t("approvals.flow.if", condition=entry), size=12, fill=_AMBER, anchor="start")
+        c.line([(centre + 90, 31), (WIDTH - 150, 31)], stroke=_MUTED, dashed=True)
+        c.box(WIDTH - 150, 14, 130, 34, stroke=_MUTED, fill="#f8f9fa", dashed=True)
+        c.text(WIDTH - 85, 36, t("approvals.flow.not_entered"), size=12, fill=_MUTED)
         c.close()
+        y += 32  # the entry's own stretch of edge, before the first step's
     reject_x = 70.0
     rejects: list[float] = []
     for index, step in enumerate(steps):
@@ -191,11 +193,11 @@ def flow_svg(document: Mapping[str, Any], t: Words, language: str, ran: Mapping[
         c.text(reject_x - 55, bottom + 18 + LINE * number, text, size=12, fill=_RED, anchor="start")
     c.close()
     outcome_lines = max(len(_set_lines(document.get("on_approved"))), len(_set_lines(document.get("on_rejected"))))
-    height = bottom + 18 + LINE * outcome_lines
+    total = bottom + 18 + LINE * outcome_lines
     markers = "".join(_marker(n, colour) for n, colour in (("ink", _INK), ("muted", _MUTED), ("green", _GREEN),
                                                          ("red", _RED), ("amber", _AMBER)))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {WIDTH} {height:g}" '
-            f'width="{WIDTH}" height="{height:g}" role="img" aria-label={quoteattr(title or "flow")} '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {WIDTH} {total:g}" '
+            f'width="{WIDTH}" height="{total:g}" role="img" aria-label={quoteattr(title or "flow")} '
             f'font-family={quoteattr(_FONT)}><title>{escape(title)}</title><defs>{markers}</defs>'
             + "".join(c.parts) + "</svg>")
 
