@@ -12,8 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.designer import test_assets
 from tests.designer.conftest import PASSWORD, Browser
 from tests.renewals.world import TENANT, Renewals
+from trellis.designer.approval_pages import labels
+from trellis.designer.flow_svg import flow_svg
+from trellis.designer.i18n import LANGUAGES, Translator
 from trellis.platform.tenancy import Installation
 from trellis.runtime.releases import MetadataStore
 from trellis.server.app import create_app
@@ -275,3 +279,31 @@ async def test_the_simulator_names_who_would_approve_a_record_by_the_draft(desig
     assert "钱财务" in finance and "孙财务" in finance and "2 of 2 needed" in finance
     missing = await designer.client.get(PROCESS, params={"lang": "en", "record": "0" * 8 + "-0000-0000-0000-" + "0" * 12})
     assert missing.status_code == 200 and 'id="simulation-problems"' in missing.text
+
+
+def test_every_choice_and_every_word_of_the_picture_exists_in_both_languages() -> None:
+    document = {"object": "quote", "x-label": {"en": "All <kinds>"}, "entry_condition": "total > 1", "steps": [
+        {"name": f"s_{action}", "approvers": [{"manager": 2}, {"role": "finance"}, {"user": "a@b.c"},
+                                              {"user_field": "owner_id"}, {"expression": "'x' & 'y'"}],
+         "mode": mode, "condition": "total > 2", "reminder_hours": 3,
+         "escalation": {"after_hours": 4, "action": action, **({"to": {"role": "finance"}} if action in (
+             "notify", "reassign") else {})}}
+        for action, mode in (("notify", "any"), ("reassign", "all"), ("approve", {"at_least": 2}), ("reject", "any"))],
+        "on_approved": [{"type": "set_fields", "values": {"status": "'ok'"}}, {"type": "notify", "channel": "in_app"}]}
+    for language in LANGUAGES:
+        t = Translator(language).t
+        words = labels(t)
+        assert all(all(group.values()) for group in words.values())
+        svg = ET.fromstring(flow_svg(document, t, language, {"s_approve": False}))
+        assert steps_in(svg) == ["s_notify", "s_reassign", "s_approve", "s_reject"]
+        assert svg.find(f"{SVG}title") is not None and svg.findtext(f"{SVG}title") == "All <kinds>"
+        assert any("'x' & 'y'" in text for text in texts(svg)) and "+ notify" in texts(svg)
+
+
+async def test_no_approval_page_names_another_site(designer: Browser, world: Renewals) -> None:
+    record = quote(world, "报价甲", "15")
+    for path in (f"/t/{TENANT}/approvals", f"/t/{TENANT}/new-approval", PROCESS, f"{PROCESS}?record={record}",
+                 f"{PROCESS}/flow"):
+        page = await designer.client.get(path)
+        assert page.status_code == 200 and not test_assets.EXTERNAL.search(page.text), path
+        assert "<script>" not in page.text and not re.search(r"\son[a-z]+=", page.text), path

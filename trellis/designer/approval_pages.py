@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from trellis.designer import approval_forms as forms
 from trellis.designer.fieldforms import NAME, Problem, label_text
-from trellis.designer.flow_svg import approver_text, escalation_text, flow_svg, mode_text
+from trellis.designer.flow_svg import Words, approver_text, escalation_text, flow_svg, mode_text
 from trellis.designer.web import Page
 from trellis.metadata.approval_processes import OUTCOMES
 from trellis.metadata.model import MetadataSet
@@ -48,7 +48,7 @@ def approvals_page(page: Page) -> Response:
                      "object": document.get("object"), "entry": document.get("entry_condition", ""),
                      "steps": len(document.get("steps", [])), "state": state,
                      "active": document.get("active", True)})
-    return page.render("approvals.html", {"processes": rows})
+    return page.render("approvals.html", {"processes": rows, "labels": labels(page.t.t)})
 
 
 def approval_new(page: Page) -> Response:
@@ -140,7 +140,7 @@ def approval_page(page: Page) -> Response:
     values = forms.with_blank_rows(values)
     context.update(values=values, flat=forms.flat(values), version=version, choices=_choices(page, drafts, values),
                    flow=flow_svg(shown, page.t.t, page.t.language, ran), simulation=simulation,
-                   words=_words(page, shown))
+                   words=_words(page, shown), labels=labels(page.t.t))
     return page.render("approval.html", context, status)
 
 
@@ -169,9 +169,22 @@ def _choices(page: Page, drafts: MetadataSet, values: dict[str, Any]) -> dict[st
     return {"objects": sorted(drafts.documents("object")), "roles": [ADMIN_ROLE, *sorted(drafts.names("role"))],
             "fields": sorted(set(fields)), "users": [u.email for u in page.services.users(page.tenant_name).list_users()
                                                      if u.active],
-            "kinds": forms.APPROVER_KINDS, "modes": forms.MODES, "escalations": forms.ESCALATIONS,
+            "kind_options": ("", *forms.APPROVER_KINDS), "modes": forms.MODES, "escalations": forms.ESCALATIONS,
             "locks": forms.LOCKS, "submitters": forms.SUBMITTERS, "channels": forms.CHANNELS,
             "self_approval": forms.SELF_APPROVAL, "outcomes": OUTCOMES}
+
+
+def labels(t: Words) -> dict[str, dict[str, str]]:
+    """The words of each choice the pages offer (approver kinds, modes…), in the page's language."""
+    groups: dict[str, tuple[str, ...]] = {
+        "kind": ("none", *forms.APPROVER_KINDS), "kind_hint": ("none", *forms.APPROVER_KINDS),
+        "state": ("new", "draft", "published"), "channel": forms.CHANNELS, "outcome": OUTCOMES,
+        "submitter": forms.SUBMITTERS, "mode": forms.MODES, "esc": ("none", *forms.ESCALATIONS[1:]),
+        "lock": forms.LOCKS, "self": forms.SELF_APPROVAL}
+    out = {group: {key: t(f"approvals.{group}.{key}") for key in keys} for group, keys in groups.items()}
+    for group in ("kind", "kind_hint", "esc"):
+        out[group][""] = out[group]["none"]  # the empty choice of a select
+    return out
 
 
 def _words(page: Page, document: Any) -> dict[str, Any]:

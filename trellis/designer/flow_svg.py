@@ -48,6 +48,19 @@ def clip(text: str, limit: int = MAX_CHARS) -> str:
     return "".join(out) + "…"
 
 
+def wrap(parts: list[str], limit: int = MAX_CHARS, most: int = 3) -> list[str]:
+    """Comma-separated parts over at most `most` lines of `limit` columns (the last one clipped)."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and _columns(lines[-1]) + 2 + _columns(part) <= limit:
+            lines[-1] += ", " + part
+        elif len(lines) < most:
+            lines.append(part)
+        else:
+            lines[-1] += ", " + part
+    return lines
+
+
 def _title(labels: Any, language: str, fallback: str) -> str:
     found = label_of(labels or {})
     return found.get(language) or found.get("*") or found.get("en") or fallback
@@ -141,9 +154,8 @@ def flow_svg(document: Mapping[str, Any], t: Words, language: str, ran: Mapping[
     for index, step in enumerate(steps):
         name = str(step.get("name", ""))
         runs = True if ran is None else ran.get(name, True)
-        lines = [", ".join(approver_text(a, t) for a in step.get("approvers", []) if isinstance(a, Mapping))
-                 or t("approvals.flow.nobody"),
-                 mode_text(step.get("mode", "any"), t)]
+        who = [approver_text(a, t) for a in step.get("approvers", []) if isinstance(a, Mapping)]
+        lines = [*(wrap(who) or [t("approvals.flow.nobody")]), mode_text(step.get("mode", "any"), t)]
         escalation = step.get("escalation")
         if isinstance(escalation, Mapping):
             lines.append(escalation_text(escalation, t))
