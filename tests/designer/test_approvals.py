@@ -142,7 +142,7 @@ async def test_editing_steps_saves_a_draft_with_every_kind_of_approver(designer:
         s1_a0_kind="role", s1_a0_value="sales_director", s1_a1_kind="user", s1_a1_value="fin1@acme.test",
         s1_mode="at_least", s1_at_least="1", s1_esc_action="reassign", s1_esc_hours="48", s1_esc_to_kind="role",
         s1_esc_to_value="finance", s2_a1_kind="user_field", s2_a1_value="owner_id", s2_a2_kind="expression",
-        s2_a2_value="'fin2@acme.test'", s2_approvers="3", s0_label_zh="直属上级审批",
+        s2_a2_value="'fin2@acme.test'", s2_approvers="3", s0_label_zh="直属上级审批", description="",
         on_rejected_set="status = '已驳回'\napproved_on = today()")
     assert saved.status_code == 303, saved.text[:3000]
     document = drafted(designer)
@@ -157,6 +157,7 @@ async def test_editing_steps_saves_a_draft_with_every_kind_of_approver(designer:
     assert document["on_rejected"] == [{"type": "set_fields", "values": {"status": "'已驳回'", "approved_on": "today()"}}]
     assert document["on_approved"] == [{"type": "set_fields", "values": {"status": "'已批准'", "approved_on": "today()"}}]
     assert document["lock"] == "record" and "notify" not in document  # left as they were
+    assert "description" not in document  # emptied
     page = await designer.client.get(PROCESS + "?lang=en")
     assert 'value="sales_director"' in page.text and 'value="48"' in page.text
 
@@ -277,6 +278,8 @@ async def test_the_simulator_names_who_would_approve_a_record_by_the_draft(desig
     assert steps == {"manager": "true", "sales_director": "false", "finance": "true"}
     finance = again.text.split('<tr class="sim-step " data-step="finance"')[1].split("</tr>")[0]
     assert "钱财务" in finance and "孙财务" in finance and "2 of 2 needed" in finance
+    by_id = await designer.client.get(PROCESS, params={"lang": "en", "find": small})  # an id pasted in the search
+    assert 'id="simulation"' in by_id.text and "小额报价" in by_id.text.split('id="simulation"')[1]
     missing = await designer.client.get(PROCESS, params={"lang": "en", "record": "0" * 8 + "-0000-0000-0000-" + "0" * 12})
     assert missing.status_code == 200 and 'id="simulation-problems"' in missing.text
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from bench.graphql import Server
-from tests.designer.test_browser import ARGS, CHROMIUM, PASSWORD, SHOTS, Served, Visit, _browser_missing
+from tests.designer import test_browser
+from tests.designer.test_browser import PASSWORD, SHOTS, Served, Visit, _browser_missing
 from tests.renewals.world import TENANT, Renewals
 from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
@@ -24,7 +25,7 @@ PROCESS = f"/t/{TENANT}/approvals/quote_discount"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, str]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     reason = _browser_missing()
     if reason:
         if os.environ.get("CI"):
@@ -36,23 +37,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, s
         world = Renewals.create(installation)  # the latest renewals, its sales team and managers
         world.services.users(TENANT).set_password(ADMIN, PASSWORD)
         product = world.product("P-大额", "10000.00")
-        quote = world.quote([{"product": product, "quantity": 1, "list_price": "10000.00", "uplift_pct": "0",
+        world.quote([{"product": product, "quantity": 1, "list_price": "10000.00", "uplift_pct": "0",
                               "discount_pct": "25"}], name="大额折扣报价")
     finally:
         installation.dispose()
     SHOTS.mkdir(parents=True, exist_ok=True)
     with Server(settings) as server:
-        yield Served(server.url, settings), quote
+        yield Served(server.url, settings)
 
 
-@pytest.fixture(scope="module")
-def chromium(served: tuple[Served, str]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+chromium = test_browser.chromium  # the same browser fixture, over this module's server
 
 
 def steps_drawn(page: Any) -> list[str]:
@@ -60,11 +54,10 @@ def steps_drawn(page: Any) -> list[str]:
 
 
 def test_the_admin_edits_a_process_sees_the_flow_simulates_and_publishes(
-        chromium: Any, served: tuple[Served, str]) -> None:
+        chromium: Any, served: Served) -> None:
     from playwright.sync_api import expect
 
-    server, quote = served
-    visit = Visit(chromium, server.url)
+    visit = Visit(chromium, served.url)
     page = visit.sign_in(ADMIN, PASSWORD)
     visit.go(f"/t/{TENANT}/approvals")
     assert "报价折扣审批" in page.inner_text("#processes")
@@ -114,6 +107,7 @@ def test_the_admin_edits_a_process_sees_the_flow_simulates_and_publishes(
     assert "王经理" in simulation and "赵总监" in simulation and "已同意" in page.inner_text("#outcome-path")
     assert [page.get_attribute(f"#flow g.step[data-step={s}]", "data-runs") for s in ("sales_director", "finance")] \
         == ["true", "false"]
+    quote = page.locator("#simulate-form select[name=record]").input_value()
     for lang in ("en", "zh-CN"):
         visit.go(f"{PROCESS}?lang={lang}&record={quote}#simulator")
         page.screenshot(path=str(SHOTS / f"approval-simulator.{lang}.png"), full_page=True)

@@ -32,7 +32,7 @@ MAX_STEPS = 20
 MAX_APPROVERS = 20
 _STEP_KEYS = ("name", "label_en", "label_zh", "condition", "mode", "at_least", "esc_action", "esc_hours",
               "esc_to_kind", "esc_to_value", "reminder_hours")
-_PROCESS_KEYS = ("label_en", "label_zh", "object", "entry_condition", "submitter_roles", "lock", "lock_fields",
+_PROCESS_KEYS = ("label_en", "label_zh", "description", "object", "entry_condition", "submitter_roles", "lock", "lock_fields",
                  "self_approval", *(f"{o}_set" for o in OUTCOMES))
 _WHOLE = re.compile(r"^[0-9]{1,6}$")
 _SET_LINE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*=\s*(.+?)\s*$")
@@ -68,7 +68,7 @@ def values_of(document: Mapping[str, Any]) -> dict[str, Any]:
     submitters = document.get("submitters", _DEFAULTS["submitters"])
     values: dict[str, Any] = {
         "label_en": _text(document.get("x-label"), "en"), "label_zh": _text(document.get("x-label"), "zh-CN"),
-        "object": document.get("object", ""), "entry_condition": document.get("entry_condition", ""),
+        "description": document.get("description", ""), "object": document.get("object", ""), "entry_condition": document.get("entry_condition", ""),
         "active": "on" if document.get("active", True) else "",
         "submitters": [s for s in submitters if isinstance(s, str)],
         "submitter_roles": ", ".join(s["role"] for s in submitters if isinstance(s, Mapping)),
@@ -177,6 +177,7 @@ def document_of(values: Mapping[str, Any], old: Mapping[str, Any]) -> tuple[dict
     problems: list[Problem] = []
     rows = Rows()
     _put(document, old, "x-label", _labels(values["label_en"], values["label_zh"]))
+    _put(document, old, "description", values["description"] or None)
     document["object"] = values["object"]
     if not values["object"]:
         problems.append(("object", "form.required_value", {}))

@@ -242,6 +242,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "approvals.create": ("Create process", "创建流程"),
     "approvals.none": ("No approval processes yet.", "暂无审批流程。"),
     "approvals.entry": ("Entry condition", "进入条件"),
+    "approvals.description": ("Description (for admins)", "说明（供管理员查看）"),
     "approvals.always": ("always", "始终"),
     "approvals.steps": ("Steps", "审批步骤"),
     "approvals.state.new": ("new draft", "新草稿"),
