@@ -278,6 +278,10 @@ async def test_the_simulator_names_who_would_approve_a_record_by_the_draft(desig
     assert steps == {"manager": "true", "sales_director": "false", "finance": "true"}
     finance = again.text.split('<tr class="sim-step " data-step="finance"')[1].split("</tr>")[0]
     assert "钱财务" in finance and "孙财务" in finance and "2 of 2 needed" in finance
+    # submitted by the finance member: self-approval is forbidden, so only the other one is asked
+    fin = await designer.client.get(PROCESS, params={"lang": "en", "record": small, "submitter": "fin1@acme.test"})
+    finance = fin.text.split('<tr class="sim-step " data-step="finance"')[1].split("</tr>")[0]
+    assert "孙财务" in finance and "钱财务" not in finance
     by_id = await designer.client.get(PROCESS, params={"lang": "en", "find": small})  # an id pasted in the search
     assert 'id="simulation"' in by_id.text and "小额报价" in by_id.text.split('id="simulation"')[1]
     missing = await designer.client.get(PROCESS, params={"lang": "en", "record": "0" * 8 + "-0000-0000-0000-" + "0" * 12})

@@ -221,7 +221,10 @@ def _simulator(page: Page, name: str, document: dict[str, Any]) -> dict[str, Any
     where = {shown: {"_ilike": f"%{find}%"}} if find and shown and not _ID.match(find) else None
     found = records.list(actor, object_name, PageRequest(where=where, first=MAX_RECORDS)).records
     options = [(r["id"], str(r.get(shown) or r["id"]) if shown else r["id"]) for r in found]
-    out: dict[str, Any] = {"find": find, "record": chosen, "options": options}
+    submitter = (page.request.query_params.get("submitter") or "").strip()
+    people = [(u.email, u.name) for u in services.users(page.tenant_name).list_users() if u.active]
+    out: dict[str, Any] = {"find": find, "record": chosen, "options": options, "submitter": submitter,
+                           "people": people}
     if not chosen:
         return out
     current = services.store(page.tenant_name).current()
@@ -238,7 +241,8 @@ def _simulator(page: Page, name: str, document: dict[str, Any]) -> dict[str, Any
     assert tenant is not None
     try:
         result = simulate(services.database(page.tenant_name), registry_for(registry.tenant, registry.release, metadata),
-                          actor, object_name, chosen, process=name, timezone=tenant.timezone,
+                          actor, object_name, chosen, process=name, submitter=submitter or None,
+                          timezone=tenant.timezone,
                           locale=page.t.language)
     except NotFound:
         out["problems"] = [page.t.t("approvals.sim.no_record", record=chosen)]

@@ -337,6 +337,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "approvals.sim.find": ("Find a record (name or id)", "查找记录（名称或 ID）"),
     "approvals.sim.search": ("Search", "搜索"),
     "approvals.sim.run": ("Simulate", "模拟"),
+    "approvals.sim.submitted_by": ("Submitted by", "提交人"),
+    "approvals.sim.owner": ("the record's owner", "记录负责人"),
     "approvals.sim.no_match": ("No record matches.", "没有匹配的记录。"),
     "approvals.sim.submitter": ("submitted by {who}", "提交人 {who}"),
     "approvals.sim.met": ("met", "成立"),
