@@ -143,7 +143,9 @@ async def test_editing_steps_saves_a_draft_with_every_kind_of_approver(designer:
         s1_mode="at_least", s1_at_least="1", s1_esc_action="reassign", s1_esc_hours="48", s1_esc_to_kind="role",
         s1_esc_to_value="finance", s2_a1_kind="user_field", s2_a1_value="owner_id", s2_a2_kind="expression",
         s2_a2_value="'fin2@acme.test'", s2_approvers="3", s0_label_zh="直属上级审批", description="",
-        on_rejected_set="status = '已驳回'\napproved_on = today()")
+        on_rejected_set="status = '已驳回'\napproved_on = today()", on_rejected_notify_channel="in_app",
+        on_rejected_notify_to_kind="user_field", on_rejected_notify_to_value="owner_id",
+        on_rejected_notify_subject="{{ record.name }} 被驳回", on_rejected_notify_body="请查看审批意见。")
     assert saved.status_code == 303, saved.text[:3000]
     document = drafted(designer)
     assert document["entry_condition"] == "max_discount_pct > 5 or total > 1000000"
@@ -154,7 +156,10 @@ async def test_editing_steps_saves_a_draft_with_every_kind_of_approver(designer:
     assert document["steps"][2]["approvers"] == [{"role": "finance"}, {"user_field": "owner_id"},
                                                  {"expression": "'fin2@acme.test'"}]
     assert document["steps"][0]["label"] == {"en": "Manager", "zh-CN": "直属上级审批"}
-    assert document["on_rejected"] == [{"type": "set_fields", "values": {"status": "'已驳回'", "approved_on": "today()"}}]
+    assert document["on_rejected"] == [
+        {"type": "set_fields", "values": {"status": "'已驳回'", "approved_on": "today()"}},
+        {"type": "notify", "channel": "in_app", "to": [{"user_field": "owner_id"}], "subject": "{{ record.name }} 被驳回",
+         "body": "请查看审批意见。"}]
     assert document["on_approved"] == [{"type": "set_fields", "values": {"status": "'已批准'", "approved_on": "today()"}}]
     assert document["lock"] == "record" and "notify" not in document  # left as they were
     assert "description" not in document  # emptied
@@ -202,6 +207,17 @@ async def test_bad_input_is_marked_beside_its_field_in_the_pages_language_and_no
         found = re.search(rf'data-field="{field}">([^<]*)<', response.text)
         assert found and message in found.group(1), (field, found and found.group(1))
     assert 'value="Bad Name"' in response.text and 'value="someone"' in response.text  # what was typed is kept
+    assert drafted(designer) is None
+    # a message without a body, and one whose template does not parse
+    unsent, _ = await edit(designer, PROCESS + "?lang=en", on_approved_notify_channel="email",
+                           on_approved_notify_to_value="")
+    assert unsent.status_code == 422
+    assert 'data-field="on_approved_notify_to_value"' in unsent.text and 'data-field="on_approved_notify_body"' in \
+        unsent.text
+    broken, _ = await edit(designer, PROCESS + "?lang=en", on_approved_notify_channel="email",
+                           on_approved_notify_body="{{ record.name ", on_approved_notify_to_kind="role",
+                           on_approved_notify_to_value="finance")
+    assert broken.status_code == 422 and 'data-field="on_approved_notify_body"' in broken.text
     assert drafted(designer) is None
     # problems only the metadata validation sees are pinned too: an unknown role, a bad expression
     checked, _ = await edit(designer, PROCESS + "?lang=en", s1_a0_value="no_such_role", s2_condition="total >")

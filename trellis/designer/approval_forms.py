@@ -5,7 +5,8 @@ JSON; this module is the one translation between the two, pure (no I/O), like `f
 The form posts flat names (`s0_name`, `s0_a1_kind`…); `read_form` turns them into values
 (process settings plus a list of steps, each with its approver rows), `apply_op` adds, removes
 or moves steps and approver rows without saving, and `document_of` builds the document, keeping
-what the form does not control (a description, outcome actions other than set_fields).
+what the form does not control (an outcome's actions other than its first set_fields and first
+notification are kept as they were).
 Problems the form can see come back as (form field, catalogue key, values); metadata validation
 errors are pinned to their form field by `pin`.
 """
@@ -28,12 +29,16 @@ LOCKS = ("record", "none", "fields")
 SUBMITTERS = ("owner", "update_access")
 CHANNELS = ("in_app", "email")
 SELF_APPROVAL = ("forbid", "allow")
+NOTIFY_CHANNELS = ("", "in_app", "email", "sms", "wecom")
+RECIPIENTS = ("user_field", "manager_of", "role", "field", "address")
+_NOTIFY_KEYS = ("channel", "to_kind", "to_value", "subject", "body")
 MAX_STEPS = 20
 MAX_APPROVERS = 20
 _STEP_KEYS = ("name", "label_en", "label_zh", "condition", "mode", "at_least", "esc_action", "esc_hours",
               "esc_to_kind", "esc_to_value", "reminder_hours")
 _PROCESS_KEYS = ("label_en", "label_zh", "description", "object", "entry_condition", "submitter_roles", "lock", "lock_fields",
-                 "self_approval", *(f"{o}_set" for o in OUTCOMES))
+                 "self_approval", *(f"{o}_set" for o in OUTCOMES),
+                 *(f"{o}_notify_{k}" for o in OUTCOMES for k in _NOTIFY_KEYS))
 _WHOLE = re.compile(r"^[0-9]{1,6}$")
 _SET_LINE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*=\s*(.+?)\s*$")
 #: defaults the engine assumes when a key is left out (a key left out stays out when unchanged)
@@ -81,7 +86,14 @@ def values_of(document: Mapping[str, Any]) -> dict[str, Any]:
         actions = document.get(outcome, [])
         sets = [a for a in actions if a.get("type") == "set_fields"]
         values[f"{outcome}_set"] = "\n".join(f"{k} = {v}" for k, v in (sets[0]["values"] if sets else {}).items())
-        values[f"{outcome}_other"] = [a for a in actions if a not in sets[:1]]
+        notifies = [a for a in actions if a.get("type") == "notify"]
+        notify = notifies[0] if notifies else {}
+        to = (notify.get("to") or [{"user_field": "owner_id"}])[0]
+        (to_kind, to_value), = to.items() if isinstance(to, Mapping) and len(to) == 1 else (("", ""),)
+        values.update({f"{outcome}_notify_channel": notify.get("channel", ""), f"{outcome}_notify_to_kind": to_kind,
+                       f"{outcome}_notify_to_value": str(to_value), f"{outcome}_notify_subject": notify.get("subject", ""),
+                       f"{outcome}_notify_body": notify.get("body", "")})
+        values[f"{outcome}_other"] = [a for a in actions if a not in sets[:1] and a not in notifies[:1]]
     for spec in document.get("steps", []):
         mode = spec.get("mode", "any")
         escalation = spec.get("escalation") or {}
@@ -166,6 +178,7 @@ class Rows:
 
     def __init__(self) -> None:
         self.approvers: dict[tuple[int, int], int] = {}
+        self.actions: dict[tuple[str, int], str] = {}  # (outcome, position) -> "set" or "notify"
 
     def approver(self, step: int, position: int) -> int:
         return self.approvers.get((step, position), position)
@@ -202,8 +215,8 @@ def document_of(values: Mapping[str, Any], old: Mapping[str, Any]) -> tuple[dict
     _put(document, old, "self_approval", values["self_approval"] if values["self_approval"] in SELF_APPROVAL
          else "forbid")
     for outcome in OUTCOMES:
-        actions, found = _outcome(values[f"{outcome}_set"], values[f"{outcome}_other"], old.get(outcome, []))
-        problems += [(f"{outcome}_set", key, args) for key, args in found]
+        actions, found = _outcome(outcome, values, old.get(outcome, []), rows)
+        problems += found
         _put(document, old, outcome, actions or None)
     old_steps = {s.get("name"): s for s in old.get("steps", [])}
     steps = []
@@ -230,24 +243,64 @@ def _labels(en: str, zh: str) -> dict[str, str] | None:
     return labels or None
 
 
-def _outcome(lines: str, others: list[Any], old: list[Any]) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
-    """The outcome's actions: the set_fields the form edits ("field = expression" per line), in
-    the place it had, and the other actions as they were."""
+def _outcome(outcome: str, values: Mapping[str, Any], old: list[Any], rows: Rows) -> tuple[list[Any], list[Problem]]:
+    """The outcome's actions: the set_fields the form edits ("field = expression" per line) and
+    its notification, each in the place it had (new ones: field changes first, the
+    notification last), and the other actions as they were."""
     found: dict[str, str] = {}
-    problems: list[tuple[str, dict[str, Any]]] = []
-    for number, line in enumerate(lines.splitlines(), start=1):
+    problems: list[Problem] = []
+    for number, line in enumerate(values[f"{outcome}_set"].splitlines(), start=1):
         if not line.strip():
             continue
         match = _SET_LINE.match(line)
         if match is None:
-            problems.append(("approvals.set_line_bad", {"line": number}))
+            problems.append((f"{outcome}_set", "approvals.set_line_bad", {"line": number}))
         else:
             found[match.group(1)] = match.group(2)
-    sets = [{"type": "set_fields", "values": found}] if found else []
-    at = next((i for i, a in enumerate(old) if a.get("type") == "set_fields"), 0)
-    actions = list(others)
-    actions[at:at] = sets
+    sets = {"type": "set_fields", "values": found} if found else None
+    notify = _notify(outcome, values, next((a for a in old if a.get("type") == "notify"), {}), problems)
+    actions: list[Any] = []
+    placed = {"set_fields": False, "notify": False}
+    for action in old:
+        kind = action.get("type")
+        if kind in placed and not placed[kind]:
+            placed[kind] = True
+            action = sets if kind == "set_fields" else notify
+            if action is None:
+                continue
+        actions.append(action)
+    if not placed["set_fields"] and sets is not None:
+        actions.insert(0, sets)
+    if not placed["notify"] and notify is not None:
+        actions.append(notify)
+    for index, action in enumerate(actions):
+        if action is sets or action is notify:
+            rows.actions[(outcome, index)] = "set" if action is sets else "notify"
     return actions, problems
+
+
+def _notify(outcome: str, values: Mapping[str, Any], old: Mapping[str, Any],
+            problems: list[Problem]) -> dict[str, Any] | None:
+    """The outcome's notification as the form says (None: no channel chosen); recipients after
+    the first and other keys are kept from the stored one."""
+    field = f"{outcome}_notify_"
+    channel = values[field + "channel"]
+    if channel not in NOTIFY_CHANNELS[1:]:
+        return None
+    notify = {**copy.deepcopy(dict(old)), "type": "notify", "channel": channel}
+    kind, value = values[field + "to_kind"], values[field + "to_value"]
+    if kind not in RECIPIENTS or not value:
+        problems.append((field + "to_value", "form.required_value", {}))
+    else:
+        notify["to"] = [{kind: value}, *list(old.get("to", []))[1:]]
+    for key in ("subject", "body"):
+        if values[field + key]:
+            notify[key] = values[field + key]
+        else:
+            notify.pop(key, None)
+    if not values[field + "body"]:
+        problems.append((field + "body", "form.required_value", {}))
+    return notify
 
 
 def _step(i: int, step: Mapping[str, Any], old: Mapping[str, Any], rows: Rows) -> tuple[dict[str, Any], list[Problem]]:
@@ -340,6 +393,10 @@ def pin(path: str, rows: Rows) -> str:
         return f"s{i}_" + next((f for key, f in _STEP_FIELDS if rest.startswith(key)), "name")
     key = path[2:].split(".")[0].split("[")[0] if path.startswith("$.") else ""
     if key in OUTCOMES:
+        action = re.match(rf"^\$\.{key}\[(\d+)\]\.?(\w*)", path)
+        if action and rows.actions.get((key, int(action.group(1)))) == "notify":
+            part = {"to": "to_value", "subject": "subject", "body": "body"}.get(action.group(2), "channel")
+            return f"{key}_notify_{part}"
         return f"{key}_set"
     return {"x-label": "label_en", "submitters": "submitter_roles", "lock": "lock_fields"}.get(
         key, key if key in ("object", "entry_condition", "notify", "steps", "self_approval") else "object")

@@ -171,7 +171,8 @@ def _choices(page: Page, drafts: MetadataSet, values: dict[str, Any]) -> dict[st
                                                      if u.active],
             "kind_options": ("", *forms.APPROVER_KINDS), "modes": forms.MODES, "escalations": forms.ESCALATIONS,
             "locks": forms.LOCKS, "submitters": forms.SUBMITTERS, "channels": forms.CHANNELS,
-            "self_approval": forms.SELF_APPROVAL, "outcomes": OUTCOMES}
+            "self_approval": forms.SELF_APPROVAL, "outcomes": OUTCOMES, "notify_channels": forms.NOTIFY_CHANNELS,
+            "recipients": forms.RECIPIENTS}
 
 
 def labels(t: Words) -> dict[str, dict[str, str]]:
@@ -180,9 +181,10 @@ def labels(t: Words) -> dict[str, dict[str, str]]:
         "kind": ("none", *forms.APPROVER_KINDS), "kind_hint": ("none", *forms.APPROVER_KINDS),
         "state": ("new", "draft", "published"), "channel": forms.CHANNELS, "outcome": OUTCOMES,
         "submitter": forms.SUBMITTERS, "mode": forms.MODES, "esc": ("none", *forms.ESCALATIONS[1:]),
-        "lock": forms.LOCKS, "self": forms.SELF_APPROVAL}
+        "lock": forms.LOCKS, "self": forms.SELF_APPROVAL, "outcome_title": OUTCOMES,
+        "notify_channel": ("none", *forms.NOTIFY_CHANNELS[1:]), "recipient": forms.RECIPIENTS}
     out = {group: {key: t(f"approvals.{group}.{key}") for key in keys} for group, keys in groups.items()}
-    for group in ("kind", "kind_hint", "esc"):
+    for group in ("kind", "kind_hint", "esc", "notify_channel"):
         out[group][""] = out[group]["none"]  # the empty choice of a select
     return out
 
