@@ -87,6 +87,7 @@ def test_the_admin_edits_a_process_sees_the_flow_simulates_and_publishes(
         page.click("#save")
     assert "已保存为草稿" in page.inner_text("p.notice")
     assert steps_drawn(page) == ["manager", "sales_director", "finance", "legal"]
+    page.locator("#on_rejected").screenshot(path=str(SHOTS / "approval-outcome.zh-CN.png"))
 
     # a bad entry is marked beside its field, in Chinese, and what was typed stays
     page.fill("input[name=s1_at_least]", "0")
