@@ -330,3 +330,18 @@ async def test_no_approval_page_names_another_site(designer: Browser, world: Ren
         page = await designer.client.get(path)
         assert page.status_code == 200 and not test_assets.EXTERNAL.search(page.text), path
         assert "<script>" not in page.text and not re.search(r"\son[a-z]+=", page.text), path
+
+
+async def test_forged_counts_kinds_and_buttons_are_refused_without_harm(designer: Browser) -> None:
+    page = await designer.client.get(PROCESS)
+    fields = form_fields(page.text)
+    many = await designer.client.post(PROCESS, data={**fields, "steps": "999999", "op": "save"})
+    assert many.status_code == 422 and len(re.findall(r'<fieldset class="step"', many.text)) == 20
+    bogus = await designer.client.post(PROCESS, data={**fields, "s0_a0_kind": "boss", "op": "save"})
+    assert bogus.status_code == 422 and 'data-field="s0_a0_value"' in bogus.text
+    for op in ("up:x", "remove:-1", "remove_approver:0:99", "explode"):
+        refused = await designer.client.post(PROCESS, data={**fields, "op": op})
+        assert refused.status_code == 404, op
+    assert (await designer.client.get(f"/t/{TENANT}/approvals/no_such")).status_code == 404
+    assert (await designer.client.post(f"/t/{TENANT}/approvals/no_such/flow", data=fields)).status_code == 404
+    assert drafted(designer) is None

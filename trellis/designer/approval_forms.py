@@ -110,14 +110,15 @@ def values_of(document: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def read_form(get: Get, ticked: Callable[[str], bool], others: Mapping[str, list[Any]]) -> dict[str, Any]:
-    """The values the form posted; `others` are each outcome's actions the form does not edit
-    (kept from the stored document)."""
+def read_form(get: Get, ticked: Callable[[str], bool], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The values the form posted, over the stored document (whose outcome actions the form
+    does not edit are kept)."""
     values: dict[str, Any] = {k: get(k) for k in _PROCESS_KEYS}
     values.update(active="on" if ticked("active") else "", allow_recall="on" if ticked("allow_recall") else "",
                   submitters=[s for s in SUBMITTERS if ticked(f"submitter_{s}")],
                   notify=[c for c in CHANNELS if ticked(f"notify_{c}")])
-    values.update({f"{o}_other": others.get(o, []) for o in OUTCOMES})
+    kept = values_of(stored)
+    values.update({f"{o}_other": kept[f"{o}_other"] for o in OUTCOMES})
     steps = []
     for i in range(min(_count(get("steps")), MAX_STEPS)):
         step: dict[str, Any] = {k: get(f"s{i}_{k}") for k in _STEP_KEYS}

@@ -112,8 +112,7 @@ def approval_page(page: Page) -> Response:
         values, version, shown = forms.values_of(stored), item_version(stored), stored
     else:
         version = page.value("version")
-        kept = forms.values_of(stored)
-        values = forms.read_form(page.value, page.ticked, {o: kept[f"{o}_other"] for o in OUTCOMES})
+        values = forms.read_form(page.value, page.ticked, stored)
         op = page.value("op")
         if op and op != "save":
             if not forms.apply_op(values, op):
@@ -135,7 +134,7 @@ def approval_page(page: Page) -> Response:
                     status = 409
     if page.request.query_params.get("done") == "saved":
         context["notice"] = page.t.t("form.saved")
-    simulation = _simulator(page, name, stored) if page.request.method == "GET" else {}
+    simulation = _simulator(page, name, stored)
     ran = {s.name: s.runs for s in simulation["result"].steps} if simulation.get("result") else None
     values = forms.with_blank_rows(values)
     context.update(values=values, flat=forms.flat(values), version=version, choices=_choices(page, drafts, values),
@@ -153,8 +152,7 @@ def approval_flow(page: Page) -> Response:
         return page.refuse(404)
     shown: Any = stored
     if page.request.method == "POST":
-        kept = forms.values_of(stored)
-        values = forms.read_form(page.value, page.ticked, {o: kept[f"{o}_other"] for o in OUTCOMES})
+        values = forms.read_form(page.value, page.ticked, stored)
         shown, _, _ = forms.document_of(values, stored)
     svg = flow_svg(shown, page.t.t, page.t.language)
     media = "image/svg+xml" if page.request.method == "GET" else "text/html"
