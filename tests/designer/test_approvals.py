@@ -165,6 +165,8 @@ async def test_editing_steps_saves_a_draft_with_every_kind_of_approver(designer:
     assert "description" not in document  # emptied
     page = await designer.client.get(PROCESS + "?lang=en")
     assert 'value="sales_director"' in page.text and 'value="48"' in page.text
+    listed = await designer.client.get(f"/t/{TENANT}/approvals")
+    assert re.search(r'data-process="quote_discount">.*?class="state">draft \(changed\)<', listed.text, re.DOTALL)
 
 
 async def test_steps_are_added_moved_and_removed_without_saving_until_save(designer: Browser) -> None:
