@@ -227,6 +227,9 @@ async def test_bad_input_is_marked_beside_its_field_in_the_pages_language_and_no
     role = re.search(r'data-field="s1_a0_value">([^<]*)<', checked.text)
     assert role and "&#39;no_such_role&#39; is not a role" in role.group(1)
     assert re.search(r'data-field="s2_condition">', checked.text)
+    unassigned, _ = await edit(designer, PROCESS + "?lang=en", s0_esc_action="reassign", s0_esc_hours="8")
+    whom = re.search(r'data-field="s0_esc_to_value">([^<]*)<', unassigned.text)  # reassign needs someone
+    assert unassigned.status_code == 422 and whom and "needs &#34;to&#34;" in whom.group(1)
     assert drafted(designer) is None
 
 

@@ -376,7 +376,8 @@ def _approver(kind: str, value: str) -> tuple[dict[str, Any] | None, str | None]
 _STEP_PATH = re.compile(r"^\$\.steps\[(\d+)\](.*)$")
 _STEP_FIELDS = (("name", "name"), ("label", "label_en"), ("condition", "condition"), ("mode", "mode"),
                 ("escalation.after_hours", "esc_hours"), ("escalation.to", "esc_to_value"),
-                ("escalation", "esc_action"), ("reminder_hours", "reminder_hours"))
+                ("escalation.action", "esc_action"), ("escalation", "esc_to_value"),  # bare: "needs to"
+                ("reminder_hours", "reminder_hours"))
 
 
 def pin(path: str, rows: Rows) -> str:
