@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from trellis.designer import (
+    approval_pages,
     channel_pages,
     login,
     metric_pages,
@@ -80,5 +81,9 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/new-metric", d.endpoint(metric_pages.metric_new), methods=both),
         Route(f"{tenant}/metrics/{{metric}}", d.endpoint(metric_pages.metric_page), methods=both),
         Route(f"{tenant}/metrics/{{metric}}/preview", d.endpoint(metric_pages.metric_preview), methods=["POST"]),
+        Route(f"{tenant}/approvals", d.endpoint(approval_pages.approvals_page)),
+        Route(f"{tenant}/new-approval", d.endpoint(approval_pages.approval_new), methods=both),
+        Route(f"{tenant}/approvals/{{process}}", d.endpoint(approval_pages.approval_page), methods=both),
+        Route(f"{tenant}/approvals/{{process}}/flow", d.endpoint(approval_pages.approval_flow), methods=both),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
