@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trellis.designer import channel_pages, login, object_pages, publish_pages, rule_pages, user_pages
+from trellis.designer import channel_pages, login, object_pages, publish_pages, role_pages, rule_pages, user_pages
 from trellis.designer.i18n import Translator, language_of
 from trellis.designer.web import LANG_COOKIE, Designer, templates
 from trellis.runtime.services import TenantServices
@@ -59,5 +59,9 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/users/{{email}}", d.endpoint(user_pages.user_page), methods=both),
         Route(f"{tenant}/channels", d.endpoint(channel_pages.channels_page)),
         Route(f"{tenant}/channels/{{channel}}", d.endpoint(channel_pages.channel_page), methods=both),
+        # roles and permissions (issue 14, rolesui)
+        Route(f"{tenant}/roles", d.endpoint(role_pages.roles_page), methods=both),
+        Route(f"{tenant}/roles/{{role}}", d.endpoint(role_pages.role_page), methods=both),
+        Route(f"{tenant}/roles/{{role}}/delete", d.endpoint(role_pages.role_delete), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
