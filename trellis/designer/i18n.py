@@ -260,6 +260,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "roles.not_removed": ("The role was not removed", "未删除该角色"),
     "roles.held": ("{role} is held by {users}: take it from them on their user pages first; nothing was changed.",
                    "{role} 仍由 {users} 持有：请先在其用户页面中撤销该角色；未做任何更改。"),
+    "field.name_hint": ("lowercase letters, digits and _, starting with a letter; a rename later keeps the data",
+                        "小写字母、数字和 _，以字母开头；以后重命名会保留数据"),
+    "field.rename": ("Rename to (API name)", "重命名为（API 名称）"),
+    "field.rename_hint": ("Leave empty to keep the name. Publishing renames the column: the values are kept.",
+                          "留空则不改名。发布时重命名数据列：已有数据保留。"),
+    "field.renamed_from": ("Renamed from {old}: the published release still calls it {old}; publishing renames it.",
+                           "由 {old} 重命名：已发布版本中仍名为 {old}；发布后完成重命名。"),
 }
 
 CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType({

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.responses import Response
 
 from trellis.designer.web import Page
-from trellis.metadata.diff import diff_sets
+from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, ReleaseNotFound, item_version
@@ -34,10 +34,11 @@ def _text(document: Mapping[str, Any] | None) -> list[str]:
     return [] if document is None else json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).splitlines()
 
 
-def item_diffs(old: MetadataSet, new: MetadataSet) -> list[dict[str, Any]]:
-    """Per changed item: its change lines (as the CLI prints them) and a unified diff of its document."""
+def item_diffs(old: MetadataSet, new: MetadataSet, diff: MetadataDiff | None = None) -> list[dict[str, Any]]:
+    """Per changed item: its change lines (as the CLI prints them) and a unified diff of its document.
+    `diff`: the publish's own (which knows the renames), else the plain diff of the two sets."""
     out = []
-    for change in diff_sets(old, new).changes:
+    for change in (diff or diff_sets(old, new)).changes:
         key = (change.kind, change.name)
         before = old[key] if key in old else None
         after = new[key] if key in new else None
@@ -59,7 +60,7 @@ def _plan_context(store: MetadataStore) -> dict[str, Any]:
         return {**context, "invalid": invalid.errors}
     current = store.current()
     context["base"] = result.base
-    context["items"] = item_diffs(current.metadata if current else MetadataSet(), store.draft_set())
+    context["items"] = item_diffs(current.metadata if current else MetadataSet(), store.draft_set(), result.diff)
     context["steps"] = [{"text": s.describe(), "destructive": s.destructive} for s in result.plan.steps]
     context["notices"] = list(result.plan.notices)
     context["destructive"] = bool(result.plan.destructive_steps)
