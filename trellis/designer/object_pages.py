@@ -26,6 +26,8 @@ from trellis.designer.fieldforms import (
     schema_from_values,
     values_from_schema,
 )
+from trellis.designer.i18n import Translator
+from trellis.designer.messages import say
 from trellis.designer.web import Page
 from trellis.metadata.model import MetadataSet
 from trellis.metadata.renames import KEYWORD
@@ -38,15 +40,16 @@ FIELD_KEYS = ("name", "kind", "label_en", "label_zh", "required", "unique", "ind
 RULE_KEYS = ("name", "condition", "message_en", "message_zh")
 
 
-def _metadata_problems(candidate: MetadataSet, name: str, pin: Any) -> list[Problem]:
-    """Errors of object `name` in `candidate`, each pinned to a form field by `pin(path)` (None: not ours)."""
+def _metadata_problems(candidate: MetadataSet, name: str, pin: Any, t: Translator) -> list[Problem]:
+    """Errors of object `name` in `candidate`, each pinned to a form field by `pin(path)` (None: not
+    ours), in the page's language."""
     file = source_file(("object", name))
     problems: list[Problem] = []
     for error in validate_set(candidate):
         if error.file == file:
             form_field = pin(error.path)
             if form_field is not None:
-                problems.append((form_field, "form.metadata_error", {"message": error.message}))
+                problems.append((form_field, "form.metadata_error", {"message": say(t, error.message)}))
     return problems
 
 
@@ -101,7 +104,7 @@ def object_new(page: Page) -> Response:
                 "required": ["name"]}
     if not problems:
         problems = _metadata_problems(_with(store.draft_set(), name, document), name,
-                                      lambda path: "name" if path in ("$", "$.x-plural") else "label_en")
+                                      lambda path: "name" if path in ("$", "$.x-plural") else "label_en", page.t)
     if problems:
         return page.render("object_new.html", {"values": values, "errors": page.errors(problems),
                                                "error": page.t.t("form.fix")}, 422)
@@ -135,7 +138,8 @@ def object_page(page: Page) -> Response:
     problems = [e for e in validate_set(page.services.store(page.tenant_name).draft_set()) if e.file == file]
     return page.render("object.html", {
         "name": name, "label": label_text(document.get("x-label"), lang, name), "fields": fields, "rules": rules,
-        "problems": problems, "version": item_version(document), "notice": _notice(page)})
+        "problems": problems, "version": item_version(document), "notice": _notice(page),
+        "say": lambda message: say(page.t, message)})
 
 
 # -- fields --------------------------------------------------------------------------------
@@ -184,7 +188,7 @@ def _save_field(page: Page, name: str, document: Mapping[str, Any], field: str |
         problems = _metadata_problems(_with(store.draft_set(), name, updated), name,
                                       lambda path: form_field_of(path, final) or (
                                           "required" if path.startswith("$.required") else
-                                          "new_name" if renamed else None))
+                                          "new_name" if renamed else None), page.t)
         if renamed:
             problems += _rename_elsewhere(page, name, updated)
     context = {**_field_context(page, name, document, values, field is None), "version": version}
@@ -228,7 +232,7 @@ def _rename_elsewhere(page: Page, name: str, updated: Mapping[str, Any]) -> list
     drafts = page.services.store(page.tenant_name).draft_set()
     own = source_file(("object", name))
     before = {(e.file, e.path) for e in validate_set(drafts)}
-    return [("new_name", "form.metadata_error", {"message": f"{e.file}: {e.message}"})
+    return [("new_name", "form.metadata_error", {"message": f"{e.file}: {say(page.t, e.message)}"})
             for e in validate_set(_with(drafts, name, updated)) if e.file != own and (e.file, e.path) not in before]
 
 
@@ -272,7 +276,7 @@ def field_check(page: Page) -> Response:
     existing = document.get("properties", {}).get(field)
     updated, _ = _field_document({**values}, document, field if existing is not None else None, existing)
     problems = _metadata_problems(_with(page.services.store(page.tenant_name).draft_set(), name, updated), name,
-                                  lambda path: form_field_of(path, field))
+                                  lambda path: form_field_of(path, field), page.t)
     messages = [values_["message"] for form_field, _, values_ in problems if form_field == "formula"]
     return page.render("formula_check.html", {"messages": messages})
 
@@ -351,7 +355,7 @@ def rule_form(page: Page) -> Response:
                 return None
             rest = path[len(prefix):]
             return "message_en" if rest.startswith(".message") else "name" if rest.startswith(".name") else "condition"
-        problems = _metadata_problems(_with(store.draft_set(), name, updated), name, pin)
+        problems = _metadata_problems(_with(store.draft_set(), name, updated), name, pin, page.t)
     if problems:
         return page.render("rule.html", {**context, "version": version, "errors": page.errors(problems),
                                          "error": page.t.t("form.fix")}, 422)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.responses import Response
 
+from trellis.designer.messages import say
 from trellis.designer.web import Page
 from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.errors import MetadataInvalid
@@ -73,9 +74,9 @@ def publish_page(page: Page) -> Response:
     if page.request.method == "GET":
         number = page.request.query_params.get("published")
         notice = page.t.t("publish.done", number=number) if number else None
-        return page.render("publish.html", {**context, "message": "", "notice": notice})
+        return page.render("publish.html", {**context, "message": "", "notice": notice, "say": _say(page)})
     message = page.value("message")
-    again = {**context, "message": message}
+    again = {**context, "message": message, "say": _say(page)}
     if page.value("fingerprint") != context["fingerprint"]:
         return page.render("publish.html", {**again, "error": page.t.t(
             "form.conflict", what=page.t.t("publish.changes"))}, 409)
@@ -94,6 +95,11 @@ def publish_page(page: Page) -> Response:
     if result.release is None:
         return page.redirect(f"{page.base}/publish")
     return page.redirect(f"{page.base}/publish?published={result.release.number}")
+
+
+def _say(page: Page) -> Callable[[str], str]:
+    """How the page words a metadata error: in its language (trellis/designer/messages.py)."""
+    return lambda message: say(page.t, message)
 
 
 def _first_line(error: Exception) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.responses import Response
 
 from trellis.designer.fieldforms import NAME, Problem, label_text
+from trellis.designer.messages import say
 from trellis.designer.web import Page
 from trellis.metadata.model import MetadataSet
 from trellis.metadata.names import STANDARD_COLUMNS
@@ -162,7 +163,7 @@ def _problems(page: Page, name: str, document: Mapping[str, Any]) -> list[Proble
     items = dict(page.services.store(page.tenant_name).draft_set().items())
     items[("role", name)] = document
     file = source_file(("role", name))
-    return [(_cell_of(e.path) or "", "form.metadata_error", {"message": e.message})
+    return [(_cell_of(e.path) or "", "form.metadata_error", {"message": say(page.t, e.message)})
             for e in validate_set(MetadataSet(items)) if e.file == file]
 
 
