@@ -91,6 +91,9 @@ def test_a_field_permission_edited_in_the_grid_holds_over_graphql_after_publishi
     visit.shoot("roles")
     visit.go(f"/t/{TENANT}/roles/sales")
     visit.shoot("role")
+    visit.go(f"/t/{TENANT}/objects/contract/fields/auto_renew")  # an existing field offers a rename
+    assert page.locator("input[name=new_name]").count() == 1
+    visit.shoot("field-rename")
     visit.close()
 
 
@@ -108,17 +111,13 @@ def test_chinese_pages_show_metadata_validation_messages_in_chinese(chromium: An
     assert page.locator("select[name='update.contract'] option[selected]").get_attribute("value") == "all"  # kept
     page.screenshot(path=str(SHOTS / "role-error.zh-CN.png"), full_page=True)
 
-    # a formula typed with a misspelt field: checked as it is typed, in Chinese
-    visit.go(f"/t/{TENANT}/objects/contract/new-field")
-    page.select_option("select[name=kind]", "formula")
-    page.fill("input[name=formula]", "amout * 2")
-    page.wait_for_selector("#formula-check .field-error")
-    assert page.inner_text("#formula-check .field-error") == "未知字段 'amout'；是不是要写 'amount'？"
-    page.screenshot(path=str(SHOTS / "field-formula-error.zh-CN.png"), full_page=True)
-    visit.go(f"/t/{TENANT}/objects/contract/new-field?lang=en")
-    page.select_option("select[name=kind]", "formula")
-    page.fill("input[name=formula]", "amout * 2")
-    page.wait_for_selector("#formula-check .field-error")
-    assert page.inner_text("#formula-check .field-error") == "unknown field 'amout'; did you mean 'amount'?"
-    page.screenshot(path=str(SHOTS / "field-formula-error.en.png"), full_page=True)
+    # a formula typed with a misspelt field: checked as it is typed, in the page's language
+    for lang, wanted in (("zh-CN", "未知字段 'amout'；是不是要写 'amount'？"),
+                         ("en", "unknown field 'amout'; did you mean 'amount'?")):
+        visit.go(f"/t/{TENANT}/objects/contract/new-field?lang={lang}")
+        page.select_option("select[name=kind]", "formula")
+        page.fill("input[name=formula]", "amout * 2")
+        page.wait_for_selector("#formula-check .field-error")
+        assert page.inner_text("#formula-check .field-error") == wanted
+        page.screenshot(path=str(SHOTS / f"field-formula-error.{lang}.png"), full_page=True)
     visit.close()
