@@ -32,16 +32,16 @@ from trellis.runtime.services import TenantServices
 pytestmark = pytest.mark.slow
 
 
-def _token(served: Served, email: str) -> str:
-    installation = Installation(served.settings)
+def _token(server: Served, email: str) -> str:
+    installation = Installation(server.settings)
     try:
         return TenantServices(installation).users(TENANT).create_token(email)[1]
     finally:
         installation.dispose()
 
 
-def _amounts(served: Served, token: str) -> list[Any]:
-    answer = httpx.post(f"{served.url}/t/{TENANT}/graphql", headers={"Authorization": f"Bearer {token}"}, json={
+def _amounts(server: Served, token: str) -> list[Any]:
+    answer = httpx.post(f"{server.url}/t/{TENANT}/graphql", headers={"Authorization": f"Bearer {token}"}, json={
         "query": "{ contracts(first: 3) { nodes { number amount } } }"}, timeout=30).json()
     assert "errors" not in answer, answer
     nodes = answer["data"]["contracts"]["nodes"]

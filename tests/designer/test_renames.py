@@ -49,6 +49,8 @@ async def test_a_renamed_field_keeps_its_values_through_the_publish(browser: Bro
     assert "rename obj_contract.signed_at to signed_on" in plan and 'name="allow_destructive"' not in plan
     published = await browser.submit(f"/t/{TENANT}/publish", {"message": "rename"})
     assert published.status_code == 303, published.text[:3000]
+    history = (await browser.client.get(f"/t/{TENANT}/history?a=1&b=2&lang=en")).text
+    assert "&gt; field signed_at renamed to signed_on" in history and "- field signed_at" not in history
     _, token = services.users(TENANT).create_token("ann@example.com")
     answer = await browser.client.post(f"/t/{TENANT}/graphql", headers={"Authorization": f"Bearer {token}"},
                                        json={"query": "{ contracts { nodes { number signedOn } } }"})

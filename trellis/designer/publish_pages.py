@@ -22,6 +22,7 @@ from trellis.designer.web import Page
 from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
+from trellis.metadata.renames import as_renamed, field_renames, object_renames
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, ReleaseNotFound, item_version
 
 log = logging.getLogger("trellis.designer")
@@ -37,9 +38,9 @@ def _text(document: Mapping[str, Any] | None) -> list[str]:
 
 def item_diffs(old: MetadataSet, new: MetadataSet, diff: MetadataDiff | None = None) -> list[dict[str, Any]]:
     """Per changed item: its change lines (as the CLI prints them) and a unified diff of its document.
-    `diff`: the publish's own (which knows the renames), else the plain diff of the two sets."""
+    `diff`: the publish's own, else the diff of the two sets with the renames `new` declares."""
     out = []
-    for change in (diff or diff_sets(old, new)).changes:
+    for change in (diff or _diff_with_renames(old, new)).changes:
         key = (change.kind, change.name)
         before = old[key] if key in old else None
         after = new[key] if key in new else None
@@ -47,6 +48,13 @@ def item_diffs(old: MetadataSet, new: MetadataSet, diff: MetadataDiff | None = N
         out.append({"kind": change.kind, "name": change.name, "change": change.change, "lines": change.lines(),
                     "diff": text})
     return out
+
+
+def _diff_with_renames(old: MetadataSet, new: MetadataSet) -> MetadataDiff:
+    """What changed from `old` to `new`, a field or object renamed (x-renamed-from) read as one
+    rename as publishing reads it, not as a removal and an addition."""
+    moved = object_renames(old.objects, new.objects)
+    return diff_sets(old, new, field_renames(as_renamed(old.objects, moved), new.objects), moved)
 
 
 def _plan_context(store: MetadataStore) -> dict[str, Any]:
