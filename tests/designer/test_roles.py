@@ -83,6 +83,22 @@ async def test_an_error_is_shown_beside_its_cell_and_the_grid_keeps_what_was_cho
     assert kept["read.contract"] == "own" and kept["update.contract"] == "all"
     assert kept["field.contract.amount"] == "read"
     assert store(browser).drafts() == before  # nothing saved
+    field = await browser.client.post(f"{ROLES}/rep", data={**hidden, **cells, "field.contract.amount": "write"})
+    assert field.status_code == 422
+    assert re.search(r'data-field="field.contract.amount">expected one of none, read, edit; got', field.text)
+
+
+async def test_a_grant_on_an_object_that_is_gone_is_shown_on_its_row_and_can_be_cleared(browser: Browser) -> None:
+    store(browser).save_draft("role", "support", {"objects": {"ghost": {"read": "all"}, "ticket": {"read": "all"}}},
+                              "cli")
+    await browser.sign_in()
+    page, hidden = await browser.form(f"{ROLES}/support?lang=en")
+    assert 'id="grant-ghost"' in page and grid(page)["read.ghost"] == "all"
+    kept = await browser.client.post(f"{ROLES}/support", data={**hidden, **grid(page)})
+    assert kept.status_code == 422 and re.search(r'data-field="read.ghost">[^<]*not an object', kept.text)
+    cleared = await browser.client.post(f"{ROLES}/support", data={**hidden, **grid(page), "read.ghost": "none"})
+    assert cleared.status_code == 303
+    assert store(browser).drafts()[("role", "support")] == {"objects": {"ticket": {"read": "all"}}}
 
 
 async def test_a_role_changed_by_someone_else_meanwhile_is_not_overwritten(browser: Browser) -> None:
