@@ -5,6 +5,7 @@ English is the sentence the CLI prints, and a Chinese page shows Chinese (over H
 from __future__ import annotations
 
 import copy
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,9 @@ def test_each_error_a_designer_user_meets_is_coded_worded_alike_in_english_and_i
 def test_the_cli_still_prints_the_english_sentences_and_an_uncoded_one_falls_back_to_them() -> None:
     invalid = MetadataInvalid(validate_set(broken_set()))
     assert "'amout'; did you mean 'amount'?" in invalid.render() and not CJK.search(invalid.render())
+    first = invalid.errors[0]
+    for copied in (copy.deepcopy(first), pickle.loads(pickle.dumps(first))):
+        assert copied == first and copied.code == first.code and say(ZH, copied.message) == say(ZH, first.message)
     plain = MetadataError("objects/a.json", "$", "something only English words")
     assert plain.code is None and say(ZH, plain.message) == "something only English words"
 

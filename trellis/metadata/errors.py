@@ -29,6 +29,10 @@ class Coded(str):
         made.params = MappingProxyType(dict(params))
         return made
 
+    def __reduce__(self) -> tuple[type[Coded], tuple[str, str, dict[str, object]]]:
+        """Copied and pickled with its code (a worker process may hand errors back)."""
+        return Coded, (str(self), self.code, dict(self.params))
+
 
 def coded(code: str, text: str, **params: object) -> str:
     """`text` (the English sentence, worded where it is made) marked with its code and params."""
