@@ -35,7 +35,8 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     workers = getattr(args, "workers", os.cpu_count() or 1)
     print(f"Trellis on http://{args.host}:{args.port}/  ({workers} worker(s); Ctrl+C stops it)", file=out, flush=True)
     if workers == 1:
-        uvicorn.run(create_app(inst), host=args.host, port=args.port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(inst), host=args.host, port=args.port, log_level="warning", access_log=False,
+                    proxy_headers=False)  # the app believes TRELLIS_FORWARDED_ALLOW_IPS itself
         return 0
     # worker processes build their own app from the environment: hand them these settings
     os.environ.update(inst.settings.environ())
@@ -43,7 +44,7 @@ def _serve(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("trellis.server.asgi:create", factory=True, host=args.host, port=args.port,
-                            workers=workers, log_level="warning", access_log=False)
+                            workers=workers, log_level="warning", access_log=False, proxy_headers=False)
     with listening_socket(args.host, args.port) as sock:
         Multiprocess(config, sockets=[sock]).run()
     return 0

@@ -26,8 +26,11 @@ from trellis.designer.fieldforms import (
     schema_from_values,
     values_from_schema,
 )
+from trellis.designer.i18n import Translator
+from trellis.designer.messages import say
 from trellis.designer.web import Page
 from trellis.metadata.model import MetadataSet
+from trellis.metadata.renames import KEYWORD
 from trellis.metadata.validation import source_file, validate_set
 from trellis.runtime.releases import DraftConflict, item_version
 
@@ -37,15 +40,16 @@ FIELD_KEYS = ("name", "kind", "label_en", "label_zh", "required", "unique", "ind
 RULE_KEYS = ("name", "condition", "message_en", "message_zh")
 
 
-def _metadata_problems(candidate: MetadataSet, name: str, pin: Any) -> list[Problem]:
-    """Errors of object `name` in `candidate`, each pinned to a form field by `pin(path)` (None: not ours)."""
+def _metadata_problems(candidate: MetadataSet, name: str, pin: Any, t: Translator) -> list[Problem]:
+    """Errors of object `name` in `candidate`, each pinned to a form field by `pin(path)` (None: not
+    ours), in the page's language."""
     file = source_file(("object", name))
     problems: list[Problem] = []
     for error in validate_set(candidate):
         if error.file == file:
             form_field = pin(error.path)
             if form_field is not None:
-                problems.append((form_field, "form.metadata_error", {"message": error.message}))
+                problems.append((form_field, "form.metadata_error", {"message": say(t, error.message)}))
     return problems
 
 
@@ -100,7 +104,7 @@ def object_new(page: Page) -> Response:
                 "required": ["name"]}
     if not problems:
         problems = _metadata_problems(_with(store.draft_set(), name, document), name,
-                                      lambda path: "name" if path in ("$", "$.x-plural") else "label_en")
+                                      lambda path: "name" if path in ("$", "$.x-plural") else "label_en", page.t)
     if problems:
         return page.render("object_new.html", {"values": values, "errors": page.errors(problems),
                                                "error": page.t.t("form.fix")}, 422)
@@ -134,7 +138,8 @@ def object_page(page: Page) -> Response:
     problems = [e for e in validate_set(page.services.store(page.tenant_name).draft_set()) if e.file == file]
     return page.render("object.html", {
         "name": name, "label": label_text(document.get("x-label"), lang, name), "fields": fields, "rules": rules,
-        "problems": problems, "version": item_version(document), "notice": _notice(page)})
+        "problems": problems, "version": item_version(document), "notice": _notice(page),
+        "say": lambda message: say(page.t, message)})
 
 
 # -- fields --------------------------------------------------------------------------------
@@ -142,8 +147,10 @@ def object_page(page: Page) -> Response:
 def _field_context(page: Page, name: str, document: Mapping[str, Any], values: Mapping[str, str],
                    new: bool) -> dict[str, Any]:
     objects = sorted(page.services.store(page.tenant_name).draft_set().documents("object"))
+    field = page.request.path_params.get("field")
+    renamed_from = document.get("properties", {}).get(field, {}).get(KEYWORD) if field else None
     return {"object": name, "object_label": label_text(document.get("x-label"), page.t.language, name),
-            "values": values, "new": new, "kinds": KINDS, "result_kinds": RESULT_KINDS,
+            "values": values, "new": new, "renamed_from": renamed_from, "kinds": KINDS, "result_kinds": RESULT_KINDS,
             "functions": ROLLUP_FUNCTIONS, "objects": objects}
 
 
@@ -169,13 +176,21 @@ def _save_field(page: Page, name: str, document: Mapping[str, Any], field: str |
     values = {k: page.value(k) for k in FIELD_KEYS}
     if field is not None:
         values["name"] = field
+        values["new_name"] = page.value("new_name")
     version = page.value("version")
     store = page.services.store(page.tenant_name)
     updated, problems = _field_document(values, document, field, existing)
+    renamed = field is not None and values["new_name"] not in ("", field)
+    if renamed and not problems:
+        updated, problems = _renamed(page, name, updated, field or "", values["new_name"])
     if not problems:
+        final = values["new_name"] if renamed else values["name"]
         problems = _metadata_problems(_with(store.draft_set(), name, updated), name,
-                                      lambda path: form_field_of(path, values["name"]) or (
-                                          "required" if path.startswith("$.required") else None))
+                                      lambda path: form_field_of(path, final) or (
+                                          "required" if path.startswith("$.required") else
+                                          "new_name" if renamed else None), page.t)
+        if renamed:
+            problems += _rename_elsewhere(page, name, updated)
     context = {**_field_context(page, name, document, values, field is None), "version": version}
     if problems:
         return page.render("field.html", {**context, "errors": page.errors(problems),
@@ -186,6 +201,39 @@ def _save_field(page: Page, name: str, document: Mapping[str, Any], field: str |
         return page.render("field.html", {**context, "errors": {}, "error": page.t.t(
             "form.conflict", what=page.t.t("nav.objects"))}, 409)
     return page.redirect(f"{page.base}/objects/{name}?done=saved")
+
+
+def _renamed(page: Page, name: str, document: Mapping[str, Any], field: str,
+             new_name: str) -> tuple[dict[str, Any], list[Problem]]:
+    """The object with `field` renamed to `new_name` in place: `x-renamed-from` names what it is
+    called in the published release (so publishing keeps its column and values), none when the
+    field is not published yet (a plain change of name) or is given its published name back."""
+    if not NAME.match(new_name):
+        return dict(document), [("new_name", "form.bad_name", {})]
+    if new_name in document.get("properties", {}):
+        return dict(document), [("new_name", "form.exists", {"name": new_name})]
+    release = page.services.store(page.tenant_name).current()
+    published = {} if release is None else release.metadata.documents("object").get(name, {}).get("properties", {})
+    schema = dict(document["properties"][field])
+    source = schema.pop(KEYWORD, None) if field not in published else field
+    if source in published and source != new_name:
+        schema[KEYWORD] = source
+    updated = copy.deepcopy(dict(document))
+    updated["properties"] = {new_name if f == field else f: schema if f == field else s
+                             for f, s in document["properties"].items()}
+    if field in updated.get("required", []):
+        updated["required"] = [new_name if r == field else r for r in updated["required"]]
+    return updated, []
+
+
+def _rename_elsewhere(page: Page, name: str, updated: Mapping[str, Any]) -> list[Problem]:
+    """Errors a rename causes in other items (a role's field permission, a rule's condition that
+    names the old name): each shown beside the new name, so nothing breaks unseen at publish."""
+    drafts = page.services.store(page.tenant_name).draft_set()
+    own = source_file(("object", name))
+    before = {(e.file, e.path) for e in validate_set(drafts)}
+    return [("new_name", "form.metadata_error", {"message": f"{e.file}: {say(page.t, e.message)}"})
+            for e in validate_set(_with(drafts, name, updated)) if e.file != own and (e.file, e.path) not in before]
 
 
 def _field_document(values: Mapping[str, str], document: Mapping[str, Any], field: str | None,
@@ -202,6 +250,8 @@ def _field_document(values: Mapping[str, str], document: Mapping[str, Any], fiel
             problems.append(("name", "form.exists", {"name": name}))
     schema, own = schema_from_values(values, existing)
     problems += own
+    if existing is not None and KEYWORD in existing:  # a rename made earlier survives a change of kind
+        schema[KEYWORD] = existing[KEYWORD]
     updated = copy.deepcopy(dict(document))
     updated.setdefault("properties", {})[name] = schema
     required = [r for r in updated.get("required", []) if r != name]
@@ -226,7 +276,7 @@ def field_check(page: Page) -> Response:
     existing = document.get("properties", {}).get(field)
     updated, _ = _field_document({**values}, document, field if existing is not None else None, existing)
     problems = _metadata_problems(_with(page.services.store(page.tenant_name).draft_set(), name, updated), name,
-                                  lambda path: form_field_of(path, field))
+                                  lambda path: form_field_of(path, field), page.t)
     messages = [values_["message"] for form_field, _, values_ in problems if form_field == "formula"]
     return page.render("formula_check.html", {"messages": messages})
 
@@ -305,7 +355,7 @@ def rule_form(page: Page) -> Response:
                 return None
             rest = path[len(prefix):]
             return "message_en" if rest.startswith(".message") else "name" if rest.startswith(".name") else "condition"
-        problems = _metadata_problems(_with(store.draft_set(), name, updated), name, pin)
+        problems = _metadata_problems(_with(store.draft_set(), name, updated), name, pin, page.t)
     if problems:
         return page.render("rule.html", {**context, "version": version, "errors": page.errors(problems),
                                          "error": page.t.t("form.fix")}, 422)

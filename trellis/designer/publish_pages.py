@@ -12,15 +12,17 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.responses import Response
 
+from trellis.designer.messages import say
 from trellis.designer.web import Page
-from trellis.metadata.diff import diff_sets
+from trellis.metadata.diff import MetadataDiff, diff_sets
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import ItemKey, MetadataSet
+from trellis.metadata.renames import as_renamed, field_renames, object_renames
 from trellis.runtime.releases import DestructiveChangeRefused, MetadataStore, ReleaseNotFound, item_version
 
 log = logging.getLogger("trellis.designer")
@@ -34,10 +36,11 @@ def _text(document: Mapping[str, Any] | None) -> list[str]:
     return [] if document is None else json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True).splitlines()
 
 
-def item_diffs(old: MetadataSet, new: MetadataSet) -> list[dict[str, Any]]:
-    """Per changed item: its change lines (as the CLI prints them) and a unified diff of its document."""
+def item_diffs(old: MetadataSet, new: MetadataSet, diff: MetadataDiff | None = None) -> list[dict[str, Any]]:
+    """Per changed item: its change lines (as the CLI prints them) and a unified diff of its document.
+    `diff`: the publish's own, else the diff of the two sets with the renames `new` declares."""
     out = []
-    for change in diff_sets(old, new).changes:
+    for change in (diff or _diff_with_renames(old, new)).changes:
         key = (change.kind, change.name)
         before = old[key] if key in old else None
         after = new[key] if key in new else None
@@ -45,6 +48,13 @@ def item_diffs(old: MetadataSet, new: MetadataSet) -> list[dict[str, Any]]:
         out.append({"kind": change.kind, "name": change.name, "change": change.change, "lines": change.lines(),
                     "diff": text})
     return out
+
+
+def _diff_with_renames(old: MetadataSet, new: MetadataSet) -> MetadataDiff:
+    """What changed from `old` to `new`, a field or object renamed (x-renamed-from) read as one
+    rename as publishing reads it, not as a removal and an addition."""
+    moved = object_renames(old.objects, new.objects)
+    return diff_sets(old, new, field_renames(as_renamed(old.objects, moved), new.objects), moved)
 
 
 def _plan_context(store: MetadataStore) -> dict[str, Any]:
@@ -59,7 +69,7 @@ def _plan_context(store: MetadataStore) -> dict[str, Any]:
         return {**context, "invalid": invalid.errors}
     current = store.current()
     context["base"] = result.base
-    context["items"] = item_diffs(current.metadata if current else MetadataSet(), store.draft_set())
+    context["items"] = item_diffs(current.metadata if current else MetadataSet(), store.draft_set(), result.diff)
     context["steps"] = [{"text": s.describe(), "destructive": s.destructive} for s in result.plan.steps]
     context["notices"] = list(result.plan.notices)
     context["destructive"] = bool(result.plan.destructive_steps)
@@ -72,9 +82,9 @@ def publish_page(page: Page) -> Response:
     if page.request.method == "GET":
         number = page.request.query_params.get("published")
         notice = page.t.t("publish.done", number=number) if number else None
-        return page.render("publish.html", {**context, "message": "", "notice": notice})
+        return page.render("publish.html", {**context, "message": "", "notice": notice, "say": _say(page)})
     message = page.value("message")
-    again = {**context, "message": message}
+    again = {**context, "message": message, "say": _say(page)}
     if page.value("fingerprint") != context["fingerprint"]:
         return page.render("publish.html", {**again, "error": page.t.t(
             "form.conflict", what=page.t.t("publish.changes"))}, 409)
@@ -93,6 +103,11 @@ def publish_page(page: Page) -> Response:
     if result.release is None:
         return page.redirect(f"{page.base}/publish")
     return page.redirect(f"{page.base}/publish?published={result.release.number}")
+
+
+def _say(page: Page) -> Callable[[str], str]:
+    """How the page words a metadata error: in its language (trellis/designer/messages.py)."""
+    return lambda message: say(page.t, message)
 
 
 def _first_line(error: Exception) -> str:

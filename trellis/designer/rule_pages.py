@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from starlette.responses import Response
 
 from trellis.designer.fieldforms import NAME, Problem, label_text
+from trellis.designer.messages import say
 from trellis.designer.web import Page
 from trellis.metadata.errors import MetadataInvalid
 from trellis.metadata.model import MetadataSet
@@ -83,7 +84,7 @@ def rule_new(page: Page) -> Response:
         items = dict(drafts.items())
         items[("workflow_rule", values["name"])] = document
         file = source_file(("workflow_rule", values["name"]))
-        problems = [(_pin(e.path), "form.metadata_error", {"message": e.message})
+        problems = [(_pin(e.path), "form.metadata_error", {"message": say(page.t, e.message)})
                     for e in validate_set(MetadataSet(items)) if e.file == file]
         problems = [("trigger_type" if f in ("field", "offsets", "events", "cron") else f, k, v)
                     for f, k, v in problems]
@@ -203,7 +204,7 @@ def rule_page(page: Page) -> Response:
             items = dict(drafts.items())
             items[("workflow_rule", name)] = updated
             file = source_file(("workflow_rule", name))
-            problems = [(_pin(e.path), "form.metadata_error", {"message": e.message})
+            problems = [(_pin(e.path), "form.metadata_error", {"message": say(page.t, e.message)})
                         for e in validate_set(MetadataSet(items)) if e.file == file]
         status = 200
         if problems:
@@ -236,7 +237,8 @@ def _preview(page: Page, name: str) -> dict[str, Any]:
         items = preview(page.services.database(page.tenant_name), registry, zone, found.locale, utc_now(),
                         PREVIEW_DAYS, name)
     except MetadataInvalid as invalid:
-        return {"preview_errors": [str(e) for e in invalid.errors], "days": [], "sample": None}
+        return {"preview_errors": [f"{e.file}: {e.path}: {say(page.t, e.message)}" for e in invalid.errors],
+                "days": [], "sample": None}
     except NotFound:
         items = []  # not a timed rule, or not active
     today = utc_now().astimezone(zone).date()

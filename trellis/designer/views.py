@@ -21,6 +21,7 @@ from trellis.designer import (
     metric_pages,
     object_pages,
     publish_pages,
+    role_pages,
     rule_pages,
     score_pages,
     tier_pages,
@@ -85,5 +86,9 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{tenant}/new-approval", d.endpoint(approval_pages.approval_new), methods=both),
         Route(f"{tenant}/approvals/{{process}}", d.endpoint(approval_pages.approval_page), methods=both),
         Route(f"{tenant}/approvals/{{process}}/flow", d.endpoint(approval_pages.approval_flow), methods=both),
+        # roles and their permissions
+        Route(f"{tenant}/roles", d.endpoint(role_pages.roles_page), methods=both),
+        Route(f"{tenant}/roles/{{role}}", d.endpoint(role_pages.role_page), methods=both),
+        Route(f"{tenant}/roles/{{role}}/delete", d.endpoint(role_pages.role_delete), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]

@@ -217,7 +217,8 @@ class Designer:
         return pre is not None and self.signer.check_token("csrf-login", pre, sent)
 
     def _set_cookies(self, page: Page, request: Request, response: Response) -> None:
-        secure = request.url.scheme == "https"
+        # https as the client sees it: uvicorn's proxy headers give a trusted proxy's scheme
+        secure = request.url.scheme == "https" or self.services.installation.settings.secure_cookies
         chosen = request.query_params.get("lang")
         if chosen and chosen == page.t.language:
             response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax",

@@ -6,13 +6,48 @@ raises one `MetadataInvalid` holding all of them, so an admin fixes a folder in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
+
+
+class Coded(str):
+    """A sentence that also says what it is: a stable `code` and the `params` it was made from.
+
+    It is the English sentence itself (the CLI prints it, tests compare it), so a check that
+    words an error this way changes nothing for those readers; the designer renders the code in
+    the page's language from its catalogue, the params (text, or `Coded` themselves) filled in,
+    and falls back to the sentence for a code it has no words for.
+    """
+
+    code: str
+    params: Mapping[str, object]
+
+    def __new__(cls, text: str, code: str, params: Mapping[str, object]) -> Coded:
+        made = super().__new__(cls, text)
+        made.code = code
+        made.params = MappingProxyType(dict(params))
+        return made
+
+    def __reduce__(self) -> tuple[type[Coded], tuple[str, str, dict[str, object]]]:
+        """Copied and pickled with its code (a worker process may hand errors back)."""
+        return Coded, (str(self), self.code, dict(self.params))
+
+
+def coded(code: str, text: str, **params: object) -> str:
+    """`text` (the English sentence, worded where it is made) marked with its code and params."""
+    return Coded(text, code, params)
+
+
+def code_of(message: str) -> str | None:
+    """The code of a sentence, None for one worded without a code."""
+    return message.code if isinstance(message, Coded) else None
 
 
 @dataclass(frozen=True, order=True)
 class MetadataError:
-    """One problem: where it is (file, JSON path) and a sentence a human understands."""
+    """One problem: where it is (file, JSON path) and a sentence a human understands (a `Coded`
+    one where the check gives its code)."""
 
     file: str
     path: str
@@ -20,6 +55,10 @@ class MetadataError:
 
     def __str__(self) -> str:
         return f"{self.file}: {self.path}: {self.message}"
+
+    @property
+    def code(self) -> str | None:
+        return code_of(self.message)
 
 
 Parts = Sequence[str | int]  # a JSON path before rendering: ("properties", "amount", "x-kind")

@@ -17,11 +17,18 @@ from types import MappingProxyType
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 
 from trellis.metadata.definitions import FieldType
-from trellis.metadata.suggestions import suggest
+from trellis.metadata.errors import coded
+from trellis.metadata.suggestions import closest, suggest
 
 MAX_LENGTH = 1000  # characters of source
 MAX_NODES = 200  # expression nodes (operators and load contexts are not counted)
 MAX_EXPONENT = 100  # the largest constant exponent accepted after `**`
+
+
+def _unknown_field(name: str, fields: Mapping[str, FieldType]) -> str:
+    close = closest(name, fields)
+    return coded("expr.unknown_field_close" if close else "expr.unknown_field",
+                 f"unknown field '{name}'{suggest(name, fields)}", name=name, close=close or "")
 
 
 class ExpressionError(ValueError):
@@ -33,7 +40,10 @@ class ExpressionError(ValueError):
         super().__init__(self.sentence())
 
     def sentence(self) -> str:
-        return self.message if self.column is None else f"{self.message} (at column {self.column})"
+        if self.column is None:
+            return self.message
+        return coded("expr.at_column", f"{self.message} (at column {self.column})", message=self.message,
+                     column=self.column)
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,8 @@ def parse(source: str) -> ast.Expr:
     try:
         module = ast.parse(text)
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}", exc.offset if exc.lineno == 1 else None) from None
+        raise ExpressionError(coded("expr.syntax", f"syntax error: {exc.msg}", detail=exc.msg),
+                              exc.offset if exc.lineno == 1 else None) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"the expression cannot be read: {exc}") from None
     if len(module.body) != 1:
@@ -202,16 +213,20 @@ def check(
     except ExpressionError as exc:
         return [exc.sentence()]
     unknown = sorted(analysis.names - fields.keys())
-    problems = [f"unknown field '{name}'{suggest(name, fields)}" for name in unknown]
+    problems = [_unknown_field(name, fields) for name in unknown]
     for base, attr in sorted(analysis.attributes):
         if base not in fields:
-            problems.append(f"unknown field '{base}'{suggest(base, fields)}")
+            problems.append(_unknown_field(base, fields))
         elif base in lookups:
             if attr not in lookups[base]:
                 hint = suggest(attr, lookups[base])
-                problems.append(f"unknown field '{attr}' on the object that '{base}' points to{hint}")
+                close = closest(attr, lookups[base])
+                problems.append(coded("expr.unknown_field_on_close" if close else "expr.unknown_field_on",
+                                      f"unknown field '{attr}' on the object that '{base}' points to{hint}",
+                                      name=attr, base=base, close=close or ""))
         elif fields[base] is not FieldType.LOOKUP:
-            problems.append(f"'{base}.{attr}' reads a field through '{base}', but '{base}' is not a lookup")
+            problems.append(coded("expr.not_a_lookup", f"'{base}.{attr}' reads a field through '{base}', but '{base}' "
+                                  "is not a lookup", base=base, attr=attr))
     return problems
 
 
@@ -311,7 +326,10 @@ class _Whitelist:
         name = node.func.id
         spec = FUNCTIONS.get(name)
         if spec is None:
-            raise self.refuse(node, f"unknown function '{name}'{suggest(name, FUNCTIONS)}")
+            close = closest(name, FUNCTIONS)
+            raise self.refuse(node, coded("expr.unknown_function_close" if close else "expr.unknown_function",
+                                          f"unknown function '{name}'{suggest(name, FUNCTIONS)}", name=name,
+                                          close=close or ""))
         if node.keywords:
             raise self.refuse(node, f"{name}() takes no keyword arguments")
         for argument in node.args:

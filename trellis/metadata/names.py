@@ -15,6 +15,7 @@ from types import MappingProxyType
 from simpleeval import DISALLOW_METHODS, DISALLOW_PREFIXES
 
 from trellis.metadata.definitions import FieldType
+from trellis.metadata.errors import coded
 from trellis.metadata.expressions import FUNCTIONS
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
@@ -164,29 +165,33 @@ def field_clashes(fields: Iterable[str], lookups: Iterable[str]) -> dict[str, st
 
 def _check(name: str, what: str, limit: int) -> str | None:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        return (
-            f"'{name}' is not a valid {what} name: use snake_case, a lowercase letter followed "
-            "by lowercase letters, digits or _"
-        )
+        return coded("name.invalid", f"'{name}' is not a valid {what} name: use snake_case, a lowercase letter "
+                     "followed by lowercase letters, digits or _", name=name, what=what)
     if "__" in name:
-        return f"'{name}' is not a valid {what} name: '__' is kept for generated names"
+        return coded("name.double_underscore", f"'{name}' is not a valid {what} name: '__' is kept for generated "
+                     "names", name=name, what=what)
     if name.endswith("_"):
-        return f"'{name}' is not a valid {what} name: it must not end with _"
+        return coded("name.trailing_underscore", f"'{name}' is not a valid {what} name: it must not end with _",
+                     name=name, what=what)
     if len(name) > limit:
-        return f"'{name}' is {len(name)} characters long; {what} names are at most {limit}"
+        return coded("name.too_long", f"'{name}' is {len(name)} characters long; {what} names are at most {limit}",
+                     name=name, what=what, count=len(name), limit=limit)
     return None
 
 
 def _reserved(name: str, field: bool) -> str | None:
     """Objects avoid SQL and Python words; fields, which expressions read, avoid more."""
     if field and name in STANDARD_COLUMNS:
-        return f"'{name}' is a standard column every object has ({', '.join(STANDARD_COLUMNS)})"
+        columns = ", ".join(STANDARD_COLUMNS)
+        return coded("name.standard_column", f"'{name}' is a standard column every object has ({columns})",
+                     name=name, columns=columns)
     if name in SQL_RESERVED:
-        return f"'{name}' is a reserved word in SQL"
+        return coded("name.sql_reserved", f"'{name}' is a reserved word in SQL", name=name)
     if name in EXPRESSION_RESERVED:
-        return f"'{name}' is a reserved word (a Python keyword, as in expressions)"
+        return coded("name.python_reserved", f"'{name}' is a reserved word (a Python keyword, as in expressions)",
+                     name=name)
     if field and name in FUNCTIONS:
-        return f"'{name}' is the name of the expression function {name}()"
+        return coded("name.function", f"'{name}' is the name of the expression function {name}()", name=name)
     if field and (name in UNREADABLE_THROUGH_LOOKUP or name.startswith(tuple(DISALLOW_PREFIXES))):
         return f"'{name}' is reserved by the expression evaluator: account.{name} could not be read"
     return None

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.metadata.definitions import DATE_TYPES, NUMBER_TYPES, FieldType
-from trellis.metadata.errors import Parts
+from trellis.metadata.errors import Parts, coded
 from trellis.metadata.expressions import ExpressionError, analyse, check
 from trellis.metadata.graphs import find_cycles
 from trellis.metadata.kind import ItemProblem, Problem, SetView
@@ -183,7 +183,8 @@ def _formula_reads(obj: ObjectView) -> dict[str, frozenset[str]]:
 def _formula_cycles(formulas: Mapping[str, frozenset[str]]) -> Iterator[Problem]:
     graph = {f: sorted(reads & formulas.keys()) for f, reads in formulas.items()}
     for cycle in find_cycles(graph):
-        yield ("properties", cycle[0], "x-formula"), f"formula cycle: {' -> '.join(cycle)}"
+        path = " -> ".join(cycle)
+        yield ("properties", cycle[0], "x-formula"), coded("expr.cycle", f"formula cycle: {path}", cycle=path)
 
 
 def _live_indexes(obj: ObjectView, formulas: Mapping[str, frozenset[str]]) -> Iterator[Problem]:

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from trellis.metadata.errors import MetadataError, json_path
+from trellis.metadata.errors import MetadataError, coded, json_path
 from trellis.metadata.model import MetadataSet, ObjectDef
-from trellis.metadata.suggestions import suggest
+from trellis.metadata.suggestions import closest, suggest
 
 KEYWORD = "x-renamed-from"
 
@@ -104,14 +104,19 @@ def _problems(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Ite
             if source == field:
                 yield MetadataError(file, path, f"'{field}' cannot be renamed from itself")
             elif source in obj.fields:
-                yield MetadataError(file, path, f"'{source}' is still a field of '{name}': a rename "
-                                                f"moves it to '{field}', so remove '{source}' from properties")
+                yield MetadataError(file, path, coded(
+                    "rename.source_still_a_field", f"'{source}' is still a field of '{name}': a rename moves it to "
+                    f"'{field}', so remove '{source}' from properties", source=source, object=name, field=field))
             elif source in claimed:
                 yield MetadataError(file, path, f"'{source}' is already being renamed to '{claimed[source]}'")
             elif before is None:
-                yield MetadataError(file, path, f"'{name}' is not published yet, so it has no field '{source}' "
-                                                "to rename; remove x-renamed-from")
+                yield MetadataError(file, path, coded(
+                    "rename.object_not_published", f"'{name}' is not published yet, so it has no field '{source}' "
+                    "to rename; remove x-renamed-from", object=name, source=source))
             elif source not in before.fields:
-                yield MetadataError(file, path, f"the published '{name}' has no field '{source}' to rename"
-                                                f"{suggest(source, before.fields)}")
+                close = closest(source, before.fields)
+                yield MetadataError(file, path, coded(
+                    "rename.no_published_field_close" if close else "rename.no_published_field",
+                    f"the published '{name}' has no field '{source}' to rename{suggest(source, before.fields)}",
+                    object=name, source=source, close=close or ""))
             claimed.setdefault(source, field)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from trellis.metadata.errors import Parts
+from trellis.metadata.errors import Parts, coded
 from trellis.metadata.kind import ItemProblem, Kind, Report, SetView
 from trellis.metadata.metaschemas import meta_validator
 from trellis.metadata.names import STANDARD_COLUMNS, check_object_name
 from trellis.metadata.object_checks import sound_objects
-from trellis.metadata.suggestions import suggest
+from trellis.metadata.suggestions import closest, suggest
 
 #: The built-in role every tenant has without any metadata: full access to everything.
 ADMIN_ROLE = "admin"
@@ -87,10 +87,10 @@ def _scope_problems(parts: Parts, grant: Mapping[str, Any]) -> Iterator[tuple[Pa
     for action in ("update", "delete"):
         scope = grant.get(action, "none")
         if SCOPES.index(scope) > SCOPES.index(read):
-            yield (*parts, action), (
+            yield (*parts, action), coded(
+                "role.wider_than_read",
                 f"{action} '{scope}' reaches further than read '{read}': a role cannot {action} records "
-                f"it cannot read; set read to '{scope}' or {action} to '{read}'"
-            )
+                f"it cannot read; set read to '{scope}' or {action} to '{read}'", action=action, scope=scope, read=read)
 
 
 def _field_problems(
@@ -104,7 +104,10 @@ def _field_problems(
                 "edits it, so it takes no field permission"
             )
         elif field_name not in known:
-            yield where, f"'{field_name}' is not a field of '{obj}'{suggest(field_name, known)}"
+            close = closest(field_name, known)
+            yield where, coded("role.not_a_field_close" if close else "role.not_a_field",
+                               f"'{field_name}' is not a field of '{obj}'{suggest(field_name, known)}",
+                               name=field_name, object=obj, close=close or "")
 
 
 KIND = Kind(

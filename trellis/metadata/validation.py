@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from trellis.metadata.errors import MetadataError, Parts
+from trellis.metadata.errors import MetadataError, Parts, coded
 from trellis.metadata.kind import Report, SetView
 from trellis.metadata.kinds import KIND_FOLDERS, KINDS
 from trellis.metadata.model import ItemKey, MetadataSet
@@ -106,7 +106,8 @@ def _check_item_name(name: str, all_names: Sequence[str], check: Callable[[str],
         report.add((), problem)
     twins = [other for other in all_names if other.lower() == name.lower() and other != name]
     if twins:
-        report.add((), f"'{name}' and '{twins[0]}' differ only by case; names must be unique ignoring case")
+        report.add((), coded("name.case_twin", f"'{name}' and '{twins[0]}' differ only by case; names must be unique "
+                             "ignoring case", name=name, other=twins[0]))
 
 
 def _meta_check(validator: Draft202012Validator, document: Mapping[str, Any], report: Report) -> list[Parts]:

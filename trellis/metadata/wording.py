@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from trellis.metadata.errors import Parts
+from trellis.metadata.errors import Parts, coded
 from trellis.metadata.suggestions import closest
 
 
@@ -94,7 +94,30 @@ _FORMATS = {"email": "a valid email address", "uri": "a valid URL such as https:
 
 
 def sentence(error: ValidationError, voice: Voice = AUTHOR) -> str:
-    """What was expected and what was found, for one jsonschema error."""
+    """What was expected and what was found, for one jsonschema error (for an author, coded
+    `schema.<keyword>` with the values it names: `trellis.metadata.errors.Coded`)."""
+    text = _sentence(error, voice)
+    if voice is not AUTHOR or text == error.message:
+        return text
+    expected, found = _values(error)
+    params: dict[str, object] = {"found": AUTHOR.show(found)}
+    if error.validator == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        params.update(types=" ".join(wanted), expected=" or ".join(article(t) for t in wanted))
+    elif error.validator == "enum":
+        params["choices"] = ", ".join(_plain(e) for e in expected if e is not None)
+    elif error.validator in AUTHOR.limits:
+        noun = _NOUNS.get(str(error.validator), "")
+        params.update(limit=expected, noun=noun if expected == 1 else f"{noun}s",
+                      count=len(found) if error.validator in _NOUNS else "",
+                      repeat=AUTHOR.show(_first_repeat(found)) if error.validator == "uniqueItems" else "")
+    else:
+        params["expected"] = expected
+    code = "format_regex" if error.validator == "format" and expected == "regex" else error.validator
+    return coded(f"schema.{code}", text, **params)
+
+
+def _sentence(error: ValidationError, voice: Voice) -> str:
     v = error.validator
     expected, found = _values(error)
     show = voice.show
@@ -159,14 +182,15 @@ def translate(error: ValidationError) -> Iterator[tuple[Parts, str]]:
     elif error.validator == "required":
         for key in expected:
             if key not in found:
-                yield parts, f'expected the keyword "{key}"; it is missing'
+                yield parts, coded("meta.required", f'expected the keyword "{key}"; it is missing', keyword=key)
     elif error.validator == "dependentRequired":
         for key, needs in expected.items():
             for need in needs:
                 if key in found and need not in found:
                     yield [*parts, key], f"{key} needs {need} as well; {need} is missing"
     elif "description" in schema and error.validator in ("type", "pattern", "const", "anyOf"):
-        yield parts, f"expected {schema['description']}; got {AUTHOR.show(found)}"
+        yield parts, coded("meta.described", f"expected {schema['description']}; got {AUTHOR.show(found)}",
+                           description=schema["description"], found=AUTHOR.show(found))
     else:
         yield parts, sentence(error, AUTHOR)
 
@@ -175,7 +199,9 @@ def _unknown_keyword(key: str, known: Iterable[str]) -> str:
     same_family = sorted(k for k in known if k.startswith("x-") == key.startswith("x-"))
     close = closest(key, same_family)
     hint = f" (did you mean {close}?)" if close else ""
-    return f"unknown keyword {key}{hint}; known: {', '.join(same_family)}"
+    known = ", ".join(same_family)
+    return coded("meta.unknown_keyword_close" if close else "meta.unknown_keyword",
+                 f"unknown keyword {key}{hint}; known: {known}", keyword=key, close=close or "", known=known)
 
 
 def article(word: str) -> str:

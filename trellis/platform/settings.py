@@ -6,6 +6,7 @@ it to what they create, so tests can run many installations side by side in one 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ LOCALES = ("zh-CN", "en")
 DEFAULT_GRAPHQL_MAX_COST = 50_000
 #: How long one database statement of a request may run; 0 switches the timeout off.
 DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
+#: uvicorn's own default: a proxy on the same host is believed.
+DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 
 
 class SettingsError(ValueError):
@@ -43,8 +46,14 @@ class Settings:
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
     #: Where outgoing HTTP may go (TRELLIS_OUTBOUND_ALLOW); by default no internal address.
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    #: Proxies whose X-Forwarded-Proto/-For are believed (TRELLIS_FORWARDED_ALLOW_IPS): addresses
+    #: or networks, comma-separated, "*" for any, "" for none.
+    forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS
+    #: Mark the designer's cookies Secure whatever the request's scheme (TRELLIS_SECURE_COOKIES).
+    secure_cookies: bool = False
 
     def __post_init__(self) -> None:
+        check_forwarded(self.forwarded_allow_ips)
         check_timezone(self.default_timezone)
         check_locale(self.default_locale)
         check_whole("TRELLIS_GRAPHQL_MAX_COST", self.graphql_max_cost)
@@ -73,6 +82,8 @@ class Settings:
             statement_timeout_ms=parse_whole("TRELLIS_STATEMENT_TIMEOUT_MS", env.get("TRELLIS_STATEMENT_TIMEOUT_MS"),
                                              DEFAULT_STATEMENT_TIMEOUT_MS),
             outbound=outbound_policy(env.get(ALLOW_SETTING, "")),
+            forwarded_allow_ips=env.get("TRELLIS_FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS).strip(),
+            secure_cookies=parse_switch("TRELLIS_SECURE_COOKIES", env.get("TRELLIS_SECURE_COOKIES")),
         )
 
     def environ(self) -> dict[str, str]:
@@ -80,7 +91,9 @@ class Settings:
         build their own from it)."""
         env = {"TRELLIS_DATA_DIR": str(self.data_dir.resolve()), "TRELLIS_TIMEZONE": self.default_timezone,
                "TRELLIS_LOCALE": self.default_locale, "TRELLIS_GRAPHQL_MAX_COST": str(self.graphql_max_cost),
-               "TRELLIS_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms)}
+               "TRELLIS_STATEMENT_TIMEOUT_MS": str(self.statement_timeout_ms),
+               "TRELLIS_FORWARDED_ALLOW_IPS": self.forwarded_allow_ips,
+               "TRELLIS_SECURE_COOKIES": "1" if self.secure_cookies else "0"}
         if self.database_url:
             env["TRELLIS_DATABASE_URL"] = self.database_url
         if self.secret_key:
@@ -88,6 +101,29 @@ class Settings:
         if self.outbound.source:
             env[ALLOW_SETTING] = self.outbound.source
         return env
+
+
+def check_forwarded(allow: str) -> str:
+    """TRELLIS_FORWARDED_ALLOW_IPS: "*", or addresses and networks such as 10.0.0.5,10.1.0.0/16."""
+    for entry in (e.strip() for e in allow.split(",")):
+        if entry in ("", "*"):
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(f"TRELLIS_FORWARDED_ALLOW_IPS: expected IP addresses or networks separated by "
+                                f"commas (such as 10.0.0.5,10.1.0.0/16) or *; got {entry!r}") from None
+    return allow
+
+
+def parse_switch(name: str, text: str | None) -> bool:
+    """An on/off setting: 1/true/yes or 0/false/no (unset or blank: off)."""
+    value = (text or "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name}: expected 1 or 0 (true/false, yes/no); got {text!r}")
 
 
 def outbound_policy(allow: str) -> OutboundPolicy:

@@ -4,7 +4,9 @@ security headers (headers.py).
 
 The installation's settings reach the parts here: the GraphQL cost limit
 (TRELLIS_GRAPHQL_MAX_COST) to the schemas, the statement timeout (TRELLIS_STATEMENT_TIMEOUT_MS)
-to every database transaction a request opens. Tests may hand in their own services and schemas.
+to every database transaction a request opens, the trusted proxies (TRELLIS_FORWARDED_ALLOW_IPS)
+to uvicorn's proxy-headers middleware, so the scheme a TLS-terminating proxy forwards makes the
+designer's cookies Secure. Tests may hand in their own services and schemas.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from trellis import designer
 from trellis.platform.statement_timeout import StatementTimeout
@@ -48,6 +51,12 @@ def create_app(installation: Installation, services: TenantServices | None = Non
 
     services = services or TenantServices(installation, statement_timeout_ms=settings.statement_timeout_ms)
     graphql = GraphQLEndpoints(services, schemas or SchemaCache(max_cost=settings.graphql_max_cost), compiled_reads)
+    proxies = Middleware(ProxyHeadersMiddleware, trusted_hosts=_trusted(settings.forwarded_allow_ips))
     return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *designer.routes(services)],
-                     middleware=[Middleware(SecurityHeaders)], exception_handlers={StatementTimeout: timed_out},
+                     middleware=[proxies, Middleware(SecurityHeaders)], exception_handlers={StatementTimeout: timed_out},
                      lifespan=lifespan)
+
+
+def _trusted(allow: str) -> list[str]:
+    """The proxies to believe, as the middleware takes them (none: an empty list)."""
+    return [entry.strip() for entry in allow.split(",") if entry.strip()]
