@@ -42,6 +42,7 @@ _KEYWORD_FITS: Mapping[str, frozenset[FieldType]] = MappingProxyType({
     "pattern": _TEXTUAL,
     "format": DATE_TYPES | {FieldType.EMAIL, FieldType.URL},
     "enum": frozenset({FieldType.ENUM}),
+    "x-renamed-choices": frozenset({FieldType.ENUM}),
     "items": frozenset({FieldType.MULTI_ENUM}),
     "uniqueItems": frozenset({FieldType.MULTI_ENUM}),
     "x-scale": frozenset({FieldType.CURRENCY, FieldType.PERCENT}),
@@ -174,6 +175,8 @@ def _check_field(parts: Parts, schema: Mapping[str, Any], report: Report) -> Fie
         report.add((*parts, "default"), f"a computed field ({computed[0]}) cannot have a default")
     elif "default" in schema:
         _check_default(parts, schema, report)
+    if "x-renamed-choices" in schema and field_type is FieldType.ENUM:
+        _check_renamed_choices((*parts, "x-renamed-choices"), schema, report)
     if "x-rollup" in schema:
         _check_rollup_type(parts, schema["x-rollup"], field_type, report)
     if "x-reverse" in schema:
@@ -181,6 +184,22 @@ def _check_field(parts: Parts, schema: Mapping[str, Any], report: Report) -> Fie
         if problem:
             report.add((*parts, "x-reverse"), f"x-reverse names a relation on the target: {problem}")
     return field_type
+
+
+def _check_renamed_choices(parts: Parts, schema: Mapping[str, Any], report: Report) -> None:
+    """Each new choice is one of the field's, and the one it replaces is gone from them (else
+    records holding it would have two homes); no old choice is claimed twice."""
+    choices = schema["enum"]
+    claimed: dict[str, str] = {}
+    for new, old in schema["x-renamed-choices"].items():
+        if new not in choices:
+            report.add((*parts, new), f"'{new}' is not a choice of this field{suggest(new, [c for c in choices if c])}")
+        elif old in choices:
+            report.add((*parts, new), f"'{old}' is still a choice of this field; remove it from enum to rename it "
+                                      f"to '{new}'")
+        elif old in claimed:
+            report.add((*parts, new), f"'{old}' is already renamed to '{claimed[old]}'")
+        claimed.setdefault(old, new)
 
 
 def _check_rollup_type(parts: Parts, rollup: Mapping[str, Any], field_type: FieldType, report: Report) -> None:

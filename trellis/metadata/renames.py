@@ -6,6 +6,9 @@ the keyword, a name that disappears while another appears is a removal plus an a
 old values set aside, the new one empty). The keyword stays harmless once published: a field
 or object whose new name the release already has is not renamed again.
 
+`x-renamed-choices` ({new choice: old choice}) on a picklist does the same for its values: the
+publish plan moves the records holding the old choice to the new one (`choice_renames`).
+
 `object_renames` and `field_renames` read the renames a publish makes against the release
 before it (fields compared with the published objects seen under their new names,
 `as_renamed`); `rename_problems` says, with file and JSON path, why one cannot be made (the old
@@ -19,10 +22,11 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from trellis.metadata.errors import MetadataError, json_path
-from trellis.metadata.model import MetadataSet, ObjectDef
+from trellis.metadata.model import FieldDef, FieldType, MetadataSet, ObjectDef
 from trellis.metadata.suggestions import suggest
 
 KEYWORD = "x-renamed-from"
+CHOICES_KEYWORD = "x-renamed-choices"
 
 #: object -> {new field name: old field name}
 Renames = Mapping[str, Mapping[str, str]]
@@ -31,6 +35,17 @@ Renames = Mapping[str, Mapping[str, str]]
 def declared(obj: ObjectDef) -> dict[str, str]:
     """{field: the name it says it was renamed from} for the fields of one definition."""
     return {f.name: f.schema[KEYWORD] for f in obj.fields.values() if isinstance(f.schema.get(KEYWORD), str)}
+
+
+def choice_renames(old: FieldDef, new: FieldDef) -> dict[str, str]:
+    """{old choice: new choice} that `new` (a picklist with `x-renamed-choices`) moves from the
+    published `old`: only choices `old` has and `new` has not, so the keyword stays harmless
+    once published."""
+    declared_choices = new.schema.get(CHOICES_KEYWORD)
+    if new.type is not FieldType.ENUM or not isinstance(declared_choices, Mapping):
+        return {}
+    return {source: target for target, source in sorted(declared_choices.items())
+            if source in old.choices and target not in old.choices and target in new.choices}
 
 
 def object_renames(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Mapping[str, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
-from trellis.metadata.renames import Renames, as_renamed
+from trellis.metadata.renames import Renames, as_renamed, choice_renames
 from trellis.runtime.storage.convert import converter_for
 from trellis.runtime.storage.steps import (
     AddColumn,
@@ -22,6 +22,7 @@ from trellis.runtime.storage.steps import (
     CreateIndexStep,
     CreateObjectTable,
     DropIndexStep,
+    RenameChoices,
     RenameColumn,
     RenameTable,
     RetireColumn,
@@ -57,9 +58,11 @@ class StoragePlan:
 
 
 def narrowing_reasons(old: FieldDef, new: FieldDef) -> list[str]:
-    """Ways `new` accepts fewer values than `old` while the column type stays the same."""
+    """Ways `new` accepts fewer values than `old` while the column type stays the same (a choice
+    renamed to another is moved, not removed)."""
     reasons: list[str] = []
-    removed = [c for c in old.choices if c not in new.choices]
+    moved = choice_renames(old, new)
+    removed = [c for c in old.choices if c not in new.choices and c not in moved]
     if removed and new.choices:
         reasons.append("choices removed: " + ", ".join(map(str, removed)))
     if new.type is not old.type and new.type in _FORMAT_TYPES:
@@ -136,6 +139,7 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
     deferred: list[Step] = []
     index_creates: list[Step] = []
     tightens: list[Step] = []
+    choices: list[Step] = []
     notices: list[str] = []
 
     for name in sorted(set(old) - set(new)):
@@ -180,6 +184,9 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
                     is_destructive=not (converter and converter.widening)))
                 touched.add(field_name)
             else:
+                moves = choice_renames(old_field, new_field)
+                if moves and new_field.stored:
+                    choices.append(RenameChoices(name, field_name, tuple(moves.items())))
                 reasons = narrowing_reasons(old_field, new_field)
                 if reasons:
                     tightens.append(TightenField(name, field_name, tuple(reasons)))
@@ -202,5 +209,5 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
             if old_indexes.get(index) != (cols, unique) or touched & set(cols):
                 index_creates.append(CreateIndexStep(name, index))
 
-    steps = drops + renamed + retires + tables_retired + creates + adds + deferred + index_creates + tightens
+    steps = drops + renamed + retires + tables_retired + creates + adds + deferred + index_creates + choices + tightens
     return StoragePlan(tuple(steps), tuple(notices))
