@@ -88,3 +88,18 @@ def test_a_date_rollup_filters_sorts_and_recomputes_like_a_stored_date(service: 
         conn.execute(service.registry.tables["account"].update().values(next_renewal=None))
     assert service.recompute_rollups("account") == 2
     assert service.get(ADMIN, "account", ids["late"])["next_renewal"] == date(2027, 1, 31)
+
+
+def test_a_roll_up_added_to_an_object_with_records_is_computed_by_the_publish(tenant_db: Database) -> None:
+    store = MetadataStore(tenant_db, clock=lambda: NOW)
+    without = {**OBJECTS, "account": obj({"name": {"type": "string"}})}
+    store.publish(metadata_set(**without), author="test")
+    service = RecordsService(tenant_db, build_registry("acme", store.current()), "Asia/Shanghai", "en",  # type: ignore[arg-type]
+                             clock=lambda: NOW, hooks=write_hooks())
+    a = service.create(ADMIN, "account", {"name": "A"})["id"]
+    service.create(ADMIN, "contract", {"number": "C1", "account": a, "end_date": "2026-05-20"})
+    result = store.publish(metadata_set(**OBJECTS), author="test")
+    assert "  note: account.next_renewal: roll-up computed for the existing records" in result.plan.lines()
+    after = RecordsService(tenant_db, build_registry("acme", store.current()), "Asia/Shanghai", "en",  # type: ignore[arg-type]
+                           clock=lambda: NOW, hooks=write_hooks())
+    assert after.get(ADMIN, "account", a)["next_renewal"] == date(2026, 5, 20)

@@ -39,6 +39,9 @@ _FORMAT_TYPES = {FieldType.ENUM, FieldType.EMAIL, FieldType.URL}
 class StoragePlan:
     steps: tuple[Step, ...]
     notices: tuple[str, ...] = ()
+    #: (object, field) roll-ups new or redefined on an existing object: the publish computes
+    #: them for the records there are (a new column would otherwise stay blank until a write)
+    rollups: tuple[tuple[str, str], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -140,6 +143,7 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
     index_creates: list[Step] = []
     tightens: list[Step] = []
     choices: list[Step] = []
+    rollups: list[tuple[str, str]] = []
     notices: list[str] = []
 
     for name in sorted(set(old) - set(new)):
@@ -193,6 +197,8 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
             if new_field.required and not old_field.required:
                 notices.append(f"{name}.{field_name} is now required: rows without a value must "
                                "get one when next edited")
+            if new_field.rollup and new_field.rollup != old_field.rollup:
+                rollups.append((name, field_name))
             if new_field.formula != old_field.formula and new_field.stored and new_field.formula:
                 notices.append(f"{name}.{field_name}: formula changed; stored values are recomputed "
                                "when each record is next written")
@@ -200,6 +206,8 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
             if field_name not in before.fields and new_field.stored:
                 adds.append(AddColumn(name, new_field, after))
                 touched.add(field_name)
+            if field_name not in before.fields and new_field.rollup:
+                rollups.append((name, field_name))
 
         old_indexes, new_indexes = _index_map(before), _index_map(after)
         for index, (cols, unique) in sorted(old_indexes.items()):
@@ -210,4 +218,5 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
                 index_creates.append(CreateIndexStep(name, index))
 
     steps = drops + renamed + retires + tables_retired + creates + adds + deferred + index_creates + choices + tightens
-    return StoragePlan(tuple(steps), tuple(notices))
+    notices += [f"{o}.{f}: roll-up computed for the existing records" for o, f in rollups]
+    return StoragePlan(tuple(steps), tuple(notices), tuple(rollups))
