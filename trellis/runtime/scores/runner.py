@@ -13,8 +13,6 @@ import json
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,8 +26,8 @@ from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService, UpdateItem
 from trellis.runtime.scores.aggregates import BatchAggregates
-from trellis.runtime.scores.model import FactorResult, ScoreModel, whole
-from trellis.runtime.scores.scoring import RecordScorer, Scored
+from trellis.runtime.scores.model import ScoreModel, whole
+from trellis.runtime.scores.scoring import RecordScorer, Scored, snapshot_factor
 from trellis.runtime.scores.tables import score_runs, score_snapshots
 
 DEFAULT_BATCH = 1000
@@ -119,27 +117,7 @@ class ScoreRunner:
         conn.execute(insert(score_snapshots), [{
             "id": new_id(), "run_id": report.run_id, "model": model.name, "release": self.registry.release,
             "object": model.object, "record_id": s.record_id, "computed_at": context.now, "score": s.score,
-            "band": s.band, "factors": json.dumps([_plain(f) for f in s.factors], ensure_ascii=False),
+            "band": s.band, "factors": json.dumps([snapshot_factor(f) for f in s.factors], ensure_ascii=False),
             "failures": s.failures} for s in scored])
         report.scored += len(scored)
         report.failures += sum(s.failures for s in scored)
-
-
-def _plain(result: FactorResult) -> dict[str, Any]:
-    return {"name": result.name, "raw": _json_value(result.raw),
-            "points": _number(result.points), "weight": _number(result.weight),
-            "applied_weight": _number(result.applied_weight) if result.points is not None else None,
-            "contribution": _number(result.contribution) if result.points is not None else None,
-            "error": result.error}
-
-
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value

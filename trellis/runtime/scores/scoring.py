@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -85,3 +86,24 @@ class RecordScorer:
             ids = sorted({r[lookup] for r in rows if r.get(lookup)})
             found[lookup] = {r["id"]: dict(r) for r in conn.execute(select(target).where(target.c.id.in_(ids))).mappings()}
         return found
+
+
+def snapshot_factor(result: FactorResult) -> dict[str, Any]:
+    """A factor result as a snapshot keeps it (JSON)."""
+    return {"name": result.name, "raw": _json_value(result.raw),
+            "points": _number(result.points), "weight": _number(result.weight),
+            "applied_weight": _number(result.applied_weight) if result.points is not None else None,
+            "contribution": _number(result.contribution) if result.points is not None else None,
+            "error": result.error}
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
