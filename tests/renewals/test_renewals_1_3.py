@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from tests.renewals.test_timed_rules import at
 from tests.renewals.world import TENANT, Renewals
 from trellis.builtin_apps.renewals import APP_FOLDER
+from trellis.metadata.errors import MetadataInvalid
+from trellis.metadata.model import MetadataSet
 from trellis.metadata.packages import read_package
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
@@ -20,6 +23,10 @@ from trellis.runtime.automation.tables import deliveries
 from trellis.runtime.services import TenantServices
 
 RENEWALS = read_package(APP_FOLDER)
+KEY_WELCOME = {"object": "account", "trigger": {"type": "record", "events": ["updated"], "fields": ["tier"]},
+               "condition": "tier == '重要'",
+               "actions": [{"type": "notify", "channel": "in_app", "to": [{"user_field": "owner_id"}],
+                            "subject": "{{ record.name }} 升为重点客户", "body": "请安排拜访。"}]}
 
 
 def test_the_p1_warning_waits_for_a_renewal_within_90_days(renewals: Renewals) -> None:
@@ -61,6 +68,19 @@ def test_the_upgrade_from_1_2_renames_the_tier_and_fills_the_next_renewal(instal
                                             "amount": amount})
         records.update(system, "account", account, {"name": records.get(system, "account", account)["name"]})
     assert records.get(system, "account", key)["tier"] == "重要"  # assign_tier: 50,000 or more
+
+    own = MetadataSet({**dict(store.current().metadata.items()),  # type: ignore[union-attr]
+                       ("workflow_rule", "key_account_welcome"): KEY_WELCOME})
+    store.publish(own, author="test")  # the tenant's own rule, naming the tier's old choice
+    with pytest.raises(MetadataInvalid) as caught:
+        apply_upgrade(store, plan_upgrade(store, RENEWALS.load("1.3.0")), author="test")
+    assert [(e.file, e.path) for e in caught.value.errors] == [("workflow_rules/key_account_welcome.json",
+                                                               "$.condition")]
+    assert "a choice account.tier renames to '重点'" in caught.value.errors[0].message
+    assert installed(store).versions == {"renewals": "1.2.0"}  # nothing changed
+    fixed = MetadataSet({**dict(store.current().metadata.items()),  # type: ignore[union-attr]
+                         ("workflow_rule", "key_account_welcome"): {**KEY_WELCOME, "condition": "tier == '重点'"}})
+    store.publish(fixed, author="test")
 
     plan = plan_upgrade(store, RENEWALS.load("1.3.0"))
     dry = apply_upgrade(store, plan, author="test", dry_run=True)

@@ -174,6 +174,20 @@ def test_renaming_a_choice_moves_the_records_holding_it(store: MetadataStore):
     assert again.release is None or not again.plan.steps
 
 
+def test_a_choice_rename_is_refused_while_an_expression_still_compares_with_the_old_choice(store: MetadataStore):
+    publish(store, account=ACCOUNT)
+    stale = obj({**ACCOUNT["properties"],
+                 "tier": {"type": "string", "enum": ["战略", "重点", "普通"], "x-renamed-choices": {"重点": "重要"}},
+                 "is_key": {"type": "boolean", "readOnly": True, "x-formula": "tier == '重要' or tier == '战略'"}},
+                required=["name"])
+    with pytest.raises(MetadataInvalid) as caught:
+        publish(store, account=stale)
+    assert [(e.file, e.path) for e in caught.value.errors] == [("objects/account.json", "$.properties.is_key.x-formula")]
+    assert "still compares with '重要', a choice account.tier renames to '重点'" in caught.value.errors[0].message
+    stale["properties"]["is_key"]["x-formula"] = "tier == '重点' or tier == '战略'"
+    assert publish(store, account=stale).release is not None
+
+
 def test_a_choice_rename_must_name_a_choice_and_a_removed_one(store: MetadataStore):
     bad = obj({**ACCOUNT["properties"], "tier": {"type": "string", "enum": ["战略", "重点", "重要", "普通"],
                                                  "x-renamed-choices": {"重点": "重要", "钻石": "金"}}})

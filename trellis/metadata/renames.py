@@ -20,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
 from trellis.metadata.errors import MetadataError, json_path
 from trellis.metadata.model import FieldDef, FieldType, MetadataSet, ObjectDef
 from trellis.metadata.suggestions import suggest
+from trellis.metadata.validation import source_file
 
 KEYWORD = "x-renamed-from"
 CHOICES_KEYWORD = "x-renamed-choices"
@@ -86,7 +88,44 @@ def rename_problems(old: MetadataSet, new: MetadataSet) -> list[MetadataError]:
     """Why the renames of `new` cannot be made against the published `old`, each with its path."""
     before, after = old.objects, new.objects
     problems = list(_object_problems(before, after))
-    return problems or list(_problems(as_renamed(before, object_renames(before, after)), after))
+    if problems:
+        return problems
+    renamed = as_renamed(before, object_renames(before, after))
+    return list(_problems(renamed, after)) or list(_stale_choices(renamed, new))
+
+
+def _stale_choices(old: Mapping[str, ObjectDef], new: MetadataSet) -> Iterator[MetadataError]:
+    """A choice renamed while an expression of the set still compares its field with the old one
+    (a rule `account.tier == '重要'` that would silently never match again): refused, so rules,
+    formulas and metrics follow the rename in the same publish. An expression counts when it
+    names the field and quotes the old choice."""
+    moves = []
+    for name, obj in sorted(new.objects.items()):
+        before = old.get(name)
+        for field in obj.fields.values():
+            source = before.fields.get(field.schema.get(KEYWORD) or field.name) if before is not None else None
+            if source is not None:
+                moves += [(name, field.name, gone, target) for gone, target in choice_renames(source, field).items()]
+    if not moves:
+        return
+    for key, document in new.items():
+        file = source_file(key)
+        for parts, text in _strings(document, ()):
+            for name, field, gone, target in moves:
+                if field in text and (f"'{gone}'" in text or f'"{gone}"' in text):
+                    yield MetadataError(file, json_path(parts), f"still compares with '{gone}', a choice "
+                                        f"{name}.{field} renames to '{target}' (x-renamed-choices); write '{target}'")
+
+
+def _strings(value: Any, parts: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield parts, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, (*parts, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*parts, index))
 
 
 def _object_problems(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Iterator[MetadataError]:
