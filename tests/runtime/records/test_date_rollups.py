@@ -8,14 +8,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.helpers import metadata_set, obj
-from tests.runtime.crm import ADMIN, NOW
+from tests.helpers import obj
+from tests.runtime.crm import ADMIN, published_service
 from trellis.platform.db import Database
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.records.service import RecordsService
-from trellis.runtime.registry import build_registry
 from trellis.runtime.releases import MetadataStore
-from trellis.runtime.services import write_hooks
 
 OBJECTS = {
     "account": obj({
@@ -40,10 +38,7 @@ OBJECTS = {
 
 @pytest.fixture
 def service(tenant_db: Database) -> RecordsService:
-    store = MetadataStore(tenant_db)
-    store.publish(metadata_set(**OBJECTS), author="test")
-    registry = build_registry("acme", store.current())  # type: ignore[arg-type]
-    return RecordsService(tenant_db, registry, "Asia/Shanghai", "en", clock=lambda: NOW, hooks=write_hooks())
+    return published_service(tenant_db, OBJECTS, locale="en")
 
 
 def test_earliest_active_end_and_latest_signature_follow_every_write(service: RecordsService) -> None:
@@ -91,15 +86,10 @@ def test_a_date_rollup_filters_sorts_and_recomputes_like_a_stored_date(service: 
 
 
 def test_a_roll_up_added_to_an_object_with_records_is_computed_by_the_publish(tenant_db: Database) -> None:
-    store = MetadataStore(tenant_db, clock=lambda: NOW)
-    without = {**OBJECTS, "account": obj({"name": {"type": "string"}})}
-    store.publish(metadata_set(**without), author="test")
-    service = RecordsService(tenant_db, build_registry("acme", store.current()), "Asia/Shanghai", "en",  # type: ignore[arg-type]
-                             clock=lambda: NOW, hooks=write_hooks())
-    a = service.create(ADMIN, "account", {"name": "A"})["id"]
-    service.create(ADMIN, "contract", {"number": "C1", "account": a, "end_date": "2026-05-20"})
-    result = store.publish(metadata_set(**OBJECTS), author="test")
-    assert "  note: account.next_renewal: roll-up computed for the existing records" in result.plan.lines()
-    after = RecordsService(tenant_db, build_registry("acme", store.current()), "Asia/Shanghai", "en",  # type: ignore[arg-type]
-                           clock=lambda: NOW, hooks=write_hooks())
+    before = published_service(tenant_db, {**OBJECTS, "account": obj({"name": {"type": "string"}})}, locale="en")
+    a = before.create(ADMIN, "account", {"name": "A"})["id"]
+    before.create(ADMIN, "contract", {"number": "C1", "account": a, "end_date": "2026-05-20"})
+    after = published_service(tenant_db, OBJECTS, locale="en")
+    plan = MetadataStore(tenant_db).release(2).info.plan
+    assert "account.next_renewal: roll-up computed for the existing records" in plan["notices"]
     assert after.get(ADMIN, "account", a)["next_renewal"] == date(2026, 5, 20)
