@@ -11,14 +11,15 @@ every factor's raw value, so the candidate's factors of the same name are re-sca
 re-weighted without recomputing anything. A candidate factor no snapshot has (a new name) is
 reported and left out, as a blank excluded factor would be.
 
-Where a record has no snapshot on a date scored (a tenant whose history was imported, records
-scored only lately), it is recomputed as of that date from dated data: each aggregate counts the
-related rows its `date_field` dates on or before the date (its window ending there), `today()`
-is that date, and the record's own fields are read as they are now. A factor reading an
-aggregate without a `date_field` cannot be dated: it is scored blank (its blank rule) and named
-in the result. The dates scored are the days of the snapshots and those asked for (`as_of`);
-without either, the day `within_days` before today. The result says how many pairs came from
-snapshots and how many were recomputed.
+Past dates can be asked for (`as_of`; without them and without any snapshot, the day
+`within_days` before today): on such a date a record with an outcome but no snapshot that day (a
+tenant whose history was imported, a model published lately) is recomputed as of that date from
+dated data: each aggregate counts the related rows its `date_field` dates on or before the date
+(its window ending there), `today()` is that date, and the record's own fields are read as they
+are now. A factor reading an aggregate without a `date_field` cannot be dated: it is scored
+blank (its blank rule) and named in the result. Snapshot days are not recomputed (a record
+without a snapshot on a day others have one did not exist yet, or was not scored). The result
+says how many pairs came from snapshots and how many were recomputed.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def backtest(conn: Connection, registry: Any, model: ScoreModel, document: Mappi
             pairs.append((None if row.score is None else float(row.score), row.band, json.loads(row.factors), found))
     from_snapshots = len(pairs)
     today = context.now.astimezone(context.timezone).date()
-    dates = sorted(set(as_of) | set(snapshotted)) or [today - timedelta(days=window)]
+    asked = sorted(set(as_of)) or ([] if snapshotted else [today - timedelta(days=window)])
     dated = _DatedScores(conn, registry, model, context)
-    for day in dates:
+    for day in asked:
         wanted = sorted(r for r, found in outcomes.items()
                         if r not in snapshotted.get(day, ()) and _outcome(found, day, window) is not None)
         pairs += [(score, band, factors, bool(_outcome(outcomes[r], day, window)))
@@ -122,8 +123,8 @@ def backtest(conn: Connection, registry: Any, model: ScoreModel, document: Mappi
         rescored = [(*_rescore(candidate, factors), churned) for _, _, factors, churned in pairs]
         scored_candidate = _evaluate(candidate.name, [(s, b, c) for s, b, c in rescored if s is not None],
                                      [b.value for b in candidate.bands], missing)
-    return Backtest(window, len(rows), current, scored_candidate, dates, from_snapshots, len(pairs) - from_snapshots,
-                    dated.undated_factors)
+    return Backtest(window, len(rows), current, scored_candidate, sorted(set(asked) | set(snapshotted)),
+                    from_snapshots, len(pairs) - from_snapshots, dated.undated_factors)
 
 
 class _DatedScores:
