@@ -111,10 +111,11 @@ def _stale_choices(old: Mapping[str, ObjectDef], new: MetadataSet) -> Iterator[M
     for key, document in new.items():
         file = source_file(key)
         for parts, text in _strings(document, ()):
-            for name, field, gone, target in moves:
-                if field in text and (f"'{gone}'" in text or f'"{gone}"' in text):
+            for object_name, field_name, gone, target in moves:
+                if field_name in text and (f"'{gone}'" in text or f'"{gone}"' in text):
                     yield MetadataError(file, json_path(parts), f"still compares with '{gone}', a choice "
-                                        f"{name}.{field} renames to '{target}' (x-renamed-choices); write '{target}'")
+                                        f"{object_name}.{field_name} renames to '{target}' (x-renamed-choices); "
+                                        f"write '{target}'")
 
 
 def _strings(value: Any, parts: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

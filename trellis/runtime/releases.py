@@ -22,8 +22,9 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, delete, func, insert, select
 
@@ -115,7 +116,7 @@ EMPTY = MetadataSet()
 class MetadataStore:
     """Drafts and releases of one tenant's metadata, over its `Database`."""
 
-    def __init__(self, db: Database, clock: Clock = utc_now, timezone: tzinfo = UTC):
+    def __init__(self, db: Database, clock: Clock = utc_now, timezone: ZoneInfo = ZoneInfo("UTC")):
         self.db = db
         self.clock = clock
         self.timezone = timezone  # the tenant's: roll-ups a publish computes count `today()` in it
