@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.helpers import obj
+from tests.helpers import metadata_set, obj
+from trellis.platform.db import Database
 from trellis.runtime.access import AccessPolicy, Actor, FieldAccess, ObjectGrant, Scope
+from trellis.runtime.records.service import RecordsService
+from trellis.runtime.registry import build_registry
+from trellis.runtime.releases import MetadataStore
+from trellis.runtime.services import write_hooks
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, 2026-03-01
 
@@ -61,3 +66,11 @@ def actor(user_id: str, **grants: ObjectGrant) -> Actor:
 def grant(read: Scope = Scope.ALL, update: Scope = Scope.ALL, delete: Scope = Scope.ALL, create: bool = True,
           **fields: FieldAccess) -> ObjectGrant:
     return ObjectGrant(create=create, read=read, update=update, delete=delete, fields=fields)
+
+
+def published_service(db: Database, objects: dict[str, Any] | None = None, locale: str = "zh-CN") -> RecordsService:
+    """Publish `objects` (the CRM's by default) and return a records service over the release, at NOW."""
+    store = MetadataStore(db, clock=lambda: NOW)
+    store.publish(metadata_set(**(OBJECTS if objects is None else objects)), author="test")
+    registry = build_registry("acme", store.current())  # type: ignore[arg-type]
+    return RecordsService(db, registry, "Asia/Shanghai", locale, clock=lambda: NOW, hooks=write_hooks())

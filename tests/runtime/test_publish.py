@@ -157,6 +157,50 @@ def test_narrowing_choices_is_destructive(store: MetadataStore):
     assert [s.describe().split(":")[0] for s in result.plan.steps] == ["narrow obj_account.tier"]
 
 
+def test_renaming_a_choice_moves_the_records_holding_it(store: MetadataStore):
+    publish(store, account=ACCOUNT)
+    insert_records(store.db, store.current().metadata, "account",  # type: ignore[union-attr]
+                   [{"id": "a1", "name": "x", "tier": "重要"}, {"id": "a2", "name": "y", "tier": "普通"},
+                    {"id": "a3", "name": "z", "tier": None}])
+    renamed = obj({**ACCOUNT["properties"], "tier": {"type": "string", "enum": ["战略", "重点", "普通"], "x-index": True,
+                                                     "x-renamed-choices": {"重点": "重要"}}}, required=["name"])
+    plan = store.publish(metadata_set(account=renamed), author="test", dry_run=True).plan
+    assert plan.lines() == ["  rename choices of obj_account.tier: 重要 -> 重点 (records holding them are updated)"]
+    result = publish(store, account=renamed)  # not destructive: nothing is left outside the picklist
+    assert [s.describe().split(":")[0] for s in result.plan.steps] == ["rename choices of obj_account.tier"]
+    assert rows(store.db, "SELECT id, tier, version FROM obj_account ORDER BY id") == [
+        ("a1", "重点", 2), ("a2", "普通", 1), ("a3", None, 1)]
+    again = publish(store, account=renamed)  # the keyword is harmless once published
+    assert again.release is None or not again.plan.steps
+
+
+def test_a_choice_rename_is_refused_while_an_expression_still_compares_with_the_old_choice(store: MetadataStore):
+    publish(store, account=ACCOUNT)
+    stale = obj({**ACCOUNT["properties"],
+                 "tier": {"type": "string", "enum": ["战略", "重点", "普通"], "x-renamed-choices": {"重点": "重要"}},
+                 "is_key": {"type": "boolean", "readOnly": True, "x-formula": "tier == '重要' or tier == '战略'"}},
+                required=["name"])
+    with pytest.raises(MetadataInvalid) as caught:
+        publish(store, account=stale)
+    assert [(e.file, e.path) for e in caught.value.errors] == [("objects/account.json", "$.properties.is_key.x-formula")]
+    assert "still compares with '重要', a choice account.tier renames to '重点'" in caught.value.errors[0].message
+    stale["properties"]["is_key"]["x-formula"] = "tier == '重点' or tier == '战略'"
+    assert publish(store, account=stale).release is not None
+
+
+def test_a_choice_rename_must_name_a_choice_and_a_removed_one(store: MetadataStore):
+    bad = obj({**ACCOUNT["properties"], "tier": {"type": "string", "enum": ["战略", "重点", "重要", "普通"],
+                                                 "x-renamed-choices": {"重点": "重要", "钻石": "金"}}})
+    with pytest.raises(MetadataInvalid) as caught:
+        publish(store, account=bad)
+    found = {e.path: e.message for e in caught.value.errors}
+    assert "'重要' is still a choice of this field" in found["$.properties.tier.x-renamed-choices.重点"]
+    assert "'钻石' is not a choice of this field" in found["$.properties.tier.x-renamed-choices.钻石"]
+    words = obj({**ACCOUNT["properties"], "name": {"type": "string", "x-renamed-choices": {"a": "b"}}})
+    with pytest.raises(MetadataInvalid, match="x-renamed-choices does not apply to a string field"):
+        publish(store, account=words)
+
+
 def read_values(store: MetadataStore, object_name: str, *fields: str) -> list[tuple[object, ...]]:
     from sqlalchemy import select
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -76,8 +77,14 @@ def _backtest(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
     candidate = _candidate(registry.metadata, args.model, Path(args.candidate)) if args.candidate else None
     records = services.records(args.tenant)
     with records.db.read() as conn:
-        found = backtest(conn, registry, model, document, records.context(), candidate, args.days)
+        found = backtest(conn, registry, model, document, records.context(), candidate, args.days, args.as_of or ())
     print(f"{args.model}: {found.snapshots} snapshots; outcomes within {found.days} days of each", file=out)
+    dates = ", ".join(d.isoformat() for d in found.as_of[:6]) + (f" … ({len(found.as_of)} dates)" if len(found.as_of) > 6 else "")
+    print(f"  scored as of {dates}: {found.from_snapshots} from snapshots, {found.recomputed} recomputed from dated "
+          "data (no snapshot that day)", file=out)
+    if found.recomputed and found.undated:
+        print(f"  recomputed scores leave out what cannot be dated (an aggregate without date_field): "
+              f"{', '.join(found.undated)}", file=out)
     for evaluation in (found.current, found.candidate):
         if evaluation is None:
             continue
@@ -90,6 +97,13 @@ def _backtest(args: argparse.Namespace, inst: Installation, out: TextIO) -> int:
         for name in evaluation.missing_factors:
             print(f"    factor {name} is in no snapshot: left out (score it with a published run first)", file=out)
     return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD; got '{text}'") from None
 
 
 def _candidate(metadata: MetadataSet, name: str, folder: Path) -> ScoreModel:
@@ -132,4 +146,7 @@ def register(commands: Commands) -> None:
     test.add_argument("--model", required=True)
     test.add_argument("--candidate", metavar="DIR", help="a folder holding score_models/<model>.json to compare")
     test.add_argument("--days", type=int, help="outcomes within this many days of a snapshot (default: the model's)")
+    test.add_argument("--as-of", action="append", type=_day, metavar="YYYY-MM-DD",
+                      help="also score as of this date (repeatable); records without a snapshot that day are "
+                           "recomputed from dated data")
     test.set_defaults(handler=_backtest)

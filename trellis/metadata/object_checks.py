@@ -42,6 +42,7 @@ _KEYWORD_FITS: Mapping[str, frozenset[FieldType]] = MappingProxyType({
     "pattern": _TEXTUAL,
     "format": DATE_TYPES | {FieldType.EMAIL, FieldType.URL},
     "enum": frozenset({FieldType.ENUM}),
+    "x-renamed-choices": frozenset({FieldType.ENUM}),
     "items": frozenset({FieldType.MULTI_ENUM}),
     "uniqueItems": frozenset({FieldType.MULTI_ENUM}),
     "x-scale": frozenset({FieldType.CURRENCY, FieldType.PERCENT}),
@@ -174,14 +175,47 @@ def _check_field(parts: Parts, schema: Mapping[str, Any], report: Report) -> Fie
         report.add((*parts, "default"), f"a computed field ({computed[0]}) cannot have a default")
     elif "default" in schema:
         _check_default(parts, schema, report)
-    if "x-rollup" in schema and field_type not in NUMBER_TYPES:
-        message = f"a rollup field must be an integer, number, currency or percent; this one is {field_type.value}"
-        report.add((*parts, "type"), message)
+    if "x-renamed-choices" in schema and field_type is FieldType.ENUM:
+        _check_renamed_choices((*parts, "x-renamed-choices"), schema, report)
+    if "x-rollup" in schema:
+        _check_rollup_type(parts, schema["x-rollup"], field_type, report)
     if "x-reverse" in schema:
         problem = names.check_field_name(schema["x-reverse"])
         if problem:
             report.add((*parts, "x-reverse"), f"x-reverse names a relation on the target: {problem}")
     return field_type
+
+
+def _check_renamed_choices(parts: Parts, schema: Mapping[str, Any], report: Report) -> None:
+    """Each new choice is one of the field's, and the one it replaces is gone from them (else
+    records holding it would have two homes); no old choice is claimed twice."""
+    choices = schema["enum"]
+    claimed: dict[str, str] = {}
+    for new, old in schema["x-renamed-choices"].items():
+        if new not in choices:
+            report.add((*parts, new), f"'{new}' is not a choice of this field{suggest(new, [c for c in choices if c])}")
+        elif old in choices:
+            report.add((*parts, new), f"'{old}' is still a choice of this field; remove it from enum to rename it "
+                                      f"to '{new}'")
+        elif old in claimed:
+            report.add((*parts, new), f"'{old}' is already renamed to '{claimed[old]}'")
+        claimed.setdefault(old, new)
+
+
+def _check_rollup_type(parts: Parts, rollup: Mapping[str, Any], field_type: FieldType, report: Report) -> None:
+    """A count, sum or average is a number; a minimum or maximum may also be a date or date-time
+    (the earliest contract end, the latest ticket); whether the summarised field fits is checked
+    against the child object (object_references)."""
+    function = rollup.get("function")
+    if field_type in DATE_TYPES:
+        if function not in ("min", "max"):
+            message = (f"a {field_type.value} rollup takes the min or max of a {field_type.value} field; "
+                       f"{function} gives a number (use an integer, number, currency or percent field)")
+            report.add((*parts, "x-rollup", "function"), message)
+    elif field_type not in NUMBER_TYPES:
+        message = ("a rollup field must be an integer, number, currency or percent (or a date or date-time "
+                   f"for min/max); this one is {field_type.value}")
+        report.add((*parts, "type"), message)
 
 
 def _why_unsupported(schema: Mapping[str, Any]) -> str:

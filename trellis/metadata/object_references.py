@@ -70,7 +70,7 @@ class _References:
         yield from _live_indexes(obj, formulas)
         for field_name, schema in obj.sound.items():
             if "x-rollup" in schema:
-                yield from self.rollup(obj, ("properties", field_name, "x-rollup"), schema["x-rollup"])
+                yield from self.rollup(obj, field_name, schema["x-rollup"])
 
     def lookups_of(self, obj: ObjectView) -> dict[str, Mapping[str, FieldType]]:
         """Each lookup of `obj` whose target can be checked, mapped to the target's fields."""
@@ -109,7 +109,8 @@ class _References:
             for problem in check(source, obj.expression_fields, lookups):
                 yield parts, problem
 
-    def rollup(self, obj: ObjectView, parts: Parts, rollup: Mapping[str, Any]) -> Iterator[Problem]:
+    def rollup(self, obj: ObjectView, field_name: str, rollup: Mapping[str, Any]) -> Iterator[Problem]:
+        parts: Parts = ("properties", field_name, "x-rollup")
         child_name = rollup["object"]
         if child_name not in self.all_names:
             message = f"x-rollup object '{child_name}' does not exist"
@@ -123,8 +124,12 @@ class _References:
             yield (*parts, "via"), problem
         function = rollup["function"]
         if "field" in rollup:
-            need = f"{function} needs a number field"
-            yield from _child_field((*parts, "field"), child, rollup["field"], NUMBER_TYPES, need)
+            own = obj.type_of(field_name)
+            if own in DATE_TYPES:  # a date min/max summarises fields of its own type (checked per document)
+                fits, need = frozenset({own}), f"a {own.value} rollup needs a {own.value} field"
+            else:
+                fits, need = NUMBER_TYPES, f"{function} into a number needs a number field"
+            yield from _child_field((*parts, "field"), child, rollup["field"], fits, need)
         elif function != "count":
             yield parts, f"x-rollup with function {function} needs a field"
         if "window" in rollup:

@@ -6,6 +6,9 @@ the keyword, a name that disappears while another appears is a removal plus an a
 old values set aside, the new one empty). The keyword stays harmless once published: a field
 or object whose new name the release already has is not renamed again.
 
+`x-renamed-choices` ({new choice: old choice}) on a picklist does the same for its values: the
+publish plan moves the records holding the old choice to the new one (`choice_renames`).
+
 `object_renames` and `field_renames` read the renames a publish makes against the release
 before it (fields compared with the published objects seen under their new names,
 `as_renamed`); `rename_problems` says, with file and JSON path, why one cannot be made (the old
@@ -17,12 +20,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Any
 
 from trellis.metadata.errors import MetadataError, coded, json_path
-from trellis.metadata.model import MetadataSet, ObjectDef
+from trellis.metadata.model import FieldDef, FieldType, MetadataSet, ObjectDef
 from trellis.metadata.suggestions import closest, suggest
+from trellis.metadata.validation import source_file
 
 KEYWORD = "x-renamed-from"
+CHOICES_KEYWORD = "x-renamed-choices"
 
 #: object -> {new field name: old field name}
 Renames = Mapping[str, Mapping[str, str]]
@@ -31,6 +37,17 @@ Renames = Mapping[str, Mapping[str, str]]
 def declared(obj: ObjectDef) -> dict[str, str]:
     """{field: the name it says it was renamed from} for the fields of one definition."""
     return {f.name: f.schema[KEYWORD] for f in obj.fields.values() if isinstance(f.schema.get(KEYWORD), str)}
+
+
+def choice_renames(old: FieldDef, new: FieldDef) -> dict[str, str]:
+    """{old choice: new choice} that `new` (a picklist with `x-renamed-choices`) moves from the
+    published `old`: only choices `old` has and `new` has not, so the keyword stays harmless
+    once published."""
+    declared_choices = new.schema.get(CHOICES_KEYWORD)
+    if new.type is not FieldType.ENUM or not isinstance(declared_choices, Mapping):
+        return {}
+    return {source: target for target, source in sorted(declared_choices.items())
+            if source in old.choices and target not in old.choices and target in new.choices}
 
 
 def object_renames(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Mapping[str, str]:
@@ -71,7 +88,45 @@ def rename_problems(old: MetadataSet, new: MetadataSet) -> list[MetadataError]:
     """Why the renames of `new` cannot be made against the published `old`, each with its path."""
     before, after = old.objects, new.objects
     problems = list(_object_problems(before, after))
-    return problems or list(_problems(as_renamed(before, object_renames(before, after)), after))
+    if problems:
+        return problems
+    renamed = as_renamed(before, object_renames(before, after))
+    return list(_problems(renamed, after)) or list(_stale_choices(renamed, new))
+
+
+def _stale_choices(old: Mapping[str, ObjectDef], new: MetadataSet) -> Iterator[MetadataError]:
+    """A choice renamed while an expression of the set still compares its field with the old one
+    (a rule `account.tier == '重要'` that would silently never match again): refused, so rules,
+    formulas and metrics follow the rename in the same publish. An expression counts when it
+    names the field and quotes the old choice."""
+    moves = []
+    for name, obj in sorted(new.objects.items()):
+        before = old.get(name)
+        for field in obj.fields.values():
+            source = before.fields.get(field.schema.get(KEYWORD) or field.name) if before is not None else None
+            if source is not None:
+                moves += [(name, field.name, gone, target) for gone, target in choice_renames(source, field).items()]
+    if not moves:
+        return
+    for key, document in new.items():
+        file = source_file(key)
+        for parts, text in _strings(document, ()):
+            for object_name, field_name, gone, target in moves:
+                if field_name in text and (f"'{gone}'" in text or f'"{gone}"' in text):
+                    yield MetadataError(file, json_path(parts), f"still compares with '{gone}', a choice "
+                                        f"{object_name}.{field_name} renames to '{target}' (x-renamed-choices); "
+                                        f"write '{target}'")
+
+
+def _strings(value: Any, parts: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield parts, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, (*parts, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*parts, index))
 
 
 def _object_problems(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef]) -> Iterator[MetadataError]:

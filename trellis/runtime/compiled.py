@@ -95,18 +95,21 @@ def _reverse_names(objects: Mapping[str, ObjectDef]) -> dict[str, dict[str, tupl
     return result
 
 
+def rollup_def(parent: str, field: FieldDef) -> RollupDef:
+    """The compiled form of the roll-up field `parent.field`."""
+    assert field.rollup is not None
+    spec, window = field.rollup, field.rollup.get("window") or {}
+    return RollupDef(parent=parent, field=field, child=spec["object"], via=spec["via"], function=spec["function"],
+                     child_field=spec.get("field"),
+                     filter=compile_expression(spec["filter"]) if spec.get("filter") else None,
+                     window_field=window.get("field"), window_days=window.get("days"))
+
+
 def compile_objects(objects: Mapping[str, ObjectDef], tables: Mapping[str, Table]) -> dict[str, CompiledObject]:
     reverse = _reverse_names(objects)
     rollups: dict[str, list[RollupDef]] = {name: [] for name in objects}
     for obj in objects.values():
-        for field in obj.fields.values():
-            if field.rollup:
-                spec, window = field.rollup, field.rollup.get("window") or {}
-                rollups[obj.name].append(RollupDef(
-                    parent=obj.name, field=field, child=spec["object"], via=spec["via"], function=spec["function"],
-                    child_field=spec.get("field"),
-                    filter=compile_expression(spec["filter"]) if spec.get("filter") else None,
-                    window_field=window.get("field"), window_days=window.get("days")))
+        rollups[obj.name] += [rollup_def(obj.name, field) for field in obj.fields.values() if field.rollup]
     compiled = {}
     for name, obj in objects.items():
         formulas = {f.name: compile_expression(f.formula) for f in obj.fields.values() if f.formula}

@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Row, delete, func, insert, select
 
@@ -38,6 +39,8 @@ from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
 from trellis.runtime.apps import provenance
 from trellis.runtime.errors import Conflict
+from trellis.runtime.expressions import EvaluationContext
+from trellis.runtime.records import rollups
 from trellis.runtime.release_tables import metadata_blobs, metadata_drafts, metadata_release_items, metadata_releases
 from trellis.runtime.storage import (
     StepObserver,
@@ -113,9 +116,10 @@ EMPTY = MetadataSet()
 class MetadataStore:
     """Drafts and releases of one tenant's metadata, over its `Database`."""
 
-    def __init__(self, db: Database, clock: Clock = utc_now):
+    def __init__(self, db: Database, clock: Clock = utc_now, timezone: ZoneInfo = ZoneInfo("UTC")):
         self.db = db
         self.clock = clock
+        self.timezone = timezone  # the tenant's: roll-ups a publish computes count `today()` in it
         self._cache: dict[int, Release] = {}  # releases are immutable: safe to keep
         self._lock = threading.Lock()
 
@@ -270,7 +274,11 @@ class MetadataStore:
             raise DestructiveChangeRefused(plan)
         if dry_run:
             return result
-        apply_plan(conn, plan, build_tables(metadata.objects), on_step)
+        tables = build_tables(metadata.objects)
+        apply_plan(conn, plan, tables, on_step)
+        if plan.rollups:
+            rollups.fill(conn, metadata.objects, tables, plan.rollups,
+                         EvaluationContext(timezone=self.timezone, now=self.clock()))
         if apps is not None and apps.app is not None:
             provenance.store_version(conn, apps.app, author, self.clock())
         info = self._record(conn, number, metadata, diff, plan, author, message, source)

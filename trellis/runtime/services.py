@@ -73,7 +73,7 @@ class TenantServices:
         with self._lock:
             store = self._stores.get(tenant)
         if store is None:
-            store = MetadataStore(self.database(tenant))
+            store = MetadataStore(self.database(tenant), timezone=ZoneInfo(self.tenant(tenant).timezone))
             with self._lock:
                 store = self._stores.setdefault(tenant, store)
         return store

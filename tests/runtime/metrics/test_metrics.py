@@ -33,15 +33,18 @@ CONTRACT = {
         "amount": {"type": "number", "x-kind": "currency"},
         "renewed_amount": {"type": "number", "x-kind": "currency"},
         "region": {"type": "string"},
+        "account": {"type": ["string", "null"], "x-ref": "account"},
     },
     "required": ["name"],
 }
+ACCOUNT = {"type": "object", "properties": {"name": {"type": "string"},
+                                            "tier": {"type": "string", "enum": ["gold", "silver"]}}}
 EXPIRING = "status in ['renewed', 'churned']"
 
 
 def _ratio(label: str, numerator: dict[str, Any], denominator: dict[str, Any]) -> dict[str, Any]:
     return {"x-label": label, "definition": f"{label}: see the test", "object": "contract", "period_field": "end_date",
-            "numerator": numerator, "denominator": denominator, "format": "percent", "group_by": ["region", "owner_id"]}
+            "numerator": numerator, "denominator": denominator, "format": "percent", "group_by": ["region", "owner_id", "account.tier"]}
 
 
 METRICS = {
@@ -59,7 +62,7 @@ METRICS = {
                              "numerator": {"function": "sum", "value": "amount", "where": "status == 'active'"},
                              "format": "money"},
 }
-REP = {"objects": {"contract": {"read": "own"}}}
+REP = {"objects": {"contract": {"read": "own"}, "account": {"read": "own"}}}
 
 
 class MetricWorld:
@@ -68,7 +71,8 @@ class MetricWorld:
         self.db = installation.database("acme")
         self.clock = Clock()  # 2026-03-01 08:00 in Shanghai
         store = MetadataStore(self.db)
-        items: dict[tuple[str, str], Any] = {("object", "contract"): CONTRACT, ("role", "rep"): REP}
+        items: dict[tuple[str, str], Any] = {("object", "contract"): CONTRACT, ("object", "account"): ACCOUNT,
+                                             ("role", "rep"): REP}
         items.update({("metric", n): d for n, d in METRICS.items()})
         store.publish(MetadataSet(copy.deepcopy(items)), author="test")
         self.registry: Registry = build_registry("acme", store.current())  # type: ignore[arg-type]
@@ -80,10 +84,14 @@ class MetricWorld:
         return RecordsService(self.db, self.registry, "Asia/Shanghai", "en", clock=self.clock, hooks=write_hooks())
 
     def contract(self, name: str, owner: str, status: str, end: str, amount: str, renewed: str | None,
-                 region: str = "East") -> None:
+                 region: str = "East", account: str | None = None) -> None:
         self.records().create(Actor.system(), "contract", {
             "name": name, "owner_id": self.ids[owner], "status": status, "end_date": end, "amount": amount,
-            "renewed_amount": renewed, "region": region})
+            "renewed_amount": renewed, "region": region, "account": account})
+
+    def account(self, name: str, owner: str, tier: str) -> str:
+        return str(self.records().create(Actor.system(), "account", {"name": name, "owner_id": self.ids[owner],
+                                                                     "tier": tier})["id"])
 
     def value(self, name: str, actor: Actor | None = None, period: str | None = "2026-Q1", group_by: str | None = None):  # type: ignore[no-untyped-def]
         context = self.records().context()
@@ -142,6 +150,24 @@ def test_grouped_and_drilled_down(world: MetricWorld) -> None:
         page, more = drill_down(conn, world.registry, Actor.system(), metric_named(world.registry.metadata, "renewal_rate"),
                                 context, "2026-Q1", "numerator", first=2)
     assert len(page) == 2 and more
+
+
+def test_a_rep_grouping_by_an_account_field_sees_only_the_accounts_they_may_read(world: MetricWorld) -> None:
+    # rep1 owns contract c7 on rep2's gold account: rep1 may read the contract, not the account
+    gold = world.account("Gold Co", "rep2@acme.test", "gold")
+    silver = world.account("Silver Co", "rep1@acme.test", "silver")
+    world.contract("c7", "rep1@acme.test", "renewed", "2026-02-01", "10.00", "10.00", account=gold)
+    world.contract("c8", "rep1@acme.test", "churned", "2026-02-02", "20.00", None, account=silver)
+    world.contract("c9", "rep2@acme.test", "renewed", "2026-02-03", "40.00", "40.00", account=gold)
+    everyone = world.value("renewal_rate", group_by="account.tier")
+    assert [(g, f.numerator, f.denominator) for g, f in everyone.groups] == [
+        ("gold", 2, 2), ("silver", 0, 1), (None, 3, 4)]  # the system sees every account; blank last
+    rep1 = world.users.actor_for("rep1@acme.test")
+    mine = world.value("renewal_rate", rep1, group_by="account.tier")
+    # rep1's contracts: c1 renewed, c3 lost (no account), c7 on the gold account they may not read,
+    # c8 lost on their silver account; nothing of rep2's gold account shows as a group
+    assert [(g, f.numerator, f.denominator) for g, f in mine.groups] == [("silver", 0, 1), (None, 2, 3)]
+    assert (mine.total.numerator, mine.total.denominator) == (2, 4)
 
 
 def test_a_snapshot_metric_uses_its_default_period_and_money_is_exact(world: MetricWorld) -> None:

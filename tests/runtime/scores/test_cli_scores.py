@@ -5,6 +5,7 @@ file and path, and nothing is scored."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,14 @@ def test_scores_and_metrics_from_the_command_line(installation: Installation, se
     assert "(风险) by customer_health" in out and "产品使用率" in out and "trend (newest first)" in out
     out = cli.ok("scores", "backtest", "--tenant", "demo", "--model", "customer_health")
     assert out.startswith("customer_health: 72 snapshots; outcomes within 120 days of each")
+    assert "from snapshots, 0 recomputed from dated data" in out
+    past = (records.context().today - timedelta(days=200)).isoformat()
+    out = cli.ok("scores", "backtest", "--tenant", "demo", "--model", "customer_health", "--as-of", past)
+    recomputed = int(out.split(" recomputed from dated data")[0].rsplit(", ", 1)[1])
+    assert recomputed > 0 and f"scored as of {past}, " in out  # the demo's snapshots are all of recent days
+    with pytest.raises(SystemExit):  # argparse refuses it before anything runs
+        cli("scores", "backtest", "--tenant", "demo", "--model", "customer_health", "--as-of", "2026-13-01")
+    assert "argument --as-of: expected a date YYYY-MM-DD; got '2026-13-01'" in capsys.readouterr().err
     candidate = json.loads((APP_FOLDER / "score_models" / "customer_health.json").read_text("utf-8"))
     candidate["factors"][0]["weight"] = 40  # usage 40, payment 0: still 100
     candidate["factors"][5]["weight"] = 0

@@ -53,8 +53,9 @@ def generate(service: RecordsService, today: date | None = None, seed: int = 7,
         {"name": name, "code": code, "list_price": price, "billing_cycle": cycle}
         for name, code, price, cycle in PRODUCTS])
     prices = {pid: Decimal(p[2]) for pid, p in zip(product_ids, PRODUCTS, strict=True)}
+    tiers = [t for t in service.registry.objects["account"].fields["tier"].choices if t]  # 重要 before 1.3.0, then 重点
     account_ids = create("account", [
-        {"name": name, "tier": rng.choices(["战略", "重要", "普通"], [1, 3, 6])[0],
+        {"name": name, "tier": rng.choices(tiers, [1, 3, 6])[0],
          "industry": rng.choice(INDUSTRIES), "region": rng.choice(REGIONS),
          "health_score": rng.randint(35, 98), "phone": f"021-{rng.randint(5000_0000, 6999_9999)}"}
         for name in COMPANIES])

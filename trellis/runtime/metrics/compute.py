@@ -110,7 +110,7 @@ class _Query:
         self.dialect = dialect
         self.obj = registry.objects[metric.object]
         self.table = registry.tables[metric.object]
-        self.joins: dict[str, FromClause] = {}
+        self.joins: dict[str, tuple[FromClause, str]] = {}  # lookup -> (its alias, the object it points to)
         self.related: dict[str, tuple[dict[str, ColumnElement[Any]], dict[str, Any]]] = {}
 
     def columns(self, table: FromClause, object_name: str) -> dict[str, ColumnElement[Any]]:
@@ -125,7 +125,7 @@ class _Query:
             if lookup not in self.joins:
                 target = self.obj.fields[lookup].ref
                 alias = self.registry.tables[target].alias(f"j_{lookup}")
-                self.joins[lookup] = alias
+                self.joins[lookup] = (alias, target)
                 self.related[lookup] = (self.columns(alias, target),
                                         {**STANDARD_FIELDS, **self.registry.objects[target].fields})
         try:
@@ -145,9 +145,12 @@ class _Query:
                                                                "which you may not read")])
 
     def source(self) -> FromClause:
+        """The object's table with each lookup joined only to rows the actor may read: a related
+        record they may not read reads as blank (like a lookup filter, which does not match it),
+        so groups and conditions never reveal it or count by it."""
         joined: FromClause = self.table
-        for lookup, alias in self.joins.items():
-            joined = joined.outerjoin(alias, self.table.c[lookup] == alias.c.id)
+        for lookup, (alias, target) in self.joins.items():
+            joined = joined.outerjoin(alias, (self.table.c[lookup] == alias.c.id) & visible(alias, self.actor, target))
         return joined
 
     def base(self, period: Period) -> ColumnElement[bool]:
@@ -196,7 +199,7 @@ def compute_metric(conn: Connection, registry: Any, actor: Actor, metric: Metric
     if group is None:
         row = conn.execute(statement).one()
         return MetricResult(metric, period, label, definition, _figure(metric, row.n, getattr(row, "d", None)))
-    rows = conn.execute(statement.group_by(group).order_by(group).limit(MAX_GROUPS + 1)).all()
+    rows = conn.execute(statement.group_by(group).order_by(group.asc().nulls_last()).limit(MAX_GROUPS + 1)).all()
     if len(rows) > MAX_GROUPS:
         raise InvalidInput("too many groups", [FieldProblem("groupBy", f"more than {MAX_GROUPS} groups")])
     total = conn.execute(select(*measures).select_from(query.source()).where(base)).one()

@@ -8,15 +8,16 @@ like the roll-up stay in its exact stored form; only averages pass through float
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from trellis.metadata.model import FieldType
-from trellis.runtime.compiled import RollupDef
+from trellis.metadata.model import FieldType, ObjectDef
+from trellis.runtime.compiled import RollupDef, rollup_def
 from trellis.runtime.expressions import EvaluationContext, to_sql
 from trellis.runtime.query.columns import STANDARD_FIELDS
 from trellis.runtime.storage.convert import as_value, is_numeric, stored_as
@@ -65,3 +66,19 @@ def recompute(conn: Connection, registry: Any, rollup: RollupDef, parent_ids: Co
     if parent_ids is not None:
         statement = statement.where(parent.c.id.in_(sorted(parent_ids)))
     conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class _Storage:
+    """What `recompute` reads of a registry, for a release being published (no registry yet)."""
+
+    objects: Mapping[str, ObjectDef]
+    tables: Mapping[str, Table]
+
+
+def fill(conn: Connection, objects: Mapping[str, ObjectDef], tables: Mapping[str, Table],
+         fields: Collection[tuple[str, str]], context: EvaluationContext) -> None:
+    """Compute roll-ups a publish adds or redefines, for every record, inside the publish."""
+    storage = _Storage(objects, tables)
+    for object_name, field_name in fields:
+        recompute(conn, storage, rollup_def(object_name, objects[object_name].fields[field_name]), None, context)

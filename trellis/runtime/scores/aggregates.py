@@ -4,6 +4,10 @@ Aggregates over the same related rows (same object, lookup, condition and window
 `SELECT via, agg1, agg2, … GROUP BY via`; a `latest` aggregate is one statement ranking the
 related rows per record with ROW_NUMBER(). So a batch costs one statement per group of related
 rows, whatever its size, and never a statement per record.
+
+As of a past date (`as_of=True`, the context's clock set to that day's end: the backtest), each
+aggregate counts only the related rows its `date_field` dates on or before that day, its window
+ending there; an aggregate without a `date_field` cannot be dated and is left blank (`undated`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ Values = dict[str, dict[str, Any]]  # aggregate name -> record id -> value
 class BatchAggregates:
     """Computes a model's aggregates over one registry, for batch after batch of records."""
 
-    def __init__(self, registry: Any, aggregates: Sequence[Aggregate], dialect: str, context: EvaluationContext):
+    def __init__(self, registry: Any, aggregates: Sequence[Aggregate], dialect: str, context: EvaluationContext,
+                 as_of: bool = False):
         self.registry = registry
         self.dialect = dialect
         self.context = context
-        self.groups = _groups(aggregates)
+        self.as_of = as_of
+        self.undated = tuple(a.name for a in aggregates if as_of and a.date_field is None)
+        self.groups = _groups([a for a in aggregates if a.name not in self.undated], as_of)
 
     def statements(self) -> int:
         """How many statements one batch costs."""
@@ -45,6 +52,8 @@ class BatchAggregates:
                 # no related rows: a count is 0, anything else is blank
                 values[aggregate.name] = {i: found.get(i, 0) for i in record_ids} \
                     if aggregate.function == "count" else found
+        for name in self.undated:
+            values[name] = {}
         return values
 
     def _run(self, conn: Connection, group: Sequence[Aggregate], record_ids: Collection[str]) -> list[dict[str, Any]]:
@@ -55,6 +64,8 @@ class BatchAggregates:
             condition &= self._sql(first, first.where, child, "where")
         if first.within_days is not None and first.date_field is not None:
             condition &= child.c[first.date_field] >= self._since(first)
+        if self.as_of and first.date_field is not None:
+            condition &= child.c[first.date_field] <= self._until(first)
         via = child.c[first.via]
         if first.function == "latest":
             assert first.value is not None and first.date_field is not None  # checked at publish
@@ -94,8 +105,17 @@ class BatchAggregates:
         return start.astimezone(self.context.timezone).date() if field.type is FieldType.DATE else start
 
 
-def _groups(aggregates: Sequence[Aggregate]) -> list[list[Aggregate]]:
-    """Aggregates that read the same related rows, together; each `latest` on its own."""
+    def _until(self, aggregate: Aggregate) -> Any:
+        """The last moment (or day) of the as-of date: the context's clock."""
+        assert aggregate.date_field is not None
+        field = self.registry.objects[aggregate.object].fields[aggregate.date_field]
+        return self.context.now.astimezone(self.context.timezone).date() if field.type is FieldType.DATE \
+            else self.context.now
+
+
+def _groups(aggregates: Sequence[Aggregate], as_of: bool = False) -> list[list[Aggregate]]:
+    """Aggregates that read the same related rows, together; each `latest` on its own (as of a
+    date, the date field bounds every aggregate's rows, so it is part of what they share)."""
     groups: dict[tuple[Any, ...], list[Aggregate]] = {}
     alone: list[list[Aggregate]] = []
     for aggregate in aggregates:
@@ -103,6 +123,6 @@ def _groups(aggregates: Sequence[Aggregate]) -> list[list[Aggregate]]:
             alone.append([aggregate])
             continue
         key = (aggregate.object, aggregate.via, aggregate.where.source if aggregate.where else None,
-               aggregate.date_field if aggregate.within_days else None, aggregate.within_days)
+               aggregate.date_field if aggregate.within_days or as_of else None, aggregate.within_days)
         groups.setdefault(key, []).append(aggregate)
     return [*groups.values(), *alone]

@@ -10,6 +10,16 @@ A candidate model (new weights, scales or bands) is scored from the same snapsho
 every factor's raw value, so the candidate's factors of the same name are re-scaled and
 re-weighted without recomputing anything. A candidate factor no snapshot has (a new name) is
 reported and left out, as a blank excluded factor would be.
+
+Past dates can be asked for (`as_of`; without them and without any snapshot, the day
+`within_days` before today): on such a date a record with an outcome but no snapshot that day (a
+tenant whose history was imported, a model published lately) is recomputed as of that date from
+dated data: each aggregate counts the related rows its `date_field` dates on or before the date
+(its window ending there), `today()` is that date, and the record's own fields are read as they
+are now. A factor reading an aggregate without a `date_field` cannot be dated: it is scored
+blank (its blank rule) and named in the result. Snapshot days are not recomputed (a record
+without a snapshot on a day others have one did not exist yet, or was not scored). The result
+says how many pairs came from snapshots and how many were recomputed.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +38,17 @@ from trellis.metadata.model import FieldType
 from trellis.runtime.errors import FieldProblem, InvalidInput
 from trellis.runtime.expressions import EvaluationContext, compile_expression, to_sql
 from trellis.runtime.query.columns import STANDARD_FIELDS
+from trellis.runtime.scores.aggregates import BatchAggregates
 from trellis.runtime.scores.model import FactorResult, ScoreModel, band_of, combine, points, whole
+from trellis.runtime.scores.scoring import RecordScorer, snapshot_factor
 from trellis.runtime.scores.tables import score_snapshots
 
 DEFAULT_DAYS = 90
+BATCH = 1000
+
+Outcomes = dict[str, tuple[list[date], list[bool]]]
+#: (score, band, the factors as a snapshot keeps them, churned)
+Pair = tuple[float | None, str | None, list[dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -61,10 +78,15 @@ class Backtest:
     snapshots: int
     current: Evaluation
     candidate: Evaluation | None
+    as_of: list[date] = field(default_factory=list)  # the dates scored
+    from_snapshots: int = 0  # pairs (a record on a date, with an outcome) scored by a snapshot
+    recomputed: int = 0  # pairs recomputed from dated data: no snapshot of the record that day
+    undated: list[str] = field(default_factory=list)  # factors scored blank when recomputed
 
 
 def backtest(conn: Connection, registry: Any, model: ScoreModel, document: Mapping[str, Any],
-             context: EvaluationContext, candidate: ScoreModel | None = None, days: int | None = None) -> Backtest:
+             context: EvaluationContext, candidate: ScoreModel | None = None, days: int | None = None,
+             as_of: Sequence[date] = ()) -> Backtest:
     """`document` is the published model's (its `backtest` block says where outcomes are)."""
     spec = document.get("backtest")
     if spec is None:
@@ -76,25 +98,68 @@ def backtest(conn: Connection, registry: Any, model: ScoreModel, document: Mappi
     rows = conn.execute(select(score_snapshots.c.record_id, score_snapshots.c.computed_at, score_snapshots.c.score,
                                score_snapshots.c.band, score_snapshots.c.factors)
                         .where(score_snapshots.c.model == model.name)).all()
-    pairs: list[tuple[Any, bool, Any]] = []  # (row, churned, snapshot day)
+    pairs: list[Pair] = []
+    snapshotted: dict[date, set[str]] = {}  # day -> records with a snapshot that day
     for row in rows:
         day = row.computed_at.astimezone(context.timezone).date()
+        snapshotted.setdefault(day, set()).add(row.record_id)
         found = _outcome(outcomes.get(row.record_id, ([], [])), day, window)
         if found is not None:
-            pairs.append((row, found, day))
-    current = _evaluate(model.name, [(float(r.score), r.band, churned) for r, churned, _ in pairs if r.score is not None],
+            pairs.append((None if row.score is None else float(row.score), row.band, json.loads(row.factors), found))
+    from_snapshots = len(pairs)
+    today = context.now.astimezone(context.timezone).date()
+    asked = sorted(set(as_of)) or ([] if snapshotted else [today - timedelta(days=window)])
+    dated = _DatedScores(conn, registry, model, context)
+    for day in asked:
+        wanted = sorted(r for r, found in outcomes.items()
+                        if r not in snapshotted.get(day, ()) and _outcome(found, day, window) is not None)
+        pairs += [(score, band, factors, bool(_outcome(outcomes[r], day, window)))
+                  for r, score, band, factors in dated.score(wanted, day)]
+    current = _evaluate(model.name, [(score, band, churned) for score, band, _, churned in pairs if score is not None],
                         [b.value for b in model.bands])
     scored_candidate = None
     if candidate is not None:
         missing = sorted({f.name for f in candidate.factors} - {f.name for f in model.factors})
-        rescored = [(*_rescore(candidate, json.loads(r.factors)), churned) for r, churned, _ in pairs]
+        rescored = [(*_rescore(candidate, factors), churned) for _, _, factors, churned in pairs]
         scored_candidate = _evaluate(candidate.name, [(s, b, c) for s, b, c in rescored if s is not None],
                                      [b.value for b in candidate.bands], missing)
-    return Backtest(window, len(rows), current, scored_candidate)
+    return Backtest(window, len(rows), current, scored_candidate, sorted(set(asked) | set(snapshotted)),
+                    from_snapshots, len(pairs) - from_snapshots, dated.undated_factors)
+
+
+class _DatedScores:
+    """Records scored as of a past date from dated data, batch by batch (set-based, as a run)."""
+
+    def __init__(self, conn: Connection, registry: Any, model: ScoreModel, context: EvaluationContext):
+        self.conn = conn
+        self.registry = registry
+        self.model = model
+        self.context = context
+        undated = {a.name for a in model.aggregates if a.date_field is None}
+        self.undated_factors = [f.name for f in model.factors if f.value.names & undated]
+        self.scorer = RecordScorer(registry, model, blank=self.undated_factors)
+
+    def score(self, record_ids: Sequence[str], day: date) -> list[tuple[str, float | None, str | None,
+                                                                          list[dict[str, Any]]]]:
+        if not record_ids:
+            return []
+        zone = self.context.timezone
+        end = datetime.combine(day + timedelta(days=1), time(), zone) - timedelta(microseconds=1)
+        context = EvaluationContext(zone, end)
+        aggregates = BatchAggregates(self.registry, self.model.aggregates, self.conn.dialect.name, context, as_of=True)
+        table = self.registry.tables[self.model.object]
+        out = []
+        for start in range(0, len(record_ids), BATCH):
+            chunk = record_ids[start:start + BATCH]
+            rows = [dict(r) for r in self.conn.execute(select(table).where(
+                table.c.id.in_(chunk), table.c.deleted_at.is_(None)).order_by(table.c.id)).mappings()]
+            out += [(s.record_id, None if s.score is None else float(s.score), s.band,
+                     [snapshot_factor(f) for f in s.factors]) for s in self.scorer.score(self.conn, rows, aggregates, context)]
+        return out
 
 
 def _outcomes(conn: Connection, registry: Any, spec: Mapping[str, Any],
-              context: EvaluationContext) -> dict[str, tuple[list[date], list[bool]]]:
+              context: EvaluationContext) -> Outcomes:
     """Per scored record: the outcome dates in order and whether each churned."""
     obj = registry.objects[spec["object"]]
     table = registry.tables[spec["object"]]

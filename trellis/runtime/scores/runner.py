@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,11 +22,12 @@ from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database, JoinedDatabase
 from trellis.platform.ids import new_id
 from trellis.runtime.access import Actor
-from trellis.runtime.expressions import EvaluationContext, EvaluationError, evaluate
+from trellis.runtime.expressions import EvaluationContext
 from trellis.runtime.records.hooks import WriteHook
 from trellis.runtime.records.service import RecordsService, UpdateItem
 from trellis.runtime.scores.aggregates import BatchAggregates
-from trellis.runtime.scores.model import FactorResult, ScoreModel, band_of, combine, points, whole
+from trellis.runtime.scores.model import ScoreModel, whole
+from trellis.runtime.scores.scoring import RecordScorer, Scored, snapshot_factor
 from trellis.runtime.scores.tables import score_runs, score_snapshots
 
 DEFAULT_BATCH = 1000
@@ -46,22 +45,6 @@ class RunReport:
     problems: list[str] = field(default_factory=list)  # records the records service refused
 
 
-@dataclass(frozen=True)
-class Scored:
-    """One record's result in a run."""
-
-    record_id: str
-    score: Decimal | None
-    band: str | None
-    factors: list[FactorResult]
-    stored: Mapping[str, Any]  # the fields the model writes, as stored before this run
-    previous: Any  # the score stored before this run
-
-    @property
-    def failures(self) -> int:
-        return sum(1 for f in self.factors if f.error)
-
-
 class ScoreRunner:
     """Runs one model over one registry; `records` is built per batch on the batch's connection."""
 
@@ -75,7 +58,7 @@ class ScoreRunner:
         self.clock = clock
         self.hooks = tuple(hooks)
         self.batch = batch
-        self.lookups = sorted({base for f in model.factors for base in f.value.lookups})
+        self.scorer = RecordScorer(registry, model)
 
     def run(self, trigger: str = "manual", record_ids: Sequence[str] | None = None,
             on_batch: Callable[[RunReport], None] | None = None) -> RunReport:
@@ -86,7 +69,7 @@ class ScoreRunner:
             conn.execute(insert(score_runs).values(id=report.run_id, model=self.model.name, release=self.registry.release,
                                                    started_at=context.now, scored=0, failures=0, trigger=trigger))
         aggregates = BatchAggregates(self.registry, self.model.aggregates, self.db.dialect, context)
-        report.statements_per_batch = 1 + len(self.lookups) + aggregates.statements()
+        report.statements_per_batch = 1 + len(self.scorer.lookups) + aggregates.statements()
         table = self.registry.tables[self.model.object]
         wanted = sorted(set(record_ids)) if record_ids is not None else None
         after = ""
@@ -103,7 +86,7 @@ class ScoreRunner:
                     break
                 after = chunk[-1] if wanted is not None else rows[-1]["id"]
                 if rows:
-                    scored = self._score(conn, rows, aggregates, context)
+                    scored = self.scorer.score(conn, rows, aggregates, context)
                     self._write(conn, scored, context, report)
             report.batches += 1
             if on_batch is not None:
@@ -112,44 +95,6 @@ class ScoreRunner:
             conn.execute(update(score_runs).where(score_runs.c.id == report.run_id)
                          .values(finished_at=self.clock(), scored=report.scored, failures=report.failures))
         return report
-
-    def _score(self, conn: Connection, rows: list[dict[str, Any]], aggregates: BatchAggregates,
-               context: EvaluationContext) -> list[Scored]:
-        related = self._related(conn, rows)
-        values = aggregates.compute(conn, [r["id"] for r in rows])
-        out = []
-        for row in rows:
-            record = {**row, **{name: found.get(row["id"]) for name, found in values.items()}}
-            linked = {lookup: related[lookup].get(row[lookup]) if row.get(lookup) else None for lookup in self.lookups}
-            results = [self._factor(factor, record, linked, context) for factor in self.model.factors]
-            total, combined = combine(results)
-            band = band_of(whole(total), self.model.bands) if total is not None else None
-            stored = {f: row.get(f) for f in (self.model.score_field, self.model.band_field, self.model.change_field) if f}
-            out.append(Scored(row["id"], total, band, combined, stored, row.get(self.model.score_field)))
-        return out
-
-    def _factor(self, factor: Any, record: Mapping[str, Any], related: Mapping[str, Any],
-                context: EvaluationContext) -> FactorResult:
-        try:
-            raw = evaluate(factor.value, record, related, context)
-        except EvaluationError as error:
-            return FactorResult(factor.name, None, factor.neutral, factor.weight, error=str(error))
-        if raw is None or raw == "":
-            return FactorResult(factor.name, None, factor.neutral, factor.weight)
-        try:
-            return FactorResult(factor.name, raw, points(raw, factor.scale), factor.weight)
-        except (TypeError, ArithmeticError) as error:
-            return FactorResult(factor.name, raw, factor.neutral, factor.weight, error=f"cannot be scored: {error}")
-
-    def _related(self, conn: Connection, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """The records each lookup the factors read points to, one statement per lookup."""
-        found: dict[str, dict[str, Any]] = {}
-        fields = self.registry.objects[self.model.object].fields
-        for lookup in self.lookups:
-            target = self.registry.tables[fields[lookup].ref]
-            ids = sorted({r[lookup] for r in rows if r.get(lookup)})
-            found[lookup] = {r["id"]: dict(r) for r in conn.execute(select(target).where(target.c.id.in_(ids))).mappings()}
-        return found
 
     def _write(self, conn: Connection, scored: list[Scored], context: EvaluationContext, report: RunReport) -> None:
         model = self.model
@@ -172,27 +117,7 @@ class ScoreRunner:
         conn.execute(insert(score_snapshots), [{
             "id": new_id(), "run_id": report.run_id, "model": model.name, "release": self.registry.release,
             "object": model.object, "record_id": s.record_id, "computed_at": context.now, "score": s.score,
-            "band": s.band, "factors": json.dumps([_plain(f) for f in s.factors], ensure_ascii=False),
+            "band": s.band, "factors": json.dumps([snapshot_factor(f) for f in s.factors], ensure_ascii=False),
             "failures": s.failures} for s in scored])
         report.scored += len(scored)
         report.failures += sum(s.failures for s in scored)
-
-
-def _plain(result: FactorResult) -> dict[str, Any]:
-    return {"name": result.name, "raw": _json_value(result.raw),
-            "points": _number(result.points), "weight": _number(result.weight),
-            "applied_weight": _number(result.applied_weight) if result.points is not None else None,
-            "contribution": _number(result.contribution) if result.points is not None else None,
-            "error": result.error}
-
-
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from trellis.metadata.model import FieldDef, FieldType, ObjectDef
-from trellis.metadata.renames import Renames, as_renamed
+from trellis.metadata.renames import Renames, as_renamed, choice_renames
 from trellis.runtime.storage.convert import converter_for
 from trellis.runtime.storage.steps import (
     AddColumn,
@@ -22,6 +22,7 @@ from trellis.runtime.storage.steps import (
     CreateIndexStep,
     CreateObjectTable,
     DropIndexStep,
+    RenameChoices,
     RenameColumn,
     RenameTable,
     RetireColumn,
@@ -38,6 +39,9 @@ _FORMAT_TYPES = {FieldType.ENUM, FieldType.EMAIL, FieldType.URL}
 class StoragePlan:
     steps: tuple[Step, ...]
     notices: tuple[str, ...] = ()
+    #: (object, field) roll-ups new or redefined on an existing object: the publish computes
+    #: them for the records there are (a new column would otherwise stay blank until a write)
+    rollups: tuple[tuple[str, str], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -57,9 +61,11 @@ class StoragePlan:
 
 
 def narrowing_reasons(old: FieldDef, new: FieldDef) -> list[str]:
-    """Ways `new` accepts fewer values than `old` while the column type stays the same."""
+    """Ways `new` accepts fewer values than `old` while the column type stays the same (a choice
+    renamed to another is moved, not removed)."""
     reasons: list[str] = []
-    removed = [c for c in old.choices if c not in new.choices]
+    moved = choice_renames(old, new)
+    removed = [c for c in old.choices if c not in new.choices and c not in moved]
     if removed and new.choices:
         reasons.append("choices removed: " + ", ".join(map(str, removed)))
     if new.type is not old.type and new.type in _FORMAT_TYPES:
@@ -136,6 +142,8 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
     deferred: list[Step] = []
     index_creates: list[Step] = []
     tightens: list[Step] = []
+    choices: list[Step] = []
+    rollups: list[tuple[str, str]] = []
     notices: list[str] = []
 
     for name in sorted(set(old) - set(new)):
@@ -180,12 +188,17 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
                     is_destructive=not (converter and converter.widening)))
                 touched.add(field_name)
             else:
+                moves = choice_renames(old_field, new_field)
+                if moves and new_field.stored:
+                    choices.append(RenameChoices(name, field_name, tuple(moves.items())))
                 reasons = narrowing_reasons(old_field, new_field)
                 if reasons:
                     tightens.append(TightenField(name, field_name, tuple(reasons)))
             if new_field.required and not old_field.required:
                 notices.append(f"{name}.{field_name} is now required: rows without a value must "
                                "get one when next edited")
+            if new_field.rollup and new_field.rollup != old_field.rollup:
+                rollups.append((name, field_name))
             if new_field.formula != old_field.formula and new_field.stored and new_field.formula:
                 notices.append(f"{name}.{field_name}: formula changed; stored values are recomputed "
                                "when each record is next written")
@@ -193,6 +206,8 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
             if field_name not in before.fields and new_field.stored:
                 adds.append(AddColumn(name, new_field, after))
                 touched.add(field_name)
+            if field_name not in before.fields and new_field.rollup:
+                rollups.append((name, field_name))
 
         old_indexes, new_indexes = _index_map(before), _index_map(after)
         for index, (cols, unique) in sorted(old_indexes.items()):
@@ -202,5 +217,6 @@ def plan_storage(old: Mapping[str, ObjectDef], new: Mapping[str, ObjectDef], dia
             if old_indexes.get(index) != (cols, unique) or touched & set(cols):
                 index_creates.append(CreateIndexStep(name, index))
 
-    steps = drops + renamed + retires + tables_retired + creates + adds + deferred + index_creates + tightens
-    return StoragePlan(tuple(steps), tuple(notices))
+    steps = drops + renamed + retires + tables_retired + creates + adds + deferred + index_creates + choices + tightens
+    notices += [f"{o}.{f}: roll-up computed for the existing records" for o, f in rollups]
+    return StoragePlan(tuple(steps), tuple(notices), tuple(rollups))

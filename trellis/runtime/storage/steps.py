@@ -334,6 +334,26 @@ class RetireTable(Step):
 
 
 @dataclass(frozen=True)
+class RenameChoices(Step):
+    """A picklist's choices renamed (`x-renamed-choices`): the records holding an old choice
+    take the new one (their version moves on, so an edit begun before cannot write the old
+    choice back unseen). History rows keep the value as it was."""
+
+    field: str
+    moves: tuple[tuple[str, str], ...]  # (old choice, new choice)
+
+    def describe(self) -> str:
+        moves = ", ".join(f"{old} -> {new}" for old, new in self.moves)
+        return f"rename choices of obj_{self.object}.{self.field}: {moves} (records holding them are updated)"
+
+    def apply(self, ctx: StepContext) -> None:
+        rows = ctx.tables[self.object]
+        column = rows.c[self.field]
+        for old, new in self.moves:
+            ctx.conn.execute(update(rows).where(column == old).values({self.field: new, "version": rows.c.version + 1}))
+
+
+@dataclass(frozen=True)
 class TightenField(Step):
     """A validation-only narrowing (enum values removed, a shorter maxLength, ...): no DDL, but
     rows written before may no longer validate, so it counts as destructive."""
