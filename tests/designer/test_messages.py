@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 
 from tests.designer.conftest import Browser
 from tests.runtime.graphql.conftest import TENANT, crm_set
+from tests.runtime.scores.test_score_model_checks import METRIC, METRIC_CASES, MODEL_CASES, changed, errors
+from tests.runtime.scores.world import MODEL
 from trellis.designer.i18n import CATALOGUE, Translator
 from trellis.designer.messages import catalogue_key, say
 from trellis.metadata.errors import MetadataError, MetadataInvalid
@@ -61,7 +64,7 @@ def broken_set() -> MetadataSet:
 def _codes_in_source() -> set[str]:
     """Every code a metadata check writes out literally."""
     text = "\n".join(p.read_text(encoding="utf-8") for p in METADATA.glob("*.py"))
-    return set(re.findall(r'"((?:meta|name|expr|role|rename)\.[a-z_]+)"', text))
+    return set(re.findall(r'"((?:meta|name|expr|role|rename|score|metric)\.[a-z_]+)"', text))
 
 
 def test_every_code_the_checks_make_has_both_languages_in_the_catalogue() -> None:
@@ -95,6 +98,38 @@ def test_each_error_a_designer_user_meets_is_coded_worded_alike_in_english_and_i
     assert "编辑范围“全部记录”超出了查看范围“本人记录”" in say(ZH, scope.message)
     syntax = next(e for e in errors if e.path == "$.properties.half.x-formula")
     assert say(ZH, syntax.message).startswith("语法错误：") and "（第 9 列）" in say(ZH, syntax.message)
+
+
+def _worded_alike(messages: list[str], kind: str) -> dict[str, str]:
+    """Every `<kind>.` code the checks write met among `messages`, each worded in the catalogue as the CLI
+    words it and in Chinese; one message of each code, by code."""
+    met = {code: m for m in messages if (code := MetadataError("", "", m).code) and code.startswith(f"{kind}.")}
+    assert set(met) == {c for c in _codes_in_source() if c.startswith(f"{kind}.")}, sorted(met)
+    for message in messages:
+        if MetadataError("", "", message).code in met:
+            assert say(EN, message) == message and CJK.search(say(ZH, message)), message
+    return met
+
+
+def test_a_score_models_errors_are_coded_worded_alike_in_english_and_in_chinese() -> None:
+    def twice(m: dict[str, Any]) -> None:  # a factor's name and a band's value repeated
+        m["factors"][1]["name"] = m["factors"][0]["name"]
+        m["bands"][2]["value"] = m["bands"][0]["value"]
+
+    def upside_down(m: dict[str, Any]) -> None:
+        m["bands"][1].update(min=m["bands"][1]["max"] + 1)
+
+    changes = [change for _, change, _, _ in MODEL_CASES] + [twice, upside_down]
+    met = _worded_alike([m for change in changes for _, _, m in errors(model=changed(MODEL, change))], "score")
+    assert say(ZH, met["score.steps_order"]).startswith("分档的 min 值必须严格递减"), met["score.steps_order"]
+
+
+def test_a_metrics_errors_are_coded_worded_alike_in_english_and_in_chinese() -> None:
+    changes: list[Callable[[dict[str, Any]], Any]] = [change for _, change, _, _ in METRIC_CASES] + [
+        lambda m: m["numerator"].update(function="sum"), lambda m: m.update(period_field="opend"),
+        lambda m: m.update(period_field="zzzz")]
+    met = _worded_alike([m for change in changes for _, _, m in errors(metric=changed(METRIC, change))], "metric")
+    assert say(ZH, met["metric.needs_number"]) == "sum 需要数字；'priority' 是单选列表字段。"
 
 
 def test_the_cli_still_prints_the_english_sentences_and_an_uncoded_one_falls_back_to_them() -> None:

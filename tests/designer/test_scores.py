@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -149,10 +150,10 @@ async def test_a_factor_value_is_checked_as_it_is_typed(scored: Browser) -> None
     headers = {"HX-Request": "true", "HX-Trigger-Name": "factor_0_value"}
     wrong = await scored.client.post(f"{PAGE}/check", data={**hidden, **FORM, "factor_0_value": "npss * 2"},
                                      headers=headers)
-    assert error_of(wrong.text, "factor_0_value") == "There is no field or aggregate named npss; did you mean nps?"
+    assert unescape(error_of(wrong.text, "factor_0_value")) == "unknown field 'npss'; did you mean 'nps'?"
     chinese = await scored.client.post(f"{PAGE}/check", params={"lang": "zh-CN"}, headers=headers,
                                        data={**hidden, **FORM, "factor_0_value": "nps *"})
-    assert error_of(chinese.text, "factor_0_value") == "表达式在第 6 列附近不完整或有误。"
+    assert error_of(chinese.text, "factor_0_value") == "语法错误：表达式不完整或有误（第 6 列）"
     right = await scored.client.post(f"{PAGE}/check", data={**hidden, **FORM, "factor_0_value": "nps * 2",
                                                             "factor_0_weight": "half-typed"}, headers=headers)
     assert "field-error" not in right.text and "hint" in right.text

@@ -308,24 +308,6 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                         "AUC：续约记录得分高于流失记录的概率（0.5 相当于抛硬币，1.0 为完全正确的排序）。"),
     "scores.missing_factors": ("No snapshot has the new factor(s) {names}: they are left out until a published run "
                                "scores them.", "历史快照中没有新因子 {names}：在发布后运行打分之前不计入。"),
-    "scores.msg_weights": ("The weights must add up to {want}; they add up to {total}.",
-                           "权重合计必须为 {want}，当前为 {total}。"),
-    "scores.msg_negative": ("A weight cannot be negative.", "权重不能为负数。"),
-    "scores.msg_gap": ("No band holds the scores {low}-{high}.", "没有分数段覆盖 {low}-{high} 分。"),
-    "scores.msg_overlap": ("Band {band} starts at {start}, inside the band before it; bands may not overlap.",
-                           "分数段 {band} 从 {start} 分开始，与前一段重叠；分数段不能重叠。"),
-    "scores.msg_reversed": ("Band {band} ends below where it starts.", "分数段 {band} 的结束分低于起始分。"),
-    "scores.msg_twice": ("Band value {band} is used twice.", "分数段取值 {band} 重复。"),
-    "scores.msg_low_high": ("The low end ({low}) must be below the high end ({high}); say which end is better with "
-                            "the direction.", "低端值（{low}）必须小于高端值（{high}）；用“方向”表示哪端更好。"),
-    "scores.msg_steps_order": ("The steps' bounds must be strictly {order} (they are tried in order).",
-                               "分档界值必须严格单调（{order}），因为按顺序判断。"),
-    "scores.msg_unknown_close": ("There is no field or aggregate named {name}; did you mean {close}?",
-                                 "没有名为 {name} 的字段或汇总项；您是否想输入 {close}？"),
-    "scores.msg_unknown": ("There is no field or aggregate named {name}.", "没有名为 {name} 的字段或汇总项。"),
-    "scores.msg_unknown_function": ("There is no function named {name}.", "没有名为 {name} 的函数。"),
-    "scores.msg_syntax": ("The expression is incomplete or malformed near column {column}.",
-                          "表达式在第 {column} 列附近不完整或有误。"),
     "tiers.title": ("Tiers and their reminders", "客户分层与提醒策略"),
     "tiers.intro": ("Each tier's reminders are workflow rules whose condition names the tier ({field} == …); "
                     "change a rule's days here, or open the rule for everything else.",
@@ -633,6 +615,41 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "meta.rename.no_published_field_close": ("the published '{object}' has no field '{source}' to rename; "
                                              "did you mean '{close}'?",
                                              "已发布的 '{object}' 没有可重命名的字段 '{source}'；是不是要写 '{close}'？"),
+    # score models' checks (trellis/metadata/score_models.py), by code; English as the CLI words them
+    "meta.score.negative_weight": ("a weight cannot be negative; got {weight}", "权重不能为负数；当前为 {weight}。"),
+    "meta.score.weights_sum": ("the weights must sum to {want}; they sum to {total} ({listing})",
+                               "权重合计必须为 {want}，当前为 {total}。"),
+    "meta.score.factor_twice": ("factor '{name}' is also the name of factor {other}; factor names must be unique",
+                                "因子 '{name}' 与第 {other} 个因子同名；因子名称必须唯一。"),
+    "meta.score.band_reversed": ("band '{band}' runs from {min} down to {max}; min must not exceed max",
+                                 "分数段 {band} 从 {min} 分降到 {max} 分；起始分不能大于结束分。"),
+    "meta.score.band_gap": ("no band holds the scores {low}-{high}; band '{band}' starts at {start}",
+                            "没有分数段覆盖 {low}-{high} 分。"),
+    "meta.score.band_gap_end": ("no band holds the scores {low}-100; the bands must reach 100",
+                                "没有分数段覆盖 {low}-100 分；分数段必须覆盖到 100 分。"),
+    "meta.score.band_overlap": ("band '{band}' starts at {start}, inside the band before it (which ends at {end}); "
+                                "bands may not overlap", "分数段 {band} 从 {start} 分开始，与前一段（止于 {end} 分）重叠；"
+                                "分数段不能重叠。"),
+    "meta.score.band_twice": ("band value '{band}' is used twice", "分数段取值 {band} 重复。"),
+    "meta.score.low_high": ("low ({low}) must be below high ({high}); say which end is better with direction",
+                            "低端值（{low}）必须小于高端值（{high}）；用“方向”表示哪端更好。"),
+    "meta.score.step_key": ('with direction {direction} each step has "{key}" (the first step the value reaches '
+                            'wins), not "{other}"', "方向为 {direction} 时，每一档写 \"{key}\"（取值最先达到的一档生效），"
+                            "而不是 \"{other}\"。"),
+    "meta.score.steps_order": ("the steps' {key} values must be strictly {order} (they are tried in order); got {bounds}",
+                               "分档的 {key} 值必须严格{order}（按顺序判断）；当前为 {bounds}。"),
+    # metrics' checks (trellis/metadata/metrics.py), by code; English as the CLI words them
+    "meta.metric.period_not_date": ("'{name}' is a {type} field; a period filters on a date",
+                                    "'{name}' 是{type}字段；期间只能按日期字段筛选。"),
+    "meta.metric.count_value": ("count counts the records; it takes no value (filter them with where)",
+                                "count 统计记录条数，不取值（用条件筛选记录）。"),
+    "meta.metric.needs_value": ("{function} needs a value: the field or expression it aggregates",
+                                "{function} 需要一个值：要汇总的字段或表达式。"),
+    "meta.metric.needs_number": ("{function} needs a number; '{name}' is a {type} field",
+                                 "{function} 需要数字；'{name}' 是{type}字段。"),
+    "meta.metric.not_a_field": ("'{name}' is not a field of {object}", "'{name}' 不是 {object} 的字段。"),
+    "meta.metric.not_a_field_close": ("'{name}' is not a field of {object}; did you mean '{close}'?",
+                                      "'{name}' 不是 {object} 的字段；是不是要写 '{close}'？"),
 }
 
 CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType({

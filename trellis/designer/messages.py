@@ -25,6 +25,11 @@ _WORDS_ZH = {
     "approval process": "审批流程", "score model": "评分模型",
     # record scopes and the actions that take one
     "none": "无", "own": "本人记录", "all": "全部记录", "read": "查看", "update": "编辑", "delete": "删除",
+    # field types as the designer's field kinds name them
+    "text": "长文本", "currency": "货币", "percent": "百分比", "date": "日期", "date-time": "日期时间", "email": "邮箱",
+    "phone": "电话", "url": "网址", "enum": "单选列表", "multi-enum": "多选列表", "lookup": "查找关联",
+    # the order a score model's threshold steps must run in
+    "falling": "递减", "rising": "递增",
 }
 
 
@@ -41,10 +46,18 @@ _DESCRIPTIONS_ZH = {
     "which records: none, own (those the user owns) or all": "记录范围：none（无）、own（本人负责的）或 all（全部）",
 }
 
+#: what Python's parser says of the expressions admins most often leave unfinished, in Chinese
+_SYNTAX_ZH = {
+    "invalid syntax": "表达式不完整或有误",
+    "unterminated string literal (detected at line 1)": "文本缺少结束引号",
+    **{f"'{bracket}' was never closed": f"'{bracket}' 没有闭合" for bracket in "([{"},
+}
+
 #: the params whose values are words of the platform, and how a Chinese page words them
 _ZH_PARAMS: Mapping[str, Callable[[str], str]] = {
     "types": lambda v: "或".join(_word(t) for t in v.split()), "what": _word, "action": _word, "scope": _word,
-    "read": _word, "description": lambda v: _DESCRIPTIONS_ZH.get(v, v),
+    "read": _word, "order": _word, "type": _word, "description": lambda v: _DESCRIPTIONS_ZH.get(v, v),
+    "detail": lambda v: _SYNTAX_ZH.get(v, v),
 }
 
 

@@ -22,8 +22,9 @@ from starlette.responses import Response
 
 from trellis.designer.fieldforms import NAME, Problem, label_text
 from trellis.designer.item_checks import item_errors
-from trellis.designer.scoreforms import translated
+from trellis.designer.messages import say
 from trellis.designer.web import Page
+from trellis.metadata.model import MetadataSet
 from trellis.metadata.objects import label_of
 from trellis.platform.clock import utc_now
 from trellis.runtime.errors import RuntimeProblem
@@ -71,7 +72,7 @@ def metric_new(page: Page) -> Response:
     document, own = document_of(starting, {})
     problems += own
     if not problems:
-        problems = [(_pin(e.path), *translated(e.message)) for e in item_errors(drafts, KIND, name, document)]
+        problems = _metadata_problems(page, drafts, name, document)
     if problems:
         return page.render("metric_new.html", {**context, "errors": page.errors(problems),
                                                "error": page.t.t("form.fix")}, 422)
@@ -164,9 +165,14 @@ def _problems(page: Page, name: str, values: Mapping[str, str], existing: Mappin
         dict[str, Any], list[Problem]]:
     document, problems = document_of(values, existing)
     if not problems:
-        drafts = page.services.store(page.tenant_name).draft_set()
-        problems = [(_pin(e.path), *translated(e.message)) for e in item_errors(drafts, KIND, name, document)]
+        problems = _metadata_problems(page, page.services.store(page.tenant_name).draft_set(), name, document)
     return document, problems
+
+
+def _metadata_problems(page: Page, drafts: MetadataSet, name: str, document: Mapping[str, Any]) -> list[Problem]:
+    """The metadata validation's errors of this metric, beside their form fields, in the page's language."""
+    return [(_pin(e.path), "form.metadata_error", {"message": say(page.t, e.message)})
+            for e in item_errors(drafts, KIND, name, document)]
 
 
 def _context(page: Page, name: str, values: Mapping[str, str]) -> dict[str, Any]:

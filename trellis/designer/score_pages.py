@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from trellis.designer.fieldforms import Problem, label_text
 from trellis.designer.item_checks import item_errors
+from trellis.designer.messages import say
 from trellis.designer.scoreforms import (
     BLANKS,
     DIRECTIONS,
@@ -33,7 +34,6 @@ from trellis.designer.scoreforms import (
     pin,
     posted,
     total_weight,
-    translated,
 )
 from trellis.designer.web import Page
 from trellis.metadata.score_models import TOTAL_WEIGHT
@@ -59,11 +59,8 @@ def _problems(page: Page, name: str, built: Built) -> list[Problem]:
     """The form's own problems, else the metadata validation's errors of this model, pinned."""
     if built.problems:
         return built.problems
-    problems: list[Problem] = []
-    for error in item_errors(page.services.store(page.tenant_name).draft_set(), KIND, name, built.document):
-        key, values = translated(error.message)
-        problems.append((pin(error.path, built), key, values))
-    return problems
+    return [(pin(error.path, built), "form.metadata_error", {"message": say(page.t, error.message)})
+            for error in item_errors(page.services.store(page.tenant_name).draft_set(), KIND, name, built.document)]
 
 
 def _context(page: Page, name: str, document: Any, form: ModelForm) -> dict[str, Any]:

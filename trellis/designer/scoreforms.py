@@ -7,8 +7,8 @@ schedule and the fields whose change rescores a record; everything else of the d
 always offers one empty row to add a factor or a band without a script.
 
 Pure (no I/O): problems the form itself sees come back as (form field, catalogue key, values);
-the metadata validation's errors are pinned to form fields by `pin` and, for the ones an admin
-meets most (weights, bands, scales), put in the page's language by `translated`.
+the metadata validation's errors are pinned to form fields by `pin` (the page words them in its
+language by their codes, `trellis.designer.messages.say`).
 """
 
 from __future__ import annotations
@@ -37,22 +37,6 @@ _BAND_PART = {".value": "value", ".min": "min", ".max": "max", ".label": "label_
 #: the model's own keys, by the path prefix an error names; first match wins ("weights": their sum)
 _MODEL_PART = (("$.factors", "weights"), ("$.bands", "bands"), ("$.schedule.timezone", "schedule_timezone"),
                ("$.schedule", "schedule_cron"), ("$.recompute_on_change", "recompute"), ("$.x-label", "label_en"))
-#: the validation's sentences an admin meets most, as (pattern, catalogue key); the rest stay as written
-_MESSAGES = (
-    (re.compile(r"^the weights must sum to (?P<want>[\d.]+); they sum to (?P<total>[-\d.]+)"), "scores.msg_weights"),
-    (re.compile(r"^a weight cannot be negative"), "scores.msg_negative"),
-    (re.compile(r"^no band holds the scores (?P<low>\d+)-(?P<high>\d+)"), "scores.msg_gap"),
-    (re.compile(r"^band '(?P<band>.*)' starts at (?P<start>\d+), inside the band before it"), "scores.msg_overlap"),
-    (re.compile(r"^band '(?P<band>.*)' runs from \d+ down to \d+"), "scores.msg_reversed"),
-    (re.compile(r"^band value '(?P<band>.*)' is used twice"), "scores.msg_twice"),
-    (re.compile(r"^low \((?P<low>[^)]*)\) must be below high \((?P<high>[^)]*)\)"), "scores.msg_low_high"),
-    (re.compile(r"^the steps' (min|max) values must be strictly (?P<order>falling|rising)"), "scores.msg_steps_order"),
-    (re.compile(r"^unknown field '(?P<name>[^']+)'; did you mean '(?P<close>[^']+)'\?$"), "scores.msg_unknown_close"),
-    (re.compile(r"^unknown field '(?P<name>[^']+)'$"), "scores.msg_unknown"),
-    (re.compile(r"^unknown function '(?P<name>[^']+)'"), "scores.msg_unknown_function"),
-    (re.compile(r"^syntax error: .*\(at column (?P<column>\d+)\)$"), "scores.msg_syntax"),
-)
-
 
 @dataclass
 class ModelForm:
@@ -285,16 +269,6 @@ def pin(path: str, built: Built) -> str:
         part = next((v for k, v in parts.items() if rest.startswith(k)), "name" if kind == "factors" else "min")
         return f"{prefix}_{row}_{part}"
     return next((form_field for prefix, form_field in _MODEL_PART if path.startswith(prefix)), "model")
-
-
-def translated(message: str) -> tuple[str, dict[str, Any]]:
-    """A validation sentence as (catalogue key, values): a known one in the page's language,
-    any other as it was written."""
-    for pattern, key in _MESSAGES:
-        found = pattern.match(message)
-        if found:
-            return key, found.groupdict()
-    return "form.metadata_error", {"message": message}
 
 
 def total_weight(form: ModelForm) -> float:

@@ -15,13 +15,13 @@ from functools import partial
 from typing import Any
 
 from trellis.metadata.definitions import DATE_TYPES, NUMBER_TYPES, FieldType
-from trellis.metadata.errors import Parts
+from trellis.metadata.errors import Parts, coded
 from trellis.metadata.expressions import ExpressionError, analyse, check
 from trellis.metadata.kind import ItemProblem, Kind, Problem, SetView, sound_document
 from trellis.metadata.metaschemas import meta_validator
 from trellis.metadata.names import check_object_name
 from trellis.metadata.object_checks import sound_objects
-from trellis.metadata.suggestions import suggest
+from trellis.metadata.suggestions import closest, suggest
 from trellis.metadata.workflow_rules import ObjectFields, object_fields, unknown_object
 
 PARTS = ("numerator", "denominator")
@@ -51,7 +51,9 @@ def check_metric(document: Mapping[str, Any], objects: Mapping[str, ObjectFields
         if field_type is None:
             problems.append((("period_field",), _unknown(period, obj.fields, document["object"])))
         elif field_type not in DATE_TYPES:
-            problems.append((("period_field",), f"'{period}' is a {field_type.value} field; a period filters on a date"))
+            problems.append((("period_field",), coded(
+                "metric.period_not_date", f"'{period}' is a {field_type.value} field; a period filters on a date",
+                name=period, type=field_type.value)))
     for key in PARTS:
         if key in document:
             problems.extend(_aggregate((key,), document[key], obj.fields, lookups))
@@ -66,9 +68,11 @@ def _aggregate(parts: Parts, aggregate: Mapping[str, Any], fields: Mapping[str, 
     value = aggregate.get("value")
     if function == "count":
         if value is not None:
-            yield (*parts, "value"), "count counts the records; it takes no value (filter them with where)"
+            yield (*parts, "value"), coded("metric.count_value",
+                                           "count counts the records; it takes no value (filter them with where)")
     elif value is None:
-        yield parts, f"{function} needs a value: the field or expression it aggregates"
+        yield parts, coded("metric.needs_value", f"{function} needs a value: the field or expression it aggregates",
+                           function=function)
     else:
         problems = check(value, fields, lookups)
         yield from (((*parts, "value"), p) for p in problems)
@@ -87,11 +91,14 @@ def _numeric(parts: Parts, function: str, value: str, fields: Mapping[str, Field
     if function in _SUMMABLE and isinstance(tree, ast.Name):
         field_type = fields[tree.id]
         if field_type not in NUMBER_TYPES:
-            yield parts, f"{function} needs a number; '{tree.id}' is a {field_type.value} field"
+            yield parts, coded("metric.needs_number", f"{function} needs a number; '{tree.id}' is a "
+                               f"{field_type.value} field", function=function, name=tree.id, type=field_type.value)
 
 
 def _unknown(name: str, fields: Mapping[str, FieldType], where: str) -> str:
-    return f"'{name}' is not a field of {where}{suggest(name, fields)}"
+    close = closest(name, fields)
+    return coded("metric.not_a_field_close" if close else "metric.not_a_field",
+                 f"'{name}' is not a field of {where}{suggest(name, fields)}", name=name, object=where, close=close or "")
 
 
 KIND = Kind(

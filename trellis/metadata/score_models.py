@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trellis.metadata.cron import CronError, parse_cron
 from trellis.metadata.definitions import DATE_TYPES, NUMBER_TYPES, FieldType
-from trellis.metadata.errors import Parts
+from trellis.metadata.errors import Parts, coded
 from trellis.metadata.expressions import check
 from trellis.metadata.kind import ItemProblem, Kind, Problem, Report, SetView
 from trellis.metadata.metaschemas import meta_validator
@@ -53,19 +53,23 @@ def _weights(factors: Sequence[Mapping[str, Any]]) -> Iterator[Problem]:
     for index, factor in enumerate(factors):
         if factor["weight"] < 0:
             negative = True
-            yield ("factors", index, "weight"), f"a weight cannot be negative; got {factor['weight']}"
+            yield ("factors", index, "weight"), coded("score.negative_weight", "a weight cannot be negative; got "
+                                                      f"{factor['weight']}", weight=factor["weight"])
     total = sum(factor["weight"] for factor in factors)
     if not negative and total != TOTAL_WEIGHT:
         listing = " + ".join(f"{f['name']} {f['weight']}" for f in factors)
-        yield ("factors",), f"the weights must sum to {TOTAL_WEIGHT}; they sum to {total:g} ({listing})"
+        yield ("factors",), coded("score.weights_sum", f"the weights must sum to {TOTAL_WEIGHT}; they sum to "
+                                  f"{total:g} ({listing})", want=TOTAL_WEIGHT, total=f"{total:g}", listing=listing)
 
 
 def _factor_names(factors: Sequence[Mapping[str, Any]]) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     for index, factor in enumerate(factors):
         if factor["name"] in seen:
-            yield ("factors", index, "name"), f"factor '{factor['name']}' is also the name of factor " \
-                                              f"{seen[factor['name']] + 1}; factor names must be unique"
+            yield ("factors", index, "name"), coded(
+                "score.factor_twice", f"factor '{factor['name']}' is also the name of factor "
+                f"{seen[factor['name']] + 1}; factor names must be unique", name=factor["name"],
+                other=seen[factor["name"]] + 1)
         seen.setdefault(factor["name"], index)
 
 
@@ -73,47 +77,55 @@ def _bands(bands: Sequence[Mapping[str, Any]]) -> Iterator[Problem]:
     """Bands must cover every whole score from 0 to 100 exactly once."""
     for index, band in enumerate(bands):
         if band["min"] > band["max"]:
-            yield ("bands", index), f"band '{band['value']}' runs from {band['min']} down to {band['max']}; min must not exceed max"
+            yield ("bands", index), coded("score.band_reversed", f"band '{band['value']}' runs from {band['min']} "
+                                          f"down to {band['max']}; min must not exceed max", band=band["value"],
+                                          min=band["min"], max=band["max"])
             return
     ordered = sorted(enumerate(bands), key=lambda pair: pair[1]["min"])
     expected = 0
     for index, band in ordered:
         if band["min"] > expected:
-            yield ("bands", index, "min"), f"no band holds the scores {expected}-{band['min'] - 1}; " \
-                                           f"band '{band['value']}' starts at {band['min']}"
+            yield ("bands", index, "min"), coded(
+                "score.band_gap", f"no band holds the scores {expected}-{band['min'] - 1}; band '{band['value']}' "
+                f"starts at {band['min']}", low=expected, high=band["min"] - 1, band=band["value"], start=band["min"])
         elif band["min"] < expected:
-            yield ("bands", index, "min"), f"band '{band['value']}' starts at {band['min']}, inside the band " \
-                                           f"before it (which ends at {expected - 1}); bands may not overlap"
+            yield ("bands", index, "min"), coded(
+                "score.band_overlap", f"band '{band['value']}' starts at {band['min']}, inside the band before it "
+                f"(which ends at {expected - 1}); bands may not overlap", band=band["value"], start=band["min"],
+                end=expected - 1)
         expected = max(expected, band["max"] + 1)
     if expected <= 100:
         last = ordered[-1][0]
-        yield ("bands", last, "max"), f"no band holds the scores {expected}-100; the bands must reach 100"
+        yield ("bands", last, "max"), coded("score.band_gap_end", f"no band holds the scores {expected}-100; the "
+                                            "bands must reach 100", low=expected)
     values = [band["value"] for band in bands]
     for index, value in enumerate(values):
         if value in values[:index]:
-            yield ("bands", index, "value"), f"band value '{value}' is used twice"
+            yield ("bands", index, "value"), coded("score.band_twice", f"band value '{value}' is used twice", band=value)
 
 
 def _scale(parts: Parts, scale: Mapping[str, Any]) -> Iterator[Problem]:
     direction = scale.get("direction", "higher_is_better")
     if scale["type"] == "linear":
         if scale["low"] >= scale["high"]:
-            yield parts, f"low ({scale['low']}) must be below high ({scale['high']}); " \
-                         "say which end is better with direction"
+            yield parts, coded("score.low_high", f"low ({scale['low']}) must be below high ({scale['high']}); say "
+                               "which end is better with direction", low=scale["low"], high=scale["high"])
         return
     key = STEP_KEY[direction]
     other = STEP_KEY["lower_is_better" if key == "min" else "higher_is_better"]
     bounds = []
     for index, step in enumerate(scale["steps"]):
         if key not in step or other in step:
-            yield (*parts, "steps", index), f"with direction {direction} each step has \"{key}\" " \
-                                            f"(the first step the value reaches wins), not \"{other}\""
+            yield (*parts, "steps", index), coded(
+                "score.step_key", f"with direction {direction} each step has \"{key}\" (the first step the value "
+                f"reaches wins), not \"{other}\"", direction=direction, key=key, other=other)
             return
         bounds.append(step[key])
     in_order = sorted(bounds, reverse=key == "min")
     if bounds != in_order or len(set(bounds)) != len(bounds):
         word = "falling" if key == "min" else "rising"
-        yield (*parts, "steps"), f"the steps' {key} values must be strictly {word} (they are tried in order); got {bounds}"
+        yield (*parts, "steps"), coded("score.steps_order", f"the steps' {key} values must be strictly {word} (they "
+                                       f"are tried in order); got {bounds}", key=key, order=word, bounds=bounds)
 
 
 def _aggregate_shape(parts: Parts, aggregate: Mapping[str, Any]) -> Iterator[Problem]:
