@@ -1,0 +1,77 @@
+"""The renewals app in a tenant with two reps, a manager and an admin who all have passwords,
+some contracts of each rep ending soon, served by the app over HTTP in-process on both
+databases. `Browser` (tests/designer/conftest.py) signs in as a browser does.
+
+`clerk@acme.test` holds `limited_rep`: a rep who may not read contract amounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import httpx
+import pytest
+
+from tests.designer.conftest import Browser
+from tests.renewals.world import TENANT, Renewals
+from trellis.platform.tenancy import Installation
+from trellis.runtime.access import Actor
+from trellis.server.app import create_app
+
+PASSWORD = "correct horse battery"
+ADMIN, REP, BOSS, CLERK = "admin@acme.test", "rep@acme.test", "boss@acme.test", "clerk@acme.test"
+LIMITED_REP = {"x-label": {"en": "Rep without amounts", "zh-CN": "不看金额的销售"},
+               "objects": {"contract": {"create": True, "read": "own", "update": "own", "fields": {"amount": "none"}},
+                           "account": {"read": "all"}}}
+
+
+@dataclass
+class Workspace:
+    renewals: Renewals
+    contracts: dict[str, str]  # number → id
+
+    @property
+    def app(self) -> str:
+        return f"/t/{TENANT}/app"
+
+
+def _contract(world: Renewals, number: str, owner: str, ends_in: int, account: str) -> str:
+    today = date.today()
+    return world.records().create(Actor.system(), "contract", {
+        "number": number, "name": f"{number} 年度服务", "account": account, "status": "生效",
+        "start_date": (today - timedelta(days=300)).isoformat(),
+        "end_date": (today + timedelta(days=ends_in)).isoformat(), "amount": "12000.00",
+        "owner_id": world.ids[owner]})["id"]
+
+
+@pytest.fixture
+def workspace(installation: Installation) -> Workspace:
+    world = Renewals.create(installation)
+    store = world.services.store(TENANT)
+    store.save_draft("role", "limited_rep", LIMITED_REP, author="test")
+    store.publish_drafts(author="test", message="a rep who may not read amounts")
+    users = world.services.users(TENANT)
+    world.ids[CLERK] = users.create_user(CLERK, name="周文员", roles=["limited_rep"], password=PASSWORD).id
+    for email in (ADMIN, REP, BOSS):
+        users.set_password(email, PASSWORD)
+    system = Actor.system()
+    account = world.records().create(system, "account", {"name": "华东制造", "owner_id": world.ids[REP]})["id"]
+    contracts = {number: _contract(world, number, owner, days, account) for number, owner, days in [
+        ("HT-R7", REP, 5), ("HT-R20", REP, 20), ("HT-R60", REP, 60), ("HT-R200", REP, 200),
+        ("HT-B10", BOSS, 10), ("HT-C15", CLERK, 15)]}
+    return Workspace(world, contracts)
+
+
+@pytest.fixture
+async def browser(installation: Installation, workspace: Workspace) -> AsyncIterator[Browser]:
+    app = create_app(installation, workspace.renewals.services)
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Browser(installation, client)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,29 @@
+"""The workspace's routes, under `/t/<tenant>/app/`, each through `Designer.endpoint` (tenant,
+session, CSRF, language) for any signed-in user (`web.members`).
+
+`/app/-/…` are the pages that belong to no object ("-" is never an object's name); the rest is
+`/app/<object>` (list), `…/new` (form), `…/<id>` (record), `…/<id>/edit` (form).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from trellis.designer.web import Designer
+from trellis.runtime.services import TenantServices
+from trellis.workspace import list_pages
+from trellis.workspace.web import HERE, templates
+
+
+def routes(services: TenantServices) -> list[Route | Mount]:
+    d = Designer(services, pages=templates)
+    both, post = ["GET", "POST"], ["POST"]
+    app = "/t/{tenant}/app"
+    return [
+        Route(f"{app}/{{object}}", d.endpoint(list_pages.list_page, admin=False)),
+        Route(f"{app}/{{object}}/export.csv", d.endpoint(list_pages.export, admin=False)),
+        Route(f"{app}/{{object}}/views", d.endpoint(list_pages.save_view, admin=False), methods=post),
+        Route(f"{app}/{{object}}/views/{{view}}/delete", d.endpoint(list_pages.delete_view, admin=False), methods=post),
+        Mount("/static/workspace", StaticFiles(directory=HERE / "static")),
+    ]
