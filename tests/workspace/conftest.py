@@ -46,6 +46,16 @@ def _contract(world: Renewals, number: str, owner: str, ends_in: int, account: s
         "owner_id": world.ids[owner]})["id"]
 
 
+def many_contracts(workspace: Workspace, owner: str, count: int) -> None:
+    """`count` more contracts of `owner`, ending over the next year (HT-M001…)."""
+    world, today = workspace.renewals, date.today()
+    account = world.records().get(Actor.system(), "contract", next(iter(workspace.contracts.values())))["account"]
+    world.records().create_many(Actor.system(), "contract", [{
+        "number": f"HT-M{i:03}", "name": f"合同 {i}", "account": account, "status": "生效",
+        "start_date": (today - timedelta(days=100)).isoformat(), "end_date": (today + timedelta(days=i)).isoformat(),
+        "amount": "1000.00", "owner_id": world.ids[owner]} for i in range(1, count + 1)])
+
+
 @pytest.fixture
 def workspace(installation: Installation) -> Workspace:
     world = Renewals.create(installation)

@@ -6,8 +6,6 @@ the user's saved views.
 from __future__ import annotations
 
 import io
-from urllib.parse import parse_qsl
-
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
@@ -98,7 +96,7 @@ def save_view(page: Page) -> Response:
         _views(page).save(view.name, page.value("name"), query.encode())
     except RuntimeProblem as problem:
         return render_list(page, view, query, error=str(problem), status=400)
-    return render_list(page, view, query, notice=page.t.t("ws.views.saved", name=page.value("name")))
+    return page.redirect(f"{app_base(page)}/{view.name}?{query.encode()}")
 
 
 @members
@@ -108,7 +106,3 @@ def delete_view(page: Page) -> Response:
         return _not_found(page)
     _views(page).delete(page.request.path_params["view"])
     return page.redirect(f"{app_base(page)}/{view.name}")
-
-
-def view_query(saved: str) -> list[tuple[str, str]]:
-    return parse_qsl(saved, keep_blank_values=True)
