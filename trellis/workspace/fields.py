@@ -128,7 +128,7 @@ class Presenter:
         if isinstance(value, bool):
             return self.t("ws.yes") if value else self.t("ws.no")
         if isinstance(value, datetime):
-            return value.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+            return self.when(value)
         if isinstance(value, date):
             return value.isoformat()
         if isinstance(value, Decimal):
@@ -138,6 +138,10 @@ class Presenter:
         if isinstance(value, (list, tuple)):
             return ", ".join(str(v) for v in value)
         return str(value)
+
+    def when(self, value: datetime) -> str:
+        """A moment in the tenant's time zone, to the minute."""
+        return value.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
 
     def lookup_names(self, wanted: Mapping[str, Iterable[str]]) -> dict[tuple[str, str], str]:
         """(object, id) → the record's display value, for the records the actor may read; the

@@ -6,6 +6,7 @@ the user's saved views.
 from __future__ import annotations
 
 import io
+
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 

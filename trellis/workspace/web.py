@@ -8,6 +8,7 @@ everything else (tenant, session, CSRF, language) is `Designer.endpoint`'s.
 from __future__ import annotations
 
 from pathlib import Path
+
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
