@@ -68,7 +68,8 @@ def record_page(page: Page) -> Response:
         record = service.get(page.actor, view.name, page.request.path_params["id"], include_deleted=True)
     except NotFound:
         return _not_found(page)
-    return render_record(page, view, service, record)
+    saved = page.t.t("ws.form.saved") if page.request.query_params.get("saved") else None
+    return render_record(page, view, service, record, notice=saved)
 
 
 def render_record(page: Page, view: ObjectView, service: RecordsService, record: dict[str, Any],

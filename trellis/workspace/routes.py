@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from trellis.designer.web import Designer
 from trellis.runtime.services import TenantServices
-from trellis.workspace import list_pages, record_pages
+from trellis.workspace import form_pages, list_pages, record_pages
 from trellis.workspace.web import HERE, templates
 
 
@@ -25,7 +25,10 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{app}/{{object}}/export.csv", d.endpoint(list_pages.export, admin=False)),
         Route(f"{app}/{{object}}/views", d.endpoint(list_pages.save_view, admin=False), methods=post),
         Route(f"{app}/{{object}}/views/{{view}}/delete", d.endpoint(list_pages.delete_view, admin=False), methods=post),
+        Route(f"{app}/{{object}}/new", d.endpoint(form_pages.new_form, admin=False), methods=both),
+        Route(f"{app}/{{object}}/lookup", d.endpoint(form_pages.lookup_options, admin=False)),
         Route(f"{app}/{{object}}/{{id}}", d.endpoint(record_pages.record_page, admin=False)),
+        Route(f"{app}/{{object}}/{{id}}/edit", d.endpoint(form_pages.edit_form, admin=False), methods=both),
         Route(f"{app}/{{object}}/{{id}}/delete", d.endpoint(record_pages.delete, admin=False), methods=post),
         Route(f"{app}/{{object}}/{{id}}/restore", d.endpoint(record_pages.restore, admin=False), methods=post),
         Mount("/static/workspace", StaticFiles(directory=HERE / "static")),

@@ -50,7 +50,8 @@ def object_view(page: Page) -> ObjectView | None:
 
 
 def records(page: Page) -> RecordsService:
-    return page.services.records(page.tenant_name)
+    """The records service for this page: rule messages in the page's language."""
+    return page.services.records(page.tenant_name, locale=page.t.language)
 
 
 def presenter(page: Page, service: RecordsService) -> Presenter:
