@@ -327,6 +327,11 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "ws.home.mark_all_read": ("Mark all read", "全部标为已读"),
     "ws.home.nothing": ("Nothing here.", "暂无。"),
     "ws.home.open": ("Open", "打开"),
+    "ws.home.decide_how": ("Choose approve or reject.", "请选择同意或驳回。"),
+    "ws.home.all": ("All of them", "查看全部"),
+    "ws.home.step": ("Step", "步骤"),
+    "ws.home.from": ("From", "提交人"),
+    "ws.objects.none": ("There is nothing you may read yet.", "暂无您可查看的对象。"),
 }
 
 CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType({

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from trellis.designer.web import Page
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.records.csv_io import export_csv
-from trellis.workspace.fields import ObjectView
+from trellis.workspace.fields import ObjectView, readable_objects
 from trellis.workspace.list_query import ListQuery, filter_rows, ops_for
 from trellis.workspace.saved_views import SavedViews
 from trellis.workspace.web import app_base, members, object_view, presenter, records, refuse
@@ -107,3 +107,12 @@ def delete_view(page: Page) -> Response:
         return _not_found(page)
     _views(page).delete(page.request.path_params["view"])
     return page.redirect(f"{app_base(page)}/{view.name}")
+
+
+@members
+def objects_page(page: Page) -> Response:
+    """Every object the user may read, each a link to its list."""
+    assert page.actor is not None
+    objects = page.services.registry(page.tenant_name).objects
+    return page.render("objects.html", {"views": readable_objects(objects, page.actor, page.t.language),
+                                        "app": app_base(page)})

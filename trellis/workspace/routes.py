@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from trellis.designer.web import Designer
 from trellis.runtime.services import TenantServices
-from trellis.workspace import form_pages, list_pages, record_pages
+from trellis.workspace import form_pages, home, list_pages, record_pages
 from trellis.workspace.web import HERE, templates
 
 
@@ -21,6 +21,11 @@ def routes(services: TenantServices) -> list[Route | Mount]:
     both, post = ["GET", "POST"], ["POST"]
     app = "/t/{tenant}/app"
     return [
+        Route(f"{app}/", d.endpoint(home.home, admin=False)),
+        Route(f"{app}/-/objects", d.endpoint(list_pages.objects_page, admin=False)),
+        Route(f"{app}/-/approvals/{{request}}", d.endpoint(home.decide, admin=False), methods=post),
+        Route(f"{app}/-/tasks/{{task}}/done", d.endpoint(home.complete_task, admin=False), methods=post),
+        Route(f"{app}/-/notifications/read", d.endpoint(home.mark_read, admin=False), methods=post),
         Route(f"{app}/{{object}}", d.endpoint(list_pages.list_page, admin=False)),
         Route(f"{app}/{{object}}/export.csv", d.endpoint(list_pages.export, admin=False)),
         Route(f"{app}/{{object}}/views", d.endpoint(list_pages.save_view, admin=False), methods=post),
