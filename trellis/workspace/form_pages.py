@@ -77,7 +77,8 @@ def changes_of(view: ObjectView, values: FormValues, creating: bool) -> dict[str
 def field_errors(view: ObjectView, error: InvalidInput) -> tuple[dict[str, str], list[str]]:
     """Problems beside their fields; those of the record as a whole (or of a field not on the
     form) for the top of the form."""
-    shown, other = {}, []
+    shown: dict[str, str] = {}
+    other: list[str] = []
     on_form = {c.name for c in view.editable}
     for problem in error.problems:
         name = problem.path.split(".", 1)[0].split("[", 1)[0]
@@ -152,9 +153,12 @@ def _differences(view: ObjectView, theirs: Mapping[str, Any], yours: FormValues)
     for column in view.editable:
         saved, typed_value = as_input(theirs.get(column.name)), yours.get(column.name, "")
         if saved != typed_value:
-            join = (lambda v: ", ".join(v) if isinstance(v, list) else v)
-            out.append(Difference(column.label, join(saved), join(typed_value)))
+            out.append(Difference(column.label, _joined(saved), _joined(typed_value)))
     return out
+
+
+def _joined(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def render_form(page: Page, view: ObjectView, service: RecordsService, record: Mapping[str, Any] | None,

@@ -102,8 +102,11 @@ def _with_links(page: Page, service: RecordsService, rows: list[dict[str, Any]])
             wanted.setdefault(row["object"], set()).add(row["record_id"])
     names = presenter(page, service).lookup_names(wanted)
     app = app_base(page)
-    return [{**row, "link": f"{app}/{row['object']}/{row['record_id']}" if (row.get("object"), row.get("record_id")) in names
-             else None, "record_name": names.get((row.get("object"), row.get("record_id")))} for row in rows]
+    out = []
+    for row in rows:
+        key = (str(row.get("object")), str(row.get("record_id")))
+        out.append({**row, "link": f"{app}/{key[0]}/{key[1]}" if key in names else None, "record_name": names.get(key)})
+    return out
 
 
 def _approvals(page: Page, service: RecordsService) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ def render_list(page: Page, view: ObjectView, query: ListQuery, notice: str | No
         error = page.t.t("ws.list.refused", names=", ".join(query.problems))
     return page.render("list.html", {
         "view": view, "query": query, "columns": columns, "rows": list(zip(ids, rows, strict=True)),
-        "filters": filter_rows(query), "ops": {c.name: ops_for(c.field.type) for c in view.readable},
+        "filters": filter_rows(query), "choices": columns + [c for c in view.readable if c.name not in query.columns], "ops": {c.name: ops_for(c.field.type) for c in view.readable},
         "all_ops": sorted({op for c in view.readable for op in ops_for(c.field.type)}),
         "next": query.encode(after=end or "") if has_next and end else None,
         "previous": query.encode(before=start or "") if has_previous and start else None,

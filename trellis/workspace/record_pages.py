@@ -36,6 +36,7 @@ RELATED_COLUMNS = 4
 class Related:
     view: ObjectView
     via: str
+    via_label: str  # an object may point here through several lookups: which one this list follows
     columns: list[Column]
     rows: list[tuple[str, dict[str, Cell]]]
     more: bool
@@ -100,7 +101,8 @@ def _related(page: Page, view: ObjectView, service: RecordsService, shows: Prese
         columns = [c for n in child_view.default_columns if n != via and (c := child_view.column(n)) is not None]
         listed = service.list(page.actor, child, PageRequest(where={via: {"_eq": record_id}}, first=RELATED_ROWS))
         rows = shows.rows(child_view, columns[:RELATED_COLUMNS], listed.records)
-        found.append(Related(child_view, via, columns[:RELATED_COLUMNS],
+        via_column = child_view.column(via)
+        found.append(Related(child_view, via, via_column.label if via_column else via, columns[:RELATED_COLUMNS],
                              [(r["id"], row) for r, row in zip(listed.records, rows, strict=True)], listed.page.has_next))
     return found
 
