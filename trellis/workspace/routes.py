@@ -7,10 +7,14 @@ session, CSRF, language) for any signed-in user (`web.members`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trellis.designer.web import Designer
+from trellis.designer.web import Designer, Handler
 from trellis.runtime.services import TenantServices
 from trellis.workspace import form_pages, home, list_pages, record_pages
 from trellis.workspace.web import HERE, templates
@@ -18,23 +22,27 @@ from trellis.workspace.web import HERE, templates
 
 def routes(services: TenantServices) -> list[Route | Mount]:
     d = Designer(services, pages=templates)
+
+    def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        return d.endpoint(handler, admin=False)  # `web.members` asks for a signed-in user
+
     both, post = ["GET", "POST"], ["POST"]
     app = "/t/{tenant}/app"
     return [
-        Route(f"{app}/", d.endpoint(home.home, admin=False)),
-        Route(f"{app}/-/objects", d.endpoint(list_pages.objects_page, admin=False)),
-        Route(f"{app}/-/approvals/{{request}}", d.endpoint(home.decide, admin=False), methods=post),
-        Route(f"{app}/-/tasks/{{task}}/done", d.endpoint(home.complete_task, admin=False), methods=post),
-        Route(f"{app}/-/notifications/read", d.endpoint(home.mark_read, admin=False), methods=post),
-        Route(f"{app}/{{object}}", d.endpoint(list_pages.list_page, admin=False)),
-        Route(f"{app}/{{object}}/export.csv", d.endpoint(list_pages.export, admin=False)),
-        Route(f"{app}/{{object}}/views", d.endpoint(list_pages.save_view, admin=False), methods=post),
-        Route(f"{app}/{{object}}/views/{{view}}/delete", d.endpoint(list_pages.delete_view, admin=False), methods=post),
-        Route(f"{app}/{{object}}/new", d.endpoint(form_pages.new_form, admin=False), methods=both),
-        Route(f"{app}/{{object}}/lookup", d.endpoint(form_pages.lookup_options, admin=False)),
-        Route(f"{app}/{{object}}/{{id}}", d.endpoint(record_pages.record_page, admin=False)),
-        Route(f"{app}/{{object}}/{{id}}/edit", d.endpoint(form_pages.edit_form, admin=False), methods=both),
-        Route(f"{app}/{{object}}/{{id}}/delete", d.endpoint(record_pages.delete, admin=False), methods=post),
-        Route(f"{app}/{{object}}/{{id}}/restore", d.endpoint(record_pages.restore, admin=False), methods=post),
+        Route(f"{app}/", page(home.home)),
+        Route(f"{app}/-/objects", page(list_pages.objects_page)),
+        Route(f"{app}/-/approvals/{{request}}", page(home.decide), methods=post),
+        Route(f"{app}/-/tasks/{{task}}/done", page(home.complete_task), methods=post),
+        Route(f"{app}/-/notifications/read", page(home.mark_read), methods=post),
+        Route(f"{app}/{{object}}", page(list_pages.list_page)),
+        Route(f"{app}/{{object}}/export.csv", page(list_pages.export)),
+        Route(f"{app}/{{object}}/views", page(list_pages.save_view), methods=post),
+        Route(f"{app}/{{object}}/views/{{view}}/delete", page(list_pages.delete_view), methods=post),
+        Route(f"{app}/{{object}}/new", page(form_pages.new_form), methods=both),
+        Route(f"{app}/{{object}}/lookup", page(form_pages.lookup_options)),
+        Route(f"{app}/{{object}}/{{id}}", page(record_pages.record_page)),
+        Route(f"{app}/{{object}}/{{id}}/edit", page(form_pages.edit_form), methods=both),
+        Route(f"{app}/{{object}}/{{id}}/delete", page(record_pages.delete), methods=post),
+        Route(f"{app}/{{object}}/{{id}}/restore", page(record_pages.restore), methods=post),
         Mount("/static/workspace", StaticFiles(directory=HERE / "static")),
     ]
