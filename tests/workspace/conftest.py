@@ -7,18 +7,17 @@ databases. `Browser` (tests/designer/conftest.py) signs in as a browser does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import httpx
 import pytest
 
-from tests.designer.conftest import Browser
+from tests.designer.conftest import anyio_backend, browser  # noqa: F401  (fixtures, over `services` below)
+from tests.designer.test_browser import chromium  # noqa: F401  (the fixture, over the browser test's `served`)
 from tests.renewals.world import TENANT, Renewals
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
-from trellis.server.app import create_app
+from trellis.runtime.services import TenantServices
 
 PASSWORD = "correct horse battery"
 ADMIN, REP, BOSS, CLERK = "admin@acme.test", "rep@acme.test", "boss@acme.test", "clerk@acme.test"
@@ -75,13 +74,6 @@ def workspace(installation: Installation) -> Workspace:
 
 
 @pytest.fixture
-async def browser(installation: Installation, workspace: Workspace) -> AsyncIterator[Browser]:
-    app = create_app(installation, workspace.renewals.services)
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Browser(installation, client)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def services(workspace: Workspace) -> TenantServices:
+    """The workspace's services, for the designer's `browser` fixture."""
+    return workspace.renewals.services

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench.graphql import Server
-from tests.designer.test_browser import ARGS, CHROMIUM, SHOTS, Served, Visit, _browser_missing
+from tests.designer.test_browser import SHOTS, Served, Visit, _browser_missing
 from tests.renewals.world import TENANT, Renewals
 from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
@@ -55,16 +55,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with Server(settings) as server:
         yield Served(server.url, settings)
-
-
-@pytest.fixture(scope="module")
-def chromium(served: Served) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def shoot(page: Any, name: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
@@ -21,8 +22,10 @@ HERE = Path(__file__).parent
 DESIGNER_TEMPLATES = HERE.parent / "designer" / "templates"
 
 #: The workspace's templates first; the designer's (sign-in, refusals, macros) behind them, so
-#: they render inside the workspace's own `base.html`.
-templates = Jinja2Templates(directory=[HERE / "templates", DESIGNER_TEMPLATES])
+#: they render inside the workspace's own `base.html`, which extends `designer/base.html`.
+templates = Jinja2Templates(env=Environment(autoescape=True, loader=ChoiceLoader([
+    FileSystemLoader(HERE / "templates"), PrefixLoader({"designer": FileSystemLoader(DESIGNER_TEMPLATES)}),
+    FileSystemLoader(DESIGNER_TEMPLATES)])))
 
 
 def members(handler: Handler) -> Handler:
