@@ -13,6 +13,7 @@ from starlette.responses import Response
 from trellis.designer.web import Page
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.records.csv_io import export_csv
+from trellis.runtime.records.service import RecordsService
 from trellis.workspace.fields import ObjectView, readable_objects
 from trellis.workspace.list_query import ListQuery, filter_rows, ops_for
 from trellis.workspace.saved_views import SavedViews
@@ -30,17 +31,18 @@ def _not_found(page: Page) -> Response:
 
 @members
 def list_page(page: Page) -> Response:
-    view = object_view(page)
+    service = records(page)
+    view = object_view(page, service)
     if view is None:
         return _not_found(page)
     query = ListQuery.read(page.request.query_params, view)
-    return render_list(page, view, query)
+    return render_list(page, view, query, service=service)
 
 
 def render_list(page: Page, view: ObjectView, query: ListQuery, notice: str | None = None,
-                error: str | None = None, status: int = 200) -> Response:
+                error: str | None = None, status: int = 200, service: RecordsService | None = None) -> Response:
     assert page.actor is not None
-    service = records(page)
+    service = service or records(page)
     columns = [c for name in query.columns if (c := view.column(name)) is not None]
     rows, ids, has_next, has_previous, start, end = [], [], False, False, None, None
     try:

@@ -60,11 +60,11 @@ def may(view: ObjectView, action: str, record: dict[str, Any]) -> bool:
 
 @members
 def record_page(page: Page) -> Response:
-    view = object_view(page)
+    service = records(page)
+    view = object_view(page, service)
     if view is None:
         return _not_found(page)
     assert page.actor is not None
-    service = records(page)
     try:
         record = service.get(page.actor, view.name, page.request.path_params["id"], include_deleted=True)
     except NotFound:

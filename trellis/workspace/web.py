@@ -42,11 +42,13 @@ def app_base(page: Page) -> str:
     return f"{page.base}/app"
 
 
-def object_view(page: Page) -> ObjectView | None:
+def object_view(page: Page, service: RecordsService | None = None) -> ObjectView | None:
     """The object named in the path as the signed-in user sees it; None when there is no such
-    object or they may not read it (both answered 404: nothing is revealed)."""
+    object or they may not read it (both answered 404: nothing is revealed). `service`: the
+    page's records service, whose release to read (spares reading the current one again)."""
     assert page.actor is not None
-    obj = page.services.registry(page.tenant_name).objects.get(page.request.path_params["object"])
+    registry = service.registry if service is not None else page.services.registry(page.tenant_name)
+    obj = registry.objects.get(page.request.path_params["object"])
     if obj is None or page.actor.policy.scope(obj.name, "read") is Scope.NONE:
         return None
     return ObjectView(obj, page.actor, page.t.language)
