@@ -32,6 +32,7 @@ from bench import (  # noqa: E402
     reminders,
     scores,
     templates,
+    workspace,
 )
 from bench.backends import Backend, open_backend, postgres_server_url, server_version  # noqa: E402
 from bench.harness import Result, Sizes, format_table  # noqa: E402
@@ -42,7 +43,8 @@ BENCHMARKS: dict[str, Benchmark] = {publish.NAME: publish.run, add_field.NAME: a
                                      records.NAME_LIST: records.run_list, graphql.NAME: graphql.run,
                                      reminders.NAME: reminders.run, templates.NAME: templates.run,
                                      approvals.NAME: approvals.run, handover.NAME: handover.run,
-                                     scores.NAME: scores.run, metrics.NAME: metrics.run}
+                                     scores.NAME: scores.run, metrics.NAME: metrics.run,
+                                     workspace.NAME: workspace.run}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

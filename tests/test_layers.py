@@ -1,6 +1,6 @@
 """Imports flow one way (ARCHITECTURE §1, docs/architecture.md): a walk of every module's imports.
 
-    platform (kernel) ← metadata (pure) ← runtime ← designer, builtin_apps ← server ← cli
+    platform (kernel) ← metadata (pure) ← runtime ← designer, builtin_apps; designer ← workspace ← server ← cli
 
 Inside the runtime, the core that every write and read goes through (records, query, values,
 compiled, storage, expressions, …) knows no feature: automation, channels, the inbox, the
@@ -23,8 +23,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "runtime": frozenset({"platform", "metadata"}),
     "designer": frozenset({"platform", "metadata", "runtime"}),
     "builtin_apps": frozenset({"platform", "metadata", "runtime"}),
-    "server": frozenset({"platform", "metadata", "runtime", "designer"}),
-    "cli": frozenset({"platform", "metadata", "runtime", "designer", "builtin_apps", "server"}),
+    "workspace": frozenset({"platform", "metadata", "runtime", "designer"}),
+    "server": frozenset({"platform", "metadata", "runtime", "designer", "workspace"}),
+    "cli": frozenset({"platform", "metadata", "runtime", "designer", "workspace", "builtin_apps", "server"}),
 }
 
 #: Runtime modules that features plug into; they must not import a feature.

@@ -144,7 +144,7 @@ def test_a_wrong_password_is_refused(chromium: Any, served: Served) -> None:
 def test_a_non_admin_cannot_open_the_designer(chromium: Any, served: Served) -> None:
     visit = Visit(chromium, served.url)
     visit.sign_in(REP, PASSWORD)
-    response = visit.go(f"/t/{TENANT}/")
+    response = visit.go(f"/t/{TENANT}/rules")
     assert response.status == 403 and "只有管理员" in visit.page.inner_text("main")
     visit.close()
 

@@ -73,7 +73,9 @@ async def test_the_throttle_is_kept_in_the_database_so_a_new_app_sees_it(browser
 
 async def test_a_non_admin_gets_a_clear_refusal(browser: Browser) -> None:
     assert (await browser.sign_in(email=REP)).status_code == 303
-    page = await browser.client.get(f"/t/{TENANT}/")
+    home = await browser.client.get(f"/t/{TENANT}/")  # the designer's home sends them to the workspace
+    assert home.status_code == 303 and home.headers["location"] == f"/t/{TENANT}/app/"
+    page = await browser.client.get(f"/t/{TENANT}/rules")
     assert page.status_code == 403 and ("admin" in page.text) and "contract" not in page.text
 
 

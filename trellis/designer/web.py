@@ -44,6 +44,7 @@ LANG_COOKIE = "trellis_lang"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 1_000_000
+WORKSPACE = "/app/"  # the workspace's home, under the tenant (trellis.workspace)
 
 
 @dataclass
@@ -89,7 +90,7 @@ class Page:
         return out
 
     def render(self, template: str, context: Mapping[str, Any] | None = None, status: int = 200) -> Response:
-        return templates.TemplateResponse(self.request, template, {
+        return self.designer.templates.TemplateResponse(self.request, template, {
             "t": self.t.t, "lang": self.t.language, "other_lang": self.t.other, "base": self.base,
             "tenant": self.tenant, "actor": self.actor, "csrf": self.csrf, "path": self.request.url.path,
             "admin": self.actor is not None and self.actor.policy.is_admin, "signed_in": self.session_id is not None,
@@ -97,6 +98,14 @@ class Page:
 
     def redirect(self, path: str) -> Response:
         return RedirectResponse(path, status_code=303)
+
+    def sign_in_first(self) -> Response:
+        """An anonymous visitor's answer: a browser goes to sign-in, an API client gets 401."""
+        if self.request.method == "GET" and "authorization" not in self.request.headers:
+            return self.redirect(f"{self.base}/login?next={quote(self.request.url.path)}")
+        response = self.refuse(401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="trellis"'
+        return response
 
     def refuse(self, status: int) -> Response:
         title, body = {401: ("refused.sign_in", "refused.sign_in_body"),
@@ -111,8 +120,11 @@ Handler = Callable[[Page], Response]
 class Designer:
     """The designer's request pipeline over one installation's services."""
 
-    def __init__(self, services: TenantServices):
+    def __init__(self, services: TenantServices, pages: Jinja2Templates | None = None):
+        """`pages`: where `Page.render` finds templates (the workspace brings its own, which
+        fall back to the designer's for sign-in and refusals)."""
         self.services = services
+        self.templates = pages or templates
         self.signer = Signer(services.installation.secrets.derive("designer-session"))
 
     # -- who is asking ---------------------------------------------------------------------
@@ -192,13 +204,10 @@ class Designer:
             page.actor, page.session_id = self._visitor(request, name)
         if admin:
             if page.actor is None:
-                if request.method == "GET" and "authorization" not in request.headers:
-                    return page.redirect(f"{page.base}/login?next={quote(request.url.path)}")
-                response = page.refuse(401)
-                response.headers["WWW-Authenticate"] = 'Bearer realm="trellis"'
-                return response
-            if not page.actor.policy.is_admin:
-                return page.refuse(403)
+                return page.sign_in_first()
+            if not page.actor.policy.is_admin:  # a signed-in user who is not an admin works in the workspace
+                at_home = request.method == "GET" and request.url.path == page.base + "/"
+                return page.redirect(page.base + WORKSPACE) if at_home else page.refuse(403)
         page.csrf = self.csrf_for(page, request)
         if request.method == "POST" and not self._csrf_ok(page, request):
             return page.render("refused.html", {"title": page.t.t("refused.not_allowed"),

@@ -103,10 +103,13 @@ class TenantServices:
         """The tenant's channel settings, sealed with the installation key."""
         return ChannelSettings(self.installation.database(tenant), self.installation.secrets, outbound=self.outbound)
 
-    def records(self, tenant: str, clock: Clock = utc_now, release: int | None = None) -> RecordsService:
+    def records(self, tenant: str, clock: Clock = utc_now, release: int | None = None,
+                locale: str | None = None) -> RecordsService:
+        """`locale`: the language of rule messages and labels (default: the tenant's), e.g. the
+        language a web page is shown in."""
         found = self.tenant(tenant)
         return RecordsService(self.database(tenant), self.registry(tenant, release), found.timezone,
-                              found.locale, clock, hooks=write_hooks())
+                              locale or found.locale, clock, hooks=write_hooks())
 
     def approvals(self, tenant: str, clock: Clock = utc_now) -> ApprovalEngine:
         """The approval engine over the current release; each request runs under the release it

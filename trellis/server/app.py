@@ -1,4 +1,4 @@
-"""The ASGI application: a composition root that mounts the designer pages, the GraphQL APIs
+"""The ASGI application: a composition root that mounts the workspace and designer pages, the GraphQL APIs
 (`/t/<tenant>/graphql`, `/t/<tenant>/metadata/graphql`) and the health check, behind the
 security headers (headers.py).
 
@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from trellis import designer
+from trellis import designer, workspace
 from trellis.platform.statement_timeout import StatementTimeout
 from trellis.platform.tenancy import Installation
 from trellis.runtime.graphql import SchemaCache
@@ -52,7 +52,8 @@ def create_app(installation: Installation, services: TenantServices | None = Non
     services = services or TenantServices(installation, statement_timeout_ms=settings.statement_timeout_ms)
     graphql = GraphQLEndpoints(services, schemas or SchemaCache(max_cost=settings.graphql_max_cost), compiled_reads)
     proxies = Middleware(ProxyHeadersMiddleware, trusted_hosts=_trusted(settings.forwarded_allow_ips))
-    return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *designer.routes(services)],
+    return Starlette(routes=[Route("/healthz", healthz), *graphql.routes(), *workspace.routes(services),
+                             *designer.routes(services)],
                      middleware=[proxies, Middleware(SecurityHeaders)], exception_handlers={StatementTimeout: timed_out},
                      lifespan=lifespan)
 
