@@ -29,9 +29,12 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 }
 
 #: Runtime modules that features plug into; they must not import a feature.
-RUNTIME_CORE = ("access", "apps", "compiled", "errors", "expressions", "query", "records", "release_tables", "releases",
-                "storage", "templates", "values", "identity")
-RUNTIME_FEATURES = ("automation", "approvals", "channels", "inbox", "graphql", "handover", "services", "worker")
+RUNTIME_CORE = ("access", "apps", "compiled", "errors", "expressions", "query", "records", "release_slots",
+                "release_tables", "releases", "storage", "templates", "values", "identity")
+RUNTIME_FEATURES = ("automation", "approvals", "channels", "inbox", "graphql", "handover", "metrics", "scores",
+                    "services", "worker")
+#: Neither core nor feature: the registry compiles a release (see COMPILE_STEPS).
+RUNTIME_OTHER = ("registry",)
 
 #: Features must not import the composition that sits above them.
 COMPOSITION = ("services", "worker")
@@ -103,3 +106,12 @@ def test_the_walk_sees_a_forbidden_import() -> None:
     assert [m for _, m in runtime_imports(tree)] == ["trellis.runtime.automation.on_save"]
     assert list(_runtime_rule(["trellis", "runtime", "records", "service"],
                               ["trellis", "runtime", "automation", "on_save"], "trellis.runtime.automation.on_save", "x"))
+
+
+def test_every_runtime_module_is_core_or_feature():
+    """A new runtime package must say which side it is on, or the rules above never see it."""
+    runtime = ROOT / "runtime"
+    found = {p.stem for p in runtime.glob("*.py") if p.stem != "__init__"} | {
+        p.name for p in runtime.iterdir() if (p / "__init__.py").exists()}
+    unclassified = found - set(RUNTIME_CORE) - set(RUNTIME_FEATURES) - set(RUNTIME_OTHER)
+    assert not unclassified, f"add to RUNTIME_CORE or RUNTIME_FEATURES: {sorted(unclassified)}"

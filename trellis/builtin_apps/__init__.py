@@ -1,6 +1,6 @@
 """Apps shipped with Trellis, each a package folder with an `app.json` (see
 `trellis.metadata.packages`): `renewals`. Built-in apps may import the platform, metadata and
-runtime; nothing but the CLI and the server imports them."""
+runtime; nothing but the CLI imports them (tests/test_layers.py)."""
 
 from pathlib import Path
 

@@ -1,6 +1,6 @@
 """The metadata model: object definitions and other items as JSON documents, loaded and validated.
 
-Pure: no database and no HTTP. `load_folder`/`load_documents` give a validated `MetadataSet` or
+Pure: no database and no HTTP; imports only `trellis.platform` (tests/test_layers.py). `load_folder`/`load_documents` give a validated `MetadataSet` or
 raise `MetadataInvalid` holding every `MetadataError` found.
 """
 

@@ -8,7 +8,8 @@ Inside, two floors (tests/test_layers.py keeps them apart):
   `query` (the query compiler), `records` (the one write path, with its write hooks), `access`
   and `identity` (who may do what), `templates`;
 - the features that plug into it: `automation` (rules, scheduler, ledger, dispatcher),
-  `channels`, `inbox`, `graphql` (the generated API), and `services`, which composes them:
+  `approvals`, `channels`, `inbox`, `handover`, `scores`, `metrics`, `graphql` (the generated
+  API), and `services` (with `worker`), which composes them:
   it hands out a tenant's services and the write hooks every `RecordsService` runs.
 
 The core never imports a feature; a feature joins a write through a hook

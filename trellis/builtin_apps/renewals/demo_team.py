@@ -8,10 +8,10 @@ Run once, after `demo_quotes.generate_quotes` made the team. The catch-all is an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from itertools import cycle
 
 from trellis.builtin_apps.renewals.demo_quotes import REP, TEAM, own
+from trellis.platform.clock import Clock, utc_now
 from trellis.runtime.access import SYSTEM_USER, Actor
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.services import TenantServices
@@ -40,10 +40,11 @@ def staff_the_book(services: TenantServices, tenant: str, admin_email: str) -> d
     return {"contracts handed to reps": len(unowned)}
 
 
-def point_email_at_the_catch_all(services: TenantServices, tenant: str, admin_email: str) -> bool:
+def point_email_at_the_catch_all(services: TenantServices, tenant: str, admin_email: str,
+                                 clock: Clock = utc_now) -> bool:
     """Configure the email channel for 127.0.0.1:1025 unless an admin configured it already."""
     channels = services.channels(tenant)
     if channels.masked("email"):
         return False
-    channels.configure("email", CATCH_ALL, admin_email, datetime.now(UTC))
+    channels.configure("email", CATCH_ALL, admin_email, clock())
     return True

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from trellis.metadata.model import ObjectDef, localized
+from trellis.metadata.names import SETTABLE_SYSTEM_FIELDS
 from trellis.metadata.suggestions import closest
 from trellis.runtime.access import SYSTEM_FIELDS, AccessPolicy, Actor, Scope
 from trellis.runtime.errors import FieldProblem, InvalidInput, NotFound, RuntimeProblem
@@ -49,8 +50,6 @@ SYSTEM_LABELS: Mapping[str, Mapping[str, str]] = {
     "version": {"en": "Version", "zh-CN": "版本"},
     "deleted_at": {"en": "Deleted at", "zh-CN": "删除时间"},
 }
-#: Standard columns an import may set; the others are Trellis's to fill.
-SETTABLE_STANDARD = frozenset({"owner_id"})
 #: Standard columns an export writes around the object's own fields (deleted rows are not exported).
 EXPORT_FIRST = ("id",)
 EXPORT_LAST = ("owner_id", "created_by", "created_at", "updated_at", "version")
@@ -232,7 +231,7 @@ def map_columns(headers: Sequence[str], obj: ObjectDef, policy: AccessPolicy) ->
 
 def _filled_by_trellis(obj: ObjectDef, name: str) -> bool:
     if name in SYSTEM_FIELDS:
-        return name not in SETTABLE_STANDARD
+        return name not in SETTABLE_SYSTEM_FIELDS  # an import may set these; Trellis fills the rest
     return obj.fields[name].computed
 
 
