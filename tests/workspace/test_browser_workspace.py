@@ -43,7 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         for email in (REP, BOSS):
             users.set_password(email, PASSWORD)
         records, system, today = world.records(), Actor.system(), date.today()
-        account = records.create(system, "account", {"name": "华东精密制造有限公司", "tier": "重要", "region": "华东"})["id"]
+        account = records.create(system, "account", {"name": "华东精密制造有限公司", "tier": "重点", "region": "华东"})["id"]
         for number, owner, days in CONTRACTS:
             records.create(system, "contract", {
                 "number": number, "name": f"{number} 年度订阅", "account": account, "status": "生效",
