@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from trellis.designer.web import Designer
 from trellis.runtime.services import TenantServices
-from trellis.workspace import form_pages, home, list_pages, record_pages
+from trellis.workspace import dashboard, form_pages, home, list_pages, record_pages
 from trellis.workspace.web import HERE, templates
 
 
@@ -26,6 +26,9 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{app}/-/approvals/{{request}}", d.endpoint(home.decide, admin=False), methods=post),
         Route(f"{app}/-/tasks/{{task}}/done", d.endpoint(home.complete_task, admin=False), methods=post),
         Route(f"{app}/-/notifications/read", d.endpoint(home.mark_read, admin=False), methods=post),
+        # the KPI dashboard (before /{object}: "dashboard" is taken by it)
+        Route(f"{app}/dashboard", d.endpoint(dashboard.dashboard_page, admin=False)),
+        Route(f"{app}/dashboard/records", d.endpoint(dashboard.drill_down_page, admin=False)),
         Route(f"{app}/{{object}}", d.endpoint(list_pages.list_page, admin=False)),
         Route(f"{app}/{{object}}/export.csv", d.endpoint(list_pages.export, admin=False)),
         Route(f"{app}/{{object}}/views", d.endpoint(list_pages.save_view, admin=False), methods=post),
