@@ -350,7 +350,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "ws.dash.breakdown": ("Breakdown by {by}", "按{by}细分"),
     "ws.dash.trend": ("Trend of {kpi}", "{kpi}趋势"),
     "ws.dash.blank": ("(blank)", "（空）"),
-    "ws.dash.unavailable": ("Not available to you:", "您无法查看："),
+    "ws.dash.unavailable": ("Not available to you: it uses a field you may not read.", "您无法查看：它用到了您无权查看的字段。"),
     "ws.dash.bad_input": ("Cannot show the dashboard — {name}: {detail}", "无法显示仪表盘 — {name}：{detail}"),
     "ws.dash.bad_by": ("'{by}' is not a breakdown; expected one of {allowed}", "“{by}”不是可用的细分方式；可选：{allowed}"),
     "ws.dash.side_numerator": ("The records counted", "计入的记录"),

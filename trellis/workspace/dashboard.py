@@ -28,6 +28,7 @@ from starlette.responses import Response
 
 from trellis.designer.web import Page
 from trellis.metadata.definitions import localized
+from trellis.runtime.access import Scope
 from trellis.runtime.errors import Forbidden, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.metrics.compute import Metric, MetricResult, metric_named, metric_names
 from trellis.runtime.metrics.service import behind
@@ -100,7 +101,11 @@ class Dashboard:
         self.actor = page.actor
         self.app = app_base(page)
         metadata = service.registry.metadata
-        self.metrics = [metric_named(metadata, name) for name in metric_names(metadata)]
+        named = [metric_named(metadata, name) for name in metric_names(metadata)]
+        # a KPI over records one may not read at all is not on the page (as such an object's list is not);
+        # one over a field one may not read says so. Those in the period first.
+        readable = [m for m in named if self.actor.policy.scope(m.object, "read") is not Scope.NONE]
+        self.metrics = sorted(readable, key=lambda m: not follows_picker(m))
 
     def drill(self, metric: Metric, period: str | None, side: str = "numerator",
               group: tuple[str, Any] | None = None) -> str:
