@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 
 from tests.designer.conftest import Browser
+from tests.renewals.world import TENANT
 from tests.workspace.conftest import ADMIN, BOSS, CLERK, PASSWORD, REP, Workspace
 from trellis.runtime.access import Actor
-from tests.renewals.world import TENANT
 from trellis.runtime.errors import Forbidden
 from trellis.runtime.metrics.service import answer
 from trellis.runtime.records.service import RecordsService

@@ -31,8 +31,8 @@ from trellis.metadata.definitions import localized
 from trellis.runtime.access import Scope
 from trellis.runtime.errors import Forbidden, InvalidInput, NotFound, RuntimeProblem
 from trellis.runtime.metrics.compute import Metric, MetricResult, metric_named, metric_names
-from trellis.runtime.metrics.service import behind
 from trellis.runtime.metrics.service import answer as metric_answer
+from trellis.runtime.metrics.service import behind
 from trellis.runtime.records.csv_io import SYSTEM_LABELS
 from trellis.runtime.records.service import RecordsService
 from trellis.workspace.dashboard_periods import UNITS, Span, read_span
@@ -192,7 +192,7 @@ def grouping_label(service: RecordsService, metrics: Sequence[Metric], by: str, 
     obj = next((objects[m.object] for m in metrics if by in m.group_by and m.object in objects), None)
     base, _, attribute = by.partition(".")
     found = obj.fields.get(base) if obj is not None else None
-    if found is not None and attribute and found.ref in objects:
+    if found is not None and attribute and found.ref is not None and found.ref in objects:
         target = objects[found.ref].fields.get(attribute)
         return localized(target.label, language, by) if target is not None else by
     return localized(found.label, language, by) if found is not None else by
