@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from bench.graphql import Server
-from tests.designer.test_browser import ARGS, CHROMIUM, SHOTS, Served, Visit, _browser_missing
+from tests.designer.test_browser import SHOTS, Served, Visit, _browser_missing
+from tests.designer.test_browser import chromium as chromium  # the designer's browser, over this module's server
 from tests.renewals.world import TENANT, Renewals
 from trellis.builtin_apps.renewals.demo_data import generate
 from trellis.platform.settings import Settings
@@ -53,16 +54,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with Server(settings) as server:
         yield Served(server.url, settings)
-
-
-@pytest.fixture(scope="module")
-def chromium(served: Served) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def painted(page: Any, selector: str) -> int:

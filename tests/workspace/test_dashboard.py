@@ -143,6 +143,13 @@ async def test_each_number_opens_exactly_the_records_behind_it(browser: Browser,
     assert cell is not None and cell.group(2) == "100.0%"
     behind = await browser.client.get(html.unescape(cell.group(1)) + "&lang=en")
     assert numbers(behind.text) == ["HT-D4"] and "Owner: 王经理" in behind.text
+    # a group the grouping leaves blank (the account has no region) opens the records with no region
+    regions = (await dashboard(browser, workspace, "&period=2025-Q2&by=account.region")).split('id="breakdown"', 1)[1]
+    blank_row = regions.split('<th scope="row">(blank)</th>', 1)[1].split("</tr>", 1)[0]
+    blank = re.search(r'data-kpi="expiring_30d"><a href="([^"]+)">48,000.00<', blank_row)  # 4 × 12000
+    assert blank is not None and "key=" not in blank.group(1)
+    assert numbers((await browser.client.get(html.unescape(blank.group(1)))).text) == [
+        "HT-B10", "HT-C15", "HT-R20", "HT-R7"]
     # the rep following the admin's link sees only what is theirs behind it
     await browser.client.post("/t/acme/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', page)[1]})
     await browser.sign_in(REP, PASSWORD)
