@@ -4,7 +4,8 @@ two reps.
 
 A rep signs in, opens the dashboard for this year: every trend chart is drawn by the vendored
 ECharts (pixels on its canvas), nothing is fetched from another site and the CSP refuses
-nothing; the rep clicks a number and gets exactly that many of their own records. Screenshots of
+nothing the dashboard does; the rep clicks a number and gets exactly that many of their own
+records, clicks a point of a trend and a breakdown cell and gets the records behind them. Screenshots of
 the dashboard and the drill-down in both languages go to build/screenshots/.
 """
 
@@ -100,6 +101,21 @@ def test_a_rep_sees_the_charts_and_drills_down_to_their_records(chromium: Any, s
     visit.go(page.url + "&lang=en")
     assert "The records it is out of" in page.inner_text("#drill-scope")
     page.screenshot(path=str(SHOTS / "workspace-dashboard-drill.en.png"), full_page=True)
+
+    # a point of a trend chart opens the records behind that period's figure
+    visit.go(f"/t/{TENANT}/app/dashboard?period={year}&lang=en")
+    page.wait_for_selector("#kpi-renewal_rate_count .chart[data-drawn] canvas")
+    x, y = page.evaluate("""() => {
+        const element = document.querySelector("#kpi-renewal_rate_count .chart");
+        const chart = echarts.getInstanceByDom(element);
+        const series = chart.getOption().series[0].data;
+        const [px, py] = chart.convertToPixel({seriesIndex: 0}, [series.length - 1, series[series.length - 1]]);
+        const box = element.getBoundingClientRect();
+        return [box.left + px, box.top + py];
+    }""")
+    with page.expect_navigation():
+        page.mouse.click(x, y)
+    assert "/app/dashboard/records?metric=renewal_rate_count" in page.url and f"period={year}" in page.url
 
     # a number in the breakdown opens that group's records
     visit.go(f"/t/{TENANT}/app/dashboard?period={year}&by=account.tier&lang=en")

@@ -22,14 +22,15 @@
     chart.setOption({
       animation: false,
       grid: {left: 48, right: 12, top: 16, bottom: 24},
-      tooltip: {trigger: "axis", valueFormatter: function (v) { return shown(data.format, v); }},
+      // drawn on the canvas: an HTML tooltip would carry style attributes, which the CSP refuses
+      tooltip: {trigger: "axis", renderMode: "richText", valueFormatter: function (v) { return shown(data.format, v); }},
       xAxis: {type: "category", data: data.labels, axisLabel: {fontSize: 10}},
       yAxis: {type: "value", axisLabel: {fontSize: 10, formatter: function (v) { return shown(data.format, v); }}},
       series: [{
         type: "line", data: data.values, connectNulls: false, symbolSize: 7,
         lineStyle: {width: 2, color: "#0b4f6c"}, itemStyle: {color: "#0b4f6c"},
         markPoint: data.values[data.current] === null ? undefined : {
-          symbol: "circle", symbolSize: 12, itemStyle: {color: "#f0b429"},
+          symbol: "circle", symbolSize: 12, itemStyle: {color: "#f0b429"}, silent: true,
           data: [{coord: [data.current, data.values[data.current]]}], label: {show: false}
         }
       }]
