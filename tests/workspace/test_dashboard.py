@@ -142,7 +142,7 @@ async def test_each_number_opens_exactly_the_records_behind_it(browser: Browser,
     cell = re.search(r'data-kpi="renewal_rate_count"><a href="([^"]+)">([^<]*)<', boss_row)
     assert cell is not None and cell.group(2) == "100.0%"
     behind = await browser.client.get(html.unescape(cell.group(1)) + "&lang=en")
-    assert numbers(behind.text) == ["HT-D4"] and "Owner: 王经理" in behind.text
+    assert numbers(behind.text) == ["HT-D4"] and "Owner: 王经理" in behind.text and "Period: Q2 2025" in behind.text
     # a group the grouping leaves blank (the account has no region) opens the records with no region
     regions = (await dashboard(browser, workspace, "&period=2025-Q2&by=account.region")).split('id="breakdown"', 1)[1]
     blank_row = regions.split('<th scope="row">(blank)</th>', 1)[1].split("</tr>", 1)[0]
@@ -240,3 +240,10 @@ async def test_the_dashboard_names_no_other_site_and_has_no_inline_script(browse
         assert f'href="{workspace.app}/dashboard"' in page  # in the nav
     assert (await browser.client.get("/static/vendor/echarts/echarts.min.js")).status_code == 200
     assert (await browser.client.get("/static/workspace/dashboard.js")).status_code == 200
+
+
+async def test_one_who_may_read_no_kpi_is_told_so(browser: Browser, workspace: Workspace):
+    workspace.renewals.services.users(TENANT).create_user("nobody@acme.test", name="无角色", roles=[], password=PASSWORD)
+    await browser.sign_in("nobody@acme.test", PASSWORD)
+    page = await dashboard(browser, workspace)
+    assert 'id="no-kpis"' in page and 'class="kpi"' not in page and 'id="breakdown"' not in page

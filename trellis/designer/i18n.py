@@ -355,6 +355,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "ws.dash.bad_by": ("'{by}' is not a breakdown; expected one of {allowed}", "“{by}”不是可用的细分方式；可选：{allowed}"),
     "ws.dash.side_numerator": ("The records counted", "计入的记录"),
     "ws.dash.side_denominator": ("The records it is out of", "作为基数的记录"),
+    "ws.dash.none": ("There is no KPI you may see: the apps of this organisation define none you may read.",
+                     "暂无您可查看的 KPI：本单位的应用没有定义您有权查看的指标。"),
 }
 
 CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType({

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -287,7 +288,15 @@ def drill_down_page(page: Page) -> Response:
     return page.render("dashboard_records.html", {
         "app": board.app, "metric": metric, "label": localized(metric.label, page.t.language, metric.name),
         "definition": localized(metric.definition, page.t.language, ""),
-        "period": period or metric.default_period, "side": side, "group": group_text, "view": view,
+        "period": _period_label(page, period or metric.default_period), "side": side, "group": group_text, "view": view,
         "columns": columns, "rows": list(zip([r["id"] for r in found], rows, strict=True)),
         "next": f"{board.app}/dashboard/records?{urlencode(after)}" if after else None,
         "back": f"{board.app}/dashboard"})
+
+
+def _period_label(page: Page, period: str) -> str:
+    """A month, quarter or year as the picker names it; any other period as the metric's text."""
+    try:
+        return span_label(page, read_span(period, date.min))
+    except InvalidInput:
+        return period
