@@ -30,7 +30,8 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "react": ("18.2.0", ("umd/react.production.min.js",)),
     "react-dom": ("18.2.0", ("umd/react-dom.production.min.js",)),
     "graphiql": ("3.8.3", ("graphiql.min.js", "graphiql.min.css")),
-    "echarts": ("5.6.0", ("dist/echarts.min.js",)),  # the workspace dashboard's charts
+    # the workspace dashboard's charts; Apache-2.0, so its NOTICE travels with it
+    "echarts": ("5.6.0", ("dist/echarts.min.js", "NOTICE")),
 }
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE")
 
