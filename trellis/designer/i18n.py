@@ -336,6 +336,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "ws.nav.dashboard": ("Dashboard", "仪表盘"),
     "ws.dash.title": ("KPI dashboard", "KPI 仪表盘"),
     "ws.dash.period": ("Period", "期间"),
+    "ws.dash.period_is": ("Period: {period}", "期间：{period}"),
     "ws.dash.previous": ("Previous", "上一期"),
     "ws.dash.next": ("Next", "下一期"),
     "ws.dash.go": ("Show", "查看"),
