@@ -1,4 +1,4 @@
-"""Fetch the designer's browser assets from the npm registry at pinned versions, offline afterwards.
+"""Fetch the designer's and the workspace's browser assets from the npm registry at pinned versions, offline afterwards.
 
 Each package's tarball is downloaded from registry.npmjs.org, checked against the sha512
 `integrity` the registry publishes for that version (a mismatch stops the script and writes
@@ -30,6 +30,8 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "react": ("18.2.0", ("umd/react.production.min.js",)),
     "react-dom": ("18.2.0", ("umd/react-dom.production.min.js",)),
     "graphiql": ("3.8.3", ("graphiql.min.js", "graphiql.min.css")),
+    # the workspace dashboard's charts; Apache-2.0, so its NOTICE travels with it
+    "echarts": ("5.6.0", ("dist/echarts.min.js", "NOTICE")),
 }
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE")
 

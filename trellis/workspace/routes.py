@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from trellis.designer.web import Designer, Handler
 from trellis.runtime.services import TenantServices
-from trellis.workspace import form_pages, home, list_pages, record_pages
+from trellis.workspace import dashboard, form_pages, home, list_pages, record_pages
 from trellis.workspace.web import HERE, templates
 
 
@@ -34,6 +34,9 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{app}/-/approvals/{{request}}", page(home.decide), methods=post),
         Route(f"{app}/-/tasks/{{task}}/done", page(home.complete_task), methods=post),
         Route(f"{app}/-/notifications/read", page(home.mark_read), methods=post),
+        # the KPI dashboard (before /{object}: "dashboard" is taken by it)
+        Route(f"{app}/dashboard", page(dashboard.dashboard_page)),
+        Route(f"{app}/dashboard/records", page(dashboard.drill_down_page)),
         Route(f"{app}/{{object}}", page(list_pages.list_page)),
         Route(f"{app}/{{object}}/export.csv", page(list_pages.export)),
         Route(f"{app}/{{object}}/views", page(list_pages.save_view), methods=post),

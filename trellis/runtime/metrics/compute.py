@@ -184,10 +184,8 @@ def compute_metric(conn: Connection, registry: Any, actor: Actor, metric: Metric
                    period_text: str | None, group_by: str | None, locale: str) -> MetricResult:
     """The metric over the records `actor` may read, for the period (its default when None)."""
     period = parse_period(period_text or metric.default_period, context.now.astimezone(context.timezone).date())
-    if group_by is not None and group_by not in metric.group_by:
-        allowed = ", ".join(metric.group_by) or "nothing"
-        raise InvalidInput("invalid groupBy", [FieldProblem("groupBy", f"{metric.name} may be grouped by {allowed}; "
-                                                                       f"got '{group_by}'")])
+    if group_by is not None:
+        _check_grouping(metric, group_by)
     query = _Query(registry, metric, actor, context, conn.dialect.name)
     measures = [query.measure(metric.numerator, "numerator").label("n")]
     if metric.denominator is not None:
@@ -226,8 +224,10 @@ def _exact(value: Any) -> Any:
 
 def drill_down(conn: Connection, registry: Any, actor: Actor, metric: Metric, context: EvaluationContext,
                period_text: str | None, side: str = "numerator", first: int = 50,
-               after: str | None = None) -> tuple[list[dict[str, Any]], bool]:
-    """The records behind one side of the metric, by id; and whether more follow."""
+               after: str | None = None, group: tuple[str, Any] | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """The records behind one side of the metric, by id; and whether more follow. `group`:
+    (one of the metric's groupings, a key) narrows them to the records behind that group's
+    figure (key None: the records the grouping leaves blank)."""
     if side not in ("numerator", "denominator") or (side == "denominator" and metric.denominator is None):
         raise InvalidInput("invalid side", [FieldProblem("side", "expected numerator" +
                                                                  (" or denominator" if metric.denominator else ""))])
@@ -240,6 +240,8 @@ def drill_down(conn: Connection, registry: Any, actor: Actor, metric: Metric, co
     condition = query.base(period)
     if part.where is not None:
         condition = condition & query.sql(part.where, f"{side}.where")
+    if group is not None:
+        condition = condition & _in_group(query, metric, *group)
     if after:
         condition = condition & (query.table.c.id > after)
     readable = [c for c in query.columns(query.table, metric.object)
@@ -248,6 +250,19 @@ def drill_down(conn: Connection, registry: Any, actor: Actor, metric: Metric, co
                  .order_by(query.table.c.id).limit(first + 1))
     rows = [dict(r) for r in conn.execute(statement).mappings()]
     return rows[:first], len(rows) > first
+
+
+def _check_grouping(metric: Metric, group_by: str) -> None:
+    if group_by not in metric.group_by:
+        allowed = ", ".join(metric.group_by) or "nothing"
+        raise InvalidInput("invalid groupBy", [FieldProblem("groupBy", f"{metric.name} may be grouped by {allowed}; "
+                                                                       f"got '{group_by}'")])
+
+
+def _in_group(query: _Query, metric: Metric, group_by: str, key: Any) -> ColumnElement[bool]:
+    _check_grouping(metric, group_by)
+    grouped = query.sql(compile_expression(group_by), "groupBy")
+    return grouped.is_(None) if key is None else grouped == key
 
 
 def metric_names(metadata: Any) -> Sequence[str]:

@@ -21,9 +21,10 @@ def answer(records: RecordsService, actor: Actor, name: str, period: str | None 
 
 
 def behind(records: RecordsService, actor: Actor, name: str, period: str | None, side: str = "numerator",
-           first: int = DEFAULT_PAGE, after: str | None = None) -> tuple[list[dict[str, Any]], bool]:
-    """A page of the records behind one side of metric `name`, and whether more follow."""
+           first: int = DEFAULT_PAGE, after: str | None = None,
+           group: tuple[str, Any] | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """A page of the records behind one side of metric `name` (of one group), and whether more follow."""
     metric = metric_named(records.registry.metadata, name)
     context = records.context()
     with records.db.read() as conn:
-        return drill_down(conn, records.registry, actor, metric, context, period, side, first, after)
+        return drill_down(conn, records.registry, actor, metric, context, period, side, first, after, group)
