@@ -47,7 +47,9 @@ async def test_a_tenant_page_needs_an_admin_token_and_refusals_say_nothing_of_th
         for path, token in (("/t/nobody/", "admin"), (f"/t/{TENANT}/", "trl_other")):
             response = await served.client.get(path, headers=served.auth(token))
             assert response.status_code == 401 and revealed(response.text) == [], (path, token)
-        rep = await served.client.get(f"/t/{TENANT}/", headers=served.auth("rep"))
+        rep = await served.client.get(f"/t/{TENANT}/", headers=served.auth("rep"))  # not an admin: the workspace
+        assert rep.status_code == 303 and rep.headers["location"] == f"/t/{TENANT}/app/" and revealed(rep.text) == []
+        rep = await served.client.get(f"/t/{TENANT}/rules", headers=served.auth("rep"))
         assert rep.status_code == 403 and revealed(rep.text) == []
         admin = await served.client.get(f"/t/{TENANT}/", headers=served.auth("admin"))
         assert admin.status_code == 200
