@@ -25,6 +25,7 @@ from trellis.runtime.approvals.queries import pending_for
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.inbox.service import Inbox
 from trellis.runtime.records.service import RecordsService
+from trellis.workspace.approval_pages import process_title, step_title
 from trellis.workspace.fields import Cell, Column, ObjectView, user_names
 from trellis.workspace.list_query import Filter, ListQuery
 from trellis.workspace.web import app_base, members, presenter, records
@@ -118,11 +119,13 @@ def _approvals(page: Page, service: RecordsService) -> list[dict[str, Any]]:
     names = presenter(page, service).lookup_names(wanted)
     people = user_names(service.db, [r.submitted_by for r in pending])
     shows = presenter(page, service)
+    book, language = page.services.approvals(page.tenant_name).book, page.t.language
     out = []
     for request in pending:
         obj = service.registry.objects.get(request.object)
-        step = next((t.step_name for t in request.tasks if t.status == "pending" and t.approver_id == page.actor.user_id), "")
-        out.append({"id": request.id, "process": request.process, "step": step,
+        step = next((step_title(book, request, t.step, language) for t in request.tasks
+                     if t.status == "pending" and t.approver_id == page.actor.user_id), "")
+        out.append({"id": request.id, "process": process_title(book, request, language), "step": step,
                     "object": localized(obj.label, page.t.language, request.object) if obj else request.object,
                     "record": names.get((request.object, request.record_id), request.record_id),
                     "link": f"{app_base(page)}/{request.object}/{request.record_id}"
