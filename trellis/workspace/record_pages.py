@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
 from starlette.responses import Response
 
 from trellis.designer.web import Page
@@ -25,6 +26,7 @@ from trellis.runtime.scores.explain import Explanation, explain
 from trellis.runtime.scores.model import models_of
 from trellis.runtime.values.coercion import CoercionError, coerce
 from trellis.workspace import approval_pages
+from trellis.workspace.fast_html import rows_html
 from trellis.workspace.fields import Cell, Column, ObjectView, Presenter, user_names
 from trellis.workspace.web import app_base, members, object_view, presenter, records, refuse
 
@@ -35,11 +37,16 @@ RELATED_COLUMNS = 4
 @dataclass(frozen=True)
 class Related:
     view: ObjectView
+    href: str  # the child object's list
     via: str
     via_label: str  # an object may point here through several lookups: which one this list follows
     columns: list[Column]
     rows: list[tuple[str, dict[str, Cell]]]
     more: bool
+
+    @property
+    def body(self) -> Markup:
+        return rows_html(self.href, self.columns, self.rows)
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def _related(page: Page, view: ObjectView, service: RecordsService, shows: Prese
         listed = service.list(page.actor, child, PageRequest(where={via: {"_eq": record_id}}, first=RELATED_ROWS))
         rows = shows.rows(child_view, columns[:RELATED_COLUMNS], listed.records)
         via_column = child_view.column(via)
-        found.append(Related(child_view, via, via_column.label if via_column else via, columns[:RELATED_COLUMNS],
+        found.append(Related(child_view, f"{app_base(page)}/{child}", via, via_column.label if via_column else via, columns[:RELATED_COLUMNS],
                              [(r["id"], row) for r, row in zip(listed.records, rows, strict=True)], listed.page.has_next))
     return found
 
