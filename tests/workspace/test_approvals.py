@@ -52,8 +52,12 @@ async def test_a_rep_submits_sees_it_pending_and_recalls_it(browser: Browser, wo
     assert again.status_code == 409 and "already waits for approval" in again.text
     assert len(world.requests(quote)) == 1
 
-    recall = re.search(r'action="([^"]+/approval/[^"]+/recall)"', approvals)
+    recall = re.search(r'action="([^"]+/approval/([^"/]+)/recall)"', approvals)
     assert recall is not None
+    other = quote_with(world, "12")  # the request is not that quote's: its page has no such request
+    elsewhere = await browser.client.post(f"{workspace.app}/quote/{other}/approval/{recall.group(2)}/recall",
+                                          data={"csrf": csrf_of(shown.text)})
+    assert elsewhere.status_code == 404 and world.requests(quote)[0]["status"] == "pending"
     recalled = await browser.client.post(recall.group(1), data={"csrf": csrf_of(shown.text)})
     assert recalled.status_code == 303
     assert world.requests(quote)[0]["status"] == "recalled"

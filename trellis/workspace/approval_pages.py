@@ -123,11 +123,15 @@ def submit(page: Page, view: ObjectView, record_id: str) -> Refusal | None:
     return None
 
 
-def recall(page: Page, request_id: str) -> Refusal | None:
-    """Recall my pending request; None, or the refusal in the page's words."""
+def recall(page: Page, view: ObjectView, record_id: str, request_id: str) -> Refusal | None:
+    """Recall my pending request of this record; None, or the refusal in the page's words."""
     assert page.actor is not None
+    engine = page.services.approvals(page.tenant_name)
+    request = engine.get(page.actor, request_id)  # NotFound unless they take part or may read the record
+    if (request.object, request.record_id) != (view.name, record_id):
+        raise NotFound(f"no approval request with id '{request_id}' for this {view.name}")
     try:
-        page.services.approvals(page.tenant_name).recall(page.actor, request_id, page.value("comment").strip() or None)
+        engine.recall(page.actor, request_id, page.value("comment").strip() or None)
     except RuntimeProblem as problem:
         if isinstance(problem, NotFound):
             raise

@@ -193,7 +193,8 @@ def submit_for_approval(page: Page) -> Response:
 @members
 def recall_approval(page: Page) -> Response:
     """The submitter withdraws their pending request."""
-    return _approval_call(page, "recalled", lambda view, record_id: approval_pages.recall(page, page.request.path_params["request"]))
+    return _approval_call(page, "recalled", lambda view, record_id: approval_pages.recall(
+        page, view, record_id, page.request.path_params["request"]))
 
 
 def _approval_call(page: Page, done: str, call: Callable[[ObjectView, str], approval_pages.Refusal | None]) -> Response:
