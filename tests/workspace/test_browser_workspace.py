@@ -3,12 +3,15 @@
 
 A rep signs in and lands on "my work", filters the contracts ending within 30 days, opens one,
 edits a field, is told what is wrong with a bad amount beside the field (with what was typed
-kept), saves a good one; another rep's contract is not found. Each page is screenshotted in
+kept), saves a good one; another rep's contract is not found. A rep submits a quote with a 15%
+discount for approval from its page, their manager approves it from "my work" with a comment,
+and the rep sees the outcome on the quote's page. Each page is screenshotted in
 both languages into build/screenshots/workspace-*.png.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +30,8 @@ from trellis.runtime.services import TenantServices
 pytestmark = pytest.mark.slow
 REP, BOSS, PASSWORD = "rep@acme.test", "boss@acme.test", "correct horse battery"
 #: number, owner, days until its end
+QUOTE = "华东精密 2027 续约报价"
+PROCESS = re.compile("Quote discount approval|报价折扣审批")
 CONTRACTS = [("HT-101", REP, 6), ("HT-102", REP, 25), ("HT-103", REP, 75), ("HT-104", REP, 300), ("HT-201", BOSS, 12)]
 
 
@@ -50,6 +55,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 "start_date": (today - timedelta(days=365 - days)).isoformat(),
                 "end_date": (today + timedelta(days=days)).isoformat(), "amount": "128000.00",
                 "owner_id": world.ids[owner]})
+        product = world.product("年度订阅服务", "200000.00")
+        world.quote([{"product": product, "quantity": 1, "list_price": "200000.00", "uplift_pct": "0",
+                      "discount_pct": "15"}], name=QUOTE)
     finally:
         installation.dispose()
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -140,3 +148,45 @@ def test_a_rep_cannot_open_another_reps_contract(chromium: Any, served: Served) 
     response = visit.go(f"/t/{TENANT}/app/contract/{contract}")
     assert response.status == 404 and "HT-201" not in visit.page.inner_text("body")
     visit.close()
+
+
+def test_a_quote_goes_for_approval_and_the_manager_approves_it_from_home(chromium: Any, served: Served) -> None:
+    rep = Visit(chromium, served.url)
+    page = rep.sign_in(REP, PASSWORD)
+    rep.go(f"/t/{TENANT}/app/quote?lang=en")
+    with page.expect_navigation():
+        page.click(f"table.records tbody tr:has-text('{QUOTE}') td:first-child a")
+    quote_page = page.url.split("?")[0]
+    form = page.locator("#submit-approval")
+    assert "Quote discount approval" in form.inner_text()
+    form.locator("textarea[name=comment]").fill("客户承诺续约三年")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert "Submitted for approval." in page.inner_text("main")
+    pending = page.locator("#approvals tr[data-status=pending]")
+    assert pending.count() == 1 and "王经理" in pending.inner_text() and "Manager" in pending.inner_text()
+    assert page.locator("#submit-approval").count() == 0
+    shoot(page, "workspace-approval-submitted")
+
+    boss = Visit(chromium, served.url)
+    home = boss.sign_in(BOSS, PASSWORD)
+    boss.go(f"/t/{TENANT}/app/?lang=en")
+    card = home.locator("#approvals .decide", has_text=PROCESS)
+    assert card.count() == 1 and "Quote discount approval · Manager" in card.inner_text()
+    shoot(home, "workspace-approval-home")
+    card = home.locator("#approvals .decide", has_text=PROCESS)
+    card.locator("textarea[name=comment]").fill("折扣合理，同意")
+    with home.expect_navigation():
+        card.locator("button[value=approve]").click()
+    assert "已记录审批结果" in home.inner_text("main")  # the language chosen last (shoot ends in Chinese)
+    assert home.locator("#approvals .decide", has_text=PROCESS).count() == 0
+    boss.close()
+
+    rep.go(f"{quote_page}?lang=en")
+    approved = page.locator("#approvals tr[data-status=approved]")
+    assert approved.count() == 1
+    assert "approved" in approved.inner_text() and "折扣合理，同意" in approved.inner_text()
+    assert page.inner_text("dd[data-field=status]") == "已批准"
+    shoot(page, "workspace-approval-approved")
+    assert rep.external() == []
+    rep.close()

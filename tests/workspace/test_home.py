@@ -59,7 +59,7 @@ async def test_a_manager_approves_in_place_with_a_comment(browser: Browser, work
     await browser.sign_in(BOSS, PASSWORD)
     home = await browser.client.get(f"{workspace.app}/?lang=en")
     approvals = section(home.text, "approvals")
-    assert "quote_discount" in approvals and "李销售" in approvals
+    assert "Quote discount approval" in approvals and "李销售" in approvals
     action = re.search(r'action="([^"]+/-/approvals/[^"]+)"', approvals)
     assert action is not None
     decided = await browser.client.post(action.group(1), data={
@@ -67,7 +67,7 @@ async def test_a_manager_approves_in_place_with_a_comment(browser: Browser, work
     assert decided.status_code == 303
     assert world.get("quote", quote)["status"] == "已批准"
     after = await browser.client.get(decided.headers["location"] + "&lang=en")
-    assert "Decision recorded." in after.text and "quote_discount" not in section(after.text, "approvals")
+    assert "Decision recorded." in after.text and "Quote discount approval" not in section(after.text, "approvals")
     again = await browser.client.post(action.group(1), data={"csrf": csrf_of(home.text), "decision": "approve"})
     assert again.status_code in (403, 409)  # nothing waits for this manager any more
     undecided = await browser.client.post(action.group(1), data={"csrf": csrf_of(home.text), "decision": "maybe"})

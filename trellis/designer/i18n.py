@@ -771,6 +771,28 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "ws.dash.side_denominator": ("The records it is out of", "作为基数的记录"),
     "ws.dash.none": ("There is no KPI you may see: the apps of this organisation define none you may read.",
                      "暂无您可查看的 KPI：本单位的应用没有定义您有权查看的指标。"),
+    # the record page's approvals and labels (workspace, second round)
+    "ws.approval.submit": ("Submit for approval", "提交审批"),
+    "ws.approval.recall": ("Recall", "撤回"),
+    "ws.approval.submitted": ("Submitted for approval.", "已提交审批。"),
+    "ws.approval.recalled": ("The request was recalled.", "审批申请已撤回。"),
+    "ws.approval.already_pending": ("This record already waits for approval: recall that request or wait for its outcome.",
+                                    "此记录已在审批中：请撤回该申请或等待审批结果。"),
+    "ws.approval.not_pending": ("This request is no longer pending: someone decided it already.",
+                                "此申请已不在审批中：已有人处理。"),
+    "ws.approval.not_allowed": ("You may not submit this record for “{process}”.", "您无权将此记录提交“{process}”。"),
+    "ws.approval.recall_refused": ("Only the submitter (or an admin) may recall this request, and only if its process allows it.",
+                                   "只有提交人（或管理员）可以撤回此申请，且须流程允许撤回。"),
+    "ws.approval.not_entered": ("This {object} does not need “{process}”: its entry condition ({condition}) does not hold.",
+                                "此{object}无需“{process}”：不满足进入条件（{condition}）。"),
+    "ws.approval.no_process": ("There is no active approval process “{process}” for this record.",
+                               "此记录没有名为“{process}”的有效审批流程。"),
+    "ws.approval.status.pending": ("pending", "审批中"),
+    "ws.approval.status.approved": ("approved", "已同意"),
+    "ws.approval.status.rejected": ("rejected", "已驳回"),
+    "ws.approval.status.recalled": ("recalled", "已撤回"),
+    "ws.approval.status.closed": ("closed", "已关闭"),
+    "ws.approval.status.reassigned": ("reassigned", "已转交"),
 }
 
 CATALOGUE: Mapping[str, Mapping[str, str]] = MappingProxyType({

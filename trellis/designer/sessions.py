@@ -19,11 +19,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from trellis.designer.tables import designer_login_failures, designer_sessions
 from trellis.platform.clock import Clock, utc_now
 from trellis.platform.db import Database
+from trellis.runtime.identity.tables import user_roles, users
+from trellis.runtime.release_tables import metadata_releases
 
 SESSION_LIFETIME = timedelta(hours=8)
 MAX_FAILURES = 5
@@ -71,6 +73,17 @@ class Session:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Visit:
+    """A live session's user as one statement reads them: who, their roles and the current
+    release (whose roles make their policy)."""
+
+    session: Session
+    email: str
+    roles: tuple[str, ...]
+    release: int | None
+
+
 class Sessions:
     """The sessions of one tenant."""
 
@@ -95,6 +108,23 @@ class Sessions:
         if row is None or row.expires_at <= self.clock():
             return None
         return Session(session_id, row.user_id, row.expires_at)
+
+    def visit(self, session_id: str) -> Visit | None:
+        """The live session with this id and its active user, roles and the current release in
+        one statement (like a bearer token's check); None when unknown, ended, expired or the
+        user is deactivated. Nothing is cached: a role change counts from the next request."""
+        s = designer_sessions.c
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(s.user_id, s.expires_at, users.c.email, user_roles.c.role,
+                       select(func.max(metadata_releases.c.number)).scalar_subquery().label("release"))
+                .join(users, users.c.id == s.user_id).outerjoin(user_roles, user_roles.c.user_id == s.user_id)
+                .where(s.id_hash == _hash(session_id), users.c.active.is_(True)).order_by(user_roles.c.role)).all()
+        if not rows or rows[0].expires_at <= self.clock():
+            return None
+        first = rows[0]
+        return Visit(Session(session_id, first.user_id, first.expires_at), first.email,
+                     tuple(r.role for r in rows if r.role is not None), first.release)
 
     def end(self, session_id: str) -> None:
         with self.db.write() as conn:

@@ -31,8 +31,7 @@ from trellis.designer.i18n import Translator, language_of
 from trellis.designer.sessions import SESSION_LIFETIME, Sessions, Signer, Throttle
 from trellis.platform.tenancy import Tenant, TenantError
 from trellis.runtime.access import Actor
-from trellis.runtime.identity import IdentityError, Unauthenticated
-from trellis.runtime.identity.people import People
+from trellis.runtime.identity import Unauthenticated
 from trellis.runtime.identity.tokens import bearer_secret
 from trellis.runtime.services import TenantServices
 
@@ -146,11 +145,13 @@ class Designer:
         on a GET, else (None, None)."""
         session_id = self.signer.unsign(request.cookies.get(SESSION_COOKIE))
         if session_id is not None:
-            session = self.sessions(tenant).find(session_id)
-            if session is not None:
-                actor = self._actor_by_id(tenant, session.user_id)
-                if actor is not None:
-                    return actor, session_id
+            visit = self.sessions(tenant).visit(session_id)  # session, active user, roles, release: one statement
+            if visit is not None:
+                # the password was checked when the session started; roles are read afresh each
+                # time, the policy of (release, roles) built once by the tenant's user service
+                policy = self.services.users(tenant).policy_at(visit.release, visit.roles)
+                actor = Actor(user_id=visit.session.user_id, email=visit.email, roles=visit.roles, policy=policy)
+                return actor, session_id
         token = bearer_secret(request.headers.get("authorization"))
         if token is not None and request.method == "GET":
             try:
@@ -158,17 +159,6 @@ class Designer:
             except Unauthenticated:
                 return None, None
         return None, None
-
-    def _actor_by_id(self, tenant: str, user_id: str) -> Actor | None:
-        with self.services.database(tenant).read() as conn:
-            person = People(conn).by_id(user_id)  # active users only
-        if person is None:
-            return None
-        try:
-            # the password was checked when the session started; roles are read afresh each time
-            return self.services.users(tenant).actor_for(person.email)
-        except IdentityError:
-            return None
 
     def csrf_for(self, page: Page, request: Request) -> str:
         """The CSRF token of this visitor: bound to the session, else to a pre-sign-in cookie."""

@@ -110,7 +110,24 @@ class Presenter:
         names = self.lookup_names(wanted)
         people = self.people({r["owner_id"] for r in found if r.get("owner_id")}) \
             if any(c.name == "owner_id" for c in columns) else {}
-        return [{c.name: self.cell(c, r.get(c.name), names, people) for c in columns} for r in found]
+        shown = [(c.name, self._formatter(c, names, people)) for c in columns]  # decided once per column
+        return [{name: shows(r.get(name)) for name, shows in shown} for r in found]
+
+    def _formatter(self, column: Column, names: Mapping[tuple[str, str], str],
+                   people: Mapping[str, str]) -> Callable[[Any], Cell]:
+        """`cell` for one column, with what depends only on the column worked out beforehand:
+        a page of 50 rows asks it 50 times."""
+        field = column.field
+        if field.type.is_decimal and field.scale is not None:
+            spec, suffix = f",.{field.scale}f", "%" if field.type is FieldType.PERCENT else ""
+            blank = Cell("")
+
+            def number(value: Any) -> Cell:
+                if isinstance(value, Decimal):
+                    return Cell(f"{format(value, spec)}{suffix}")
+                return blank if value is None or value == "" else self.cell(column, value, names, people)
+            return number
+        return lambda value: self.cell(column, value, names, people)
 
     def cell(self, column: Column, value: Any, names: Mapping[tuple[str, str], str],
              people: Mapping[str, str]) -> Cell:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from markupsafe import Markup
 from starlette.responses import Response
 
 from trellis.designer.web import Page
@@ -25,6 +26,8 @@ from trellis.runtime.approvals.queries import pending_for
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.inbox.service import Inbox
 from trellis.runtime.records.service import RecordsService
+from trellis.workspace.approval_pages import process_title, step_title
+from trellis.workspace.fast_html import rows_html
 from trellis.workspace.fields import Cell, Column, ObjectView, user_names
 from trellis.workspace.list_query import Filter, ListQuery
 from trellis.workspace.web import app_base, members, presenter, records
@@ -38,9 +41,14 @@ class Listed:
     """One home list: the records, the columns shown and the list page's query for all of them."""
 
     view: ObjectView
+    href: str  # the object's list
     columns: list[Column]
     rows: list[tuple[str, dict[str, Cell]]]
     query: str
+
+    @property
+    def body(self) -> Markup:
+        return rows_html(self.href, self.columns, self.rows)
 
 
 #: (object, its date field, the columns shown): my records whose date falls within the window.
@@ -64,7 +72,7 @@ def _listed(page: Page, service: RecordsService, object_name: str, filters: list
     found = service.list(page.actor, object_name, query.request(SECTION_ROWS))
     columns = [c for n in names if (c := view.column(n)) is not None]
     rows = presenter(page, service).rows(view, columns, found.records)
-    return Listed(view, columns, [(r["id"], row) for r, row in zip(found.records, rows, strict=True)], query.encode())
+    return Listed(view, f"{app_base(page)}/{object_name}", columns, [(r["id"], row) for r, row in zip(found.records, rows, strict=True)], query.encode())
 
 
 @members
@@ -118,11 +126,13 @@ def _approvals(page: Page, service: RecordsService) -> list[dict[str, Any]]:
     names = presenter(page, service).lookup_names(wanted)
     people = user_names(service.db, [r.submitted_by for r in pending])
     shows = presenter(page, service)
+    book, language = page.services.approvals(page.tenant_name).book, page.t.language
     out = []
     for request in pending:
         obj = service.registry.objects.get(request.object)
-        step = next((t.step_name for t in request.tasks if t.status == "pending" and t.approver_id == page.actor.user_id), "")
-        out.append({"id": request.id, "process": request.process, "step": step,
+        step = next((step_title(book, request, t.step, language) for t in request.tasks
+                     if t.status == "pending" and t.approver_id == page.actor.user_id), "")
+        out.append({"id": request.id, "process": process_title(book, request, language), "step": step,
                     "object": localized(obj.label, page.t.language, request.object) if obj else request.object,
                     "record": names.get((request.object, request.record_id), request.record_id),
                     "link": f"{app_base(page)}/{request.object}/{request.record_id}"

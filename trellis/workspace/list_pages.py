@@ -6,6 +6,7 @@ the user's saved views.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
@@ -14,6 +15,7 @@ from trellis.designer.web import Page
 from trellis.runtime.errors import RuntimeProblem
 from trellis.runtime.records.csv_io import export_csv
 from trellis.runtime.records.service import RecordsService
+from trellis.workspace.fast_html import options_html, rows_html
 from trellis.workspace.fields import ObjectView, readable_objects
 from trellis.workspace.list_query import ListQuery, filter_rows, ops_for
 from trellis.workspace.saved_views import SavedViews
@@ -59,13 +61,21 @@ def render_list(page: Page, view: ObjectView, query: ListQuery, notice: str | No
     if query.problems and error is None:
         error = page.t.t("ws.list.refused", names=", ".join(query.problems))
     return page.render("list.html", {
-        "view": view, "query": query, "columns": columns, "rows": list(zip(ids, rows, strict=True)),
-        "filters": filter_rows(query), "choices": columns + [c for c in view.readable if c.name not in query.columns], "ops": {c.name: ops_for(c.field.type) for c in view.readable},
-        "all_ops": sorted({op for c in view.readable for op in ops_for(c.field.type)}),
+        "view": view, "query": query, "columns": columns, "rows": bool(rows),
+        "body": rows_html(f"{app_base(page)}/{view.name}", columns, list(zip(ids, rows, strict=True))),
+        "filters": _filter_rows(page, view, query),
+        "choices": columns + [c for c in view.readable if c.name not in query.columns],
         "next": query.encode(after=end or "") if has_next and end else None,
         "previous": query.encode(before=start or "") if has_previous and start else None,
         "saved": _views(page).list(view.name), "app": app_base(page), "notice": notice, "error": error,
     }, status)
+
+
+def _filter_rows(page: Page, view: ObjectView, query: ListQuery) -> list[dict[str, Any]]:
+    """Each filter row of the form with its field and condition options (built once, marked per row)."""
+    fields = [(c.name, c.label) for c in view.readable if ops_for(c.field.type)]
+    ops = [(op, page.t.t(f"ws.op.{op}")) for op in sorted({op for c in view.readable for op in ops_for(c.field.type)})]
+    return [{"filter": f, "fields": options_html(fields, f.field), "ops": options_html(ops, f.op)} for f in filter_rows(query)]
 
 
 @members

@@ -10,21 +10,23 @@ read is not on the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
 from starlette.responses import Response
 
 from trellis.designer.web import Page
 from trellis.runtime.access import Scope
-from trellis.runtime.approvals.queries import requests_of_records
-from trellis.runtime.approvals.views import RequestView
 from trellis.runtime.errors import NotFound, RuntimeProblem
 from trellis.runtime.query.listing import PageRequest
 from trellis.runtime.records.service import RecordsService
 from trellis.runtime.scores.explain import Explanation, explain
 from trellis.runtime.scores.model import models_of
 from trellis.runtime.values.coercion import CoercionError, coerce
+from trellis.workspace import approval_pages
+from trellis.workspace.fast_html import rows_html
 from trellis.workspace.fields import Cell, Column, ObjectView, Presenter, user_names
 from trellis.workspace.web import app_base, members, object_view, presenter, records, refuse
 
@@ -35,11 +37,16 @@ RELATED_COLUMNS = 4
 @dataclass(frozen=True)
 class Related:
     view: ObjectView
+    href: str  # the child object's list
     via: str
     via_label: str  # an object may point here through several lookups: which one this list follows
     columns: list[Column]
     rows: list[tuple[str, dict[str, Cell]]]
     more: bool
+
+    @property
+    def body(self) -> Markup:
+        return rows_html(self.href, self.columns, self.rows)
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,9 @@ def record_page(page: Page) -> Response:
         record = service.get(page.actor, view.name, page.request.path_params["id"], include_deleted=True)
     except NotFound:
         return _not_found(page)
-    saved = page.t.t("ws.form.saved") if page.request.query_params.get("saved") else None
-    return render_record(page, view, service, record, notice=saved)
+    notices = {"saved": "ws.form.saved", "submitted": "ws.approval.submitted", "recalled": "ws.approval.recalled"}
+    notice = next((page.t.t(key) for asked, key in notices.items() if page.request.query_params.get(asked)), None)
+    return render_record(page, view, service, record, notice=notice)
 
 
 def render_record(page: Page, view: ObjectView, service: RecordsService, record: dict[str, Any],
@@ -85,7 +93,7 @@ def render_record(page: Page, view: ObjectView, service: RecordsService, record:
         "may_edit": not deleted and may(view, "update", record), "may_delete": may(view, "delete", record),
         "related": [] if deleted else _related(page, view, service, shows, record["id"]),
         "history": _history(page, view, service, record["id"]),
-        "approvals": _approvals(page, view, service, record["id"]),
+        "approvals": approval_pages.approvals_section(page, view, service, record),
         "scores": _scores(page, view, service, record["id"]),
         "app": app_base(page), "notice": notice, "error": error,
     }, status)
@@ -102,7 +110,7 @@ def _related(page: Page, view: ObjectView, service: RecordsService, shows: Prese
         listed = service.list(page.actor, child, PageRequest(where={via: {"_eq": record_id}}, first=RELATED_ROWS))
         rows = shows.rows(child_view, columns[:RELATED_COLUMNS], listed.records)
         via_column = child_view.column(via)
-        found.append(Related(child_view, via, via_column.label if via_column else via, columns[:RELATED_COLUMNS],
+        found.append(Related(child_view, f"{app_base(page)}/{child}", via, via_column.label if via_column else via, columns[:RELATED_COLUMNS],
                              [(r["id"], row) for r, row in zip(listed.records, rows, strict=True)], listed.page.has_next))
     return found
 
@@ -131,16 +139,6 @@ def _shown(shows: Presenter, column: Column, value: Any) -> str:
         return shows.text(column.field, coerce(column.field, value, shows.timezone))
     except CoercionError:
         return str(value)
-
-
-def _approvals(page: Page, view: ObjectView, service: RecordsService, record_id: str) -> list[dict[str, Any]]:
-    found: list[RequestView] = requests_of_records(service.db, view.name, [record_id])[0]
-    people = user_names(service.db, {r.submitted_by for r in found} | {t.approver_id for r in found for t in r.tasks})
-    shows = presenter(page, service)
-    return [{"request": r, "submitted_by": people.get(r.submitted_by, r.submitted_by),
-             "submitted_at": shows.when(r.submitted_at),
-             "tasks": [{"step": t.step_name, "approver": people.get(t.approver_id, t.approver_id), "status": t.status,
-                        "comment": t.comment or ""} for t in r.tasks]} for r in found]
 
 
 def _scores(page: Page, view: ObjectView, service: RecordsService, record_id: str) -> list[Scored]:
@@ -184,3 +182,32 @@ def _set_deleted(page: Page, deleting: bool) -> Response:
         record = service.get(page.actor, view.name, record_id, include_deleted=True)
         return render_record(page, view, service, record, error=str(problem), status=409 if problem.code == "CONFLICT" else 403)
     return page.redirect(f"{app_base(page)}/{view.name}/{record_id}")
+
+
+@members
+def submit_for_approval(page: Page) -> Response:
+    """Submit the record for an approval process, with a comment."""
+    return _approval_call(page, "submitted", lambda view, record_id: approval_pages.submit(page, view, record_id))
+
+
+@members
+def recall_approval(page: Page) -> Response:
+    """The submitter withdraws their pending request."""
+    return _approval_call(page, "recalled", lambda view, record_id: approval_pages.recall(
+        page, view, record_id, page.request.path_params["request"]))
+
+
+def _approval_call(page: Page, done: str, call: Callable[[ObjectView, str], approval_pages.Refusal | None]) -> Response:
+    view = object_view(page)
+    if view is None:
+        return _not_found(page)
+    assert page.actor is not None
+    service, record_id = records(page), page.request.path_params["id"]
+    try:
+        refused = call(view, record_id)
+        if refused is None:
+            return approval_pages.redirect_to_record(page, view, record_id, done)
+        record = service.get(page.actor, view.name, record_id, include_deleted=True)
+    except NotFound:
+        return _not_found(page)
+    return render_record(page, view, service, record, error=refused[0], status=refused[1])

@@ -47,5 +47,7 @@ def routes(services: TenantServices) -> list[Route | Mount]:
         Route(f"{app}/{{object}}/{{id}}/edit", page(form_pages.edit_form), methods=both),
         Route(f"{app}/{{object}}/{{id}}/delete", page(record_pages.delete), methods=post),
         Route(f"{app}/{{object}}/{{id}}/restore", page(record_pages.restore), methods=post),
+        Route(f"{app}/{{object}}/{{id}}/approval", page(record_pages.submit_for_approval), methods=post),
+        Route(f"{app}/{{object}}/{{id}}/approval/{{request}}/recall", page(record_pages.recall_approval), methods=post),
         Mount("/static/workspace", StaticFiles(directory=HERE / "static")),
     ]

@@ -270,7 +270,7 @@ class UserService:
             if first.expires_at is not None and first.expires_at <= now:
                 raise Unauthenticated(f"the API token expired on {first.expires_at:%Y-%m-%d %H:%M} UTC")
             roles = tuple(row.role for row in found if row.role is not None)
-            actor = Actor(user_id=first.id, email=first.email, roles=roles, policy=self._policy_at(first.release, roles))
+            actor = Actor(user_id=first.id, email=first.email, roles=roles, policy=self.policy_at(first.release, roles))
         if first.last_used_at is None or now - first.last_used_at >= LAST_USED_GRANULARITY:
             self._mark_used(first.token_id, now)
         return actor, first.release
@@ -328,9 +328,9 @@ class UserService:
 
     def _policy(self, conn: Connection, roles: tuple[str, ...]) -> AccessPolicy:
         """The policy of a set of roles under the current release."""
-        return self._policy_at(self.store.current_number(conn), roles)
+        return self.policy_at(self.store.current_number(conn), roles)
 
-    def _policy_at(self, number: int | None, roles: tuple[str, ...]) -> AccessPolicy:
+    def policy_at(self, number: int | None, roles: tuple[str, ...]) -> AccessPolicy:
         """The policy of a set of roles under release `number`, built once per release."""
         key = (number, roles)
         with self._lock:
