@@ -11,9 +11,12 @@ designer's cookies Secure. Tests may hand in their own services and schemas.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -46,6 +49,11 @@ def create_app(installation: Installation, services: TenantServices | None = Non
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # database work runs in at most `db_threads` threads (see the setting): GraphQL's in the
+        # loop's default executor, the pages' through anyio's limiter
+        executor = ThreadPoolExecutor(settings.db_threads, thread_name_prefix="trellis-db")
+        asyncio.get_running_loop().set_default_executor(executor)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_threads
         yield
         installation.dispose()
 

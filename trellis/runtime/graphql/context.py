@@ -3,12 +3,11 @@ the request started on, and the request's DataLoaders."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
-
-import anyio.to_thread
 
 from trellis.runtime.access import Actor
 from trellis.runtime.records.service import RecordsService
@@ -21,8 +20,9 @@ T = TypeVar("T")
 
 
 async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run blocking (database) work in the thread pool, never on the event loop."""
-    return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))
+    """Run blocking (database) work in the loop's default executor, never on the event loop (the
+    server sizes that executor: `Settings.db_threads`)."""
+    return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args, **kwargs))
 
 
 @dataclass
