@@ -12,7 +12,8 @@ screenshotted in both languages into build/screenshots/.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,30 @@ class Served:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@contextmanager
+def serving(tmp_path_factory: pytest.TempPathFactory, label: str,
+            prepare: Callable[[Installation], None]) -> Iterator[Served]:
+    """A real `trellis serve` over a fresh installation that `prepare` fills. Without a browser
+    the test is skipped, or fails under CI (which installs one)."""
     reason = _browser_missing()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("browser") / "data")
+    settings = Settings(data_dir=tmp_path_factory.mktemp(label) / "data")
     installation = Installation(settings)
     try:
+        prepare(installation)
+    finally:
+        installation.dispose()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with Server(settings) as server:
+        yield Served(server.url, settings)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    def prepare(installation: Installation) -> None:
         installation.create_tenant(TENANT, "Asia/Shanghai", "zh-CN")
         services = TenantServices(installation)
         services.store(TENANT).publish(load_folder(APP_FOLDER), author="test")
@@ -72,11 +87,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         services.users(TENANT).create_user(REP, name="Rob", password=PASSWORD)
         with installation.database(TENANT).write() as conn:  # contracts get an owner to remind
             conn.execute(text("UPDATE obj_contract SET owner_id = :owner"), {"owner": admin.id})
-    finally:
-        installation.dispose()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with Server(settings) as server:
-        yield Served(server.url, settings)
+
+    with serving(tmp_path_factory, "browser", prepare) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,14 @@ each page in both languages go to build/screenshots/."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bench.graphql import Server
 from tests.designer import test_browser
-from tests.designer.test_browser import PASSWORD, SHOTS, Served, Visit, _browser_missing
+from tests.designer.test_browser import PASSWORD, SHOTS, Served, Visit, serving
 from tests.renewals.world import TENANT, Renewals
-from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 
 pytestmark = pytest.mark.slow
@@ -26,24 +23,15 @@ PROCESS = f"/t/{TENANT}/approvals/quote_discount"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    reason = _browser_missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("browser-approvals") / "data")
-    installation = Installation(settings)
-    try:
+    def prepare(installation: Installation) -> None:
         world = Renewals.create(installation)  # the latest renewals, its sales team and managers
         world.services.users(TENANT).set_password(ADMIN, PASSWORD)
         product = world.product("P-大额", "10000.00")
         world.quote([{"product": product, "quantity": 1, "list_price": "10000.00", "uplift_pct": "0",
                               "discount_pct": "25"}], name="大额折扣报价")
-    finally:
-        installation.dispose()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with Server(settings) as server:
-        yield Served(server.url, settings)
+
+    with serving(tmp_path_factory, "browser-approvals", prepare) as running:
+        yield running
 
 
 chromium = test_browser.chromium  # the same browser fixture, over this module's server

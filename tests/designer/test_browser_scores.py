@@ -10,15 +10,13 @@ metric. Each page is screenshotted in both languages into build/screenshots/.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from bench.graphql import Server
-from tests.designer.test_browser import ADMIN, PASSWORD, SHOTS, TENANT, Served, Visit, _browser_missing, chromium
+from tests.designer.test_browser import ADMIN, PASSWORD, SHOTS, TENANT, Served, Visit, chromium, serving
 from trellis.builtin_apps.renewals import APP_FOLDER
 from trellis.builtin_apps.renewals.demo_data import generate
 from trellis.builtin_apps.renewals.demo_health import generate_health
@@ -35,14 +33,7 @@ MODEL = f"/t/{TENANT}/score-models/customer_health"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    reason = _browser_missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("browser-scores") / "data")
-    installation = Installation(settings)
-    try:
+    def prepare(installation: Installation) -> None:
         installation.create_tenant(TENANT, "Asia/Shanghai", "zh-CN")
         services = TenantServices(installation)
         services.store(TENANT).publish(load_folder(APP_FOLDER), author="test")
@@ -51,11 +42,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         admin = services.users(TENANT).create_user(ADMIN, name="Ann", roles=["admin"], password=PASSWORD)
         with installation.database(TENANT).write() as conn:
             conn.execute(text("UPDATE obj_contract SET owner_id = :owner"), {"owner": admin.id})
-    finally:
-        installation.dispose()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with Server(settings) as server:
-        yield Served(server.url, settings)
+
+    with serving(tmp_path_factory, "browser-scores", prepare) as running:
+        yield running
 
 
 def _published_weights(settings: Settings) -> list[tuple[str, Any]]:

@@ -18,12 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bench.graphql import Server
-from tests.designer.test_browser import SHOTS, Served, Visit, _browser_missing
+from tests.designer.test_browser import SHOTS, Served, Visit, serving
 from tests.designer.test_browser import chromium as chromium  # the designer's browser, over this module's server
 from tests.renewals.world import TENANT, Renewals
 from trellis.builtin_apps.renewals.demo_data import generate
-from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 
 REP, BOSS, PASSWORD = "rep@acme.test", "boss@acme.test", "correct horse battery"
@@ -34,12 +32,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    reason = _browser_missing()
-    if reason:
-        pytest.skip(reason)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("dashboard") / "data")
-    installation = Installation(settings)
-    try:
+    def prepare(installation: Installation) -> None:
         world = Renewals.create(installation)
         generate(world.services.records(TENANT))
         for email in (REP, BOSS):
@@ -50,11 +43,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 conn.execute(text(f"UPDATE {table} SET owner_id = :boss WHERE id IN "  # noqa: S608
                                   f"(SELECT id FROM {table} ORDER BY id LIMIT (SELECT COUNT(*) / 3 FROM {table}))"),
                              {"boss": world.ids[BOSS]})
-    finally:
-        installation.dispose()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with Server(settings) as server:
-        yield Served(server.url, settings)
+
+    with serving(tmp_path_factory, "dashboard", prepare) as running:
+        yield running
 
 
 def painted(page: Any, selector: str) -> int:

@@ -18,10 +18,8 @@ from typing import Any
 
 import pytest
 
-from bench.graphql import Server
-from tests.designer.test_browser import SHOTS, Served, Visit, _browser_missing
+from tests.designer.test_browser import SHOTS, Served, Visit, serving
 from tests.renewals.world import TENANT, Renewals
-from trellis.platform.settings import Settings
 from trellis.platform.tenancy import Installation
 from trellis.runtime.access import Actor
 from trellis.runtime.query.listing import PageRequest
@@ -37,12 +35,7 @@ CONTRACTS = [("HT-101", REP, 6), ("HT-102", REP, 25), ("HT-103", REP, 75), ("HT-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    reason = _browser_missing()
-    if reason:
-        pytest.skip(reason)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("workspace") / "data")
-    installation = Installation(settings)
-    try:
+    def prepare(installation: Installation) -> None:
         world = Renewals.create(installation)
         users = world.services.users(TENANT)
         for email in (REP, BOSS):
@@ -58,11 +51,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         product = world.product("年度订阅服务", "200000.00")
         world.quote([{"product": product, "quantity": 1, "list_price": "200000.00", "uplift_pct": "0",
                       "discount_pct": "15"}], name=QUOTE)
-    finally:
-        installation.dispose()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with Server(settings) as server:
-        yield Served(server.url, settings)
+
+    with serving(tmp_path_factory, "workspace", prepare) as running:
+        yield running
 
 
 def shoot(page: Any, name: str) -> None:
