@@ -147,7 +147,7 @@ def approval_flow(page: Page) -> Response:
     """The flow of the form as it stands, not saved: what the page's picture shows as the
     admin edits (htmx posts the form on every change), or the stored draft's on a GET."""
     name = page.request.path_params["process"]
-    stored = page.services.store(page.tenant_name).draft_set().documents(KIND).get(name)
+    stored = page.draft(KIND, name)
     if stored is None:
         return page.refuse(404)
     shown: Any = stored

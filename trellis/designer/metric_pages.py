@@ -188,7 +188,7 @@ def _context(page: Page, name: str, values: Mapping[str, str]) -> dict[str, Any]
 def metric_page(page: Page) -> Response:
     name = page.request.path_params["metric"]
     store = page.services.store(page.tenant_name)
-    document = store.draft_set().documents(KIND).get(name)
+    document = page.draft(KIND, name)
     if document is None:
         return page.refuse(404)
     if page.request.method == "GET":
@@ -214,7 +214,7 @@ def metric_page(page: Page) -> Response:
 def metric_preview(page: Page) -> Response:
     """htmx: the form's metric computed now for the chosen period, as the signed-in admin may see it."""
     name = page.request.path_params["metric"]
-    existing = page.services.store(page.tenant_name).draft_set().documents(KIND).get(name)
+    existing = page.draft(KIND, name)
     if existing is None:
         return page.refuse(404)
     values = {k: page.value(k) for k in KEYS}

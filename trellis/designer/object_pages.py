@@ -118,7 +118,7 @@ def object_new(page: Page) -> Response:
 
 def _document(page: Page) -> tuple[str, Mapping[str, Any] | None]:
     name = page.request.path_params["object"]
-    return name, page.services.store(page.tenant_name).draft_set().documents("object").get(name)
+    return name, page.draft("object", name)
 
 
 def object_page(page: Page) -> Response:

@@ -80,7 +80,7 @@ def _context(page: Page, name: str, document: Any, form: ModelForm) -> dict[str,
 def score_page(page: Page) -> Response:
     name = page.request.path_params["model"]
     store = page.services.store(page.tenant_name)
-    document = store.draft_set().documents(KIND).get(name)
+    document = page.draft(KIND, name)
     if document is None:
         return page.refuse(404)
     if page.request.method == "GET":
@@ -106,7 +106,7 @@ def score_page(page: Page) -> Response:
 
 def _form_document(page: Page) -> tuple[str, Any, ModelForm] | None:
     name = page.request.path_params["model"]
-    document = page.services.store(page.tenant_name).draft_set().documents(KIND).get(name)
+    document = page.draft(KIND, name)
     if document is None:
         return None
     return name, document, posted(page.value, page.ticked)

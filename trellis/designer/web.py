@@ -76,6 +76,11 @@ class Page:
     def services(self) -> TenantServices:
         return self.designer.services
 
+    def draft(self, kind: str, name: str) -> Mapping[str, Any] | None:
+        """The drafted item of `kind` named `name` (what the designer's forms edit), None if absent."""
+        found: Mapping[str, Any] | None = self.services.store(self.tenant_name).draft_set().documents(kind).get(name)
+        return found
+
     @property
     def author(self) -> str:
         return self.actor.email if self.actor else "designer"
